@@ -1,0 +1,538 @@
+//! Validation: raw structs in, typed config out, every error collected with its key.
+
+use std::collections::{BTreeMap, HashSet};
+use std::path::Path;
+use std::time::Duration;
+
+use super::raw::{RawConfig, RawPlugin, RawReceiver, RawRoute, RawSize};
+use super::{
+    Config, ConfigError, ConfigErrors, GroupBy, IngestConfig, LimitsConfig, PluginConfig,
+    ReceiverConfig, ReceiverKind, RouteConfig, ServerConfig,
+};
+use crate::route::matcher::{is_valid_label_name, Matcher};
+
+const DEFAULT_LISTEN: &str = "127.0.0.1:9797";
+
+/// Collects errors while values are converted; each conversion returns a fallback so that
+/// compilation carries on and reports everything at once.
+struct Ctx<'a> {
+    file: &'a str,
+    errors: Vec<ConfigError>,
+}
+
+impl Ctx<'_> {
+    fn err(&mut self, key: impl Into<String>, message: impl Into<String>) {
+        self.errors.push(ConfigError {
+            file: self.file.to_string(),
+            key: key.into(),
+            message: message.into(),
+        });
+    }
+
+    fn duration(&mut self, key: &str, v: Option<&str>, default: Duration) -> Duration {
+        match v {
+            None => default,
+            Some(text) => {
+                match humantime::parse_duration(text) {
+                    Ok(d) => d,
+                    Err(e) => {
+                        self.err(key, format!("invalid duration {text:?}: {e} (examples: \"30s\", \"5m\", \"1h30m\")"));
+                        default
+                    }
+                }
+            }
+        }
+    }
+
+    fn size(&mut self, key: &str, v: Option<&RawSize>, default: usize) -> usize {
+        match v {
+            None => default,
+            Some(RawSize::Bytes(n)) => *n as usize,
+            Some(RawSize::Text(text)) => match text.parse::<bytesize::ByteSize>() {
+                Ok(b) => b.as_u64() as usize,
+                Err(e) => {
+                    self.err(
+                        key,
+                        format!("invalid size {text:?}: {e} (examples: \"4MiB\", \"512KiB\")"),
+                    );
+                    default
+                }
+            },
+        }
+    }
+}
+
+pub(super) fn compile(raw: RawConfig, file: &str, base: &Path) -> Result<Config, ConfigErrors> {
+    let mut cx = Ctx {
+        file,
+        errors: Vec::new(),
+    };
+
+    let listen_text = raw.server.listen.as_deref().unwrap_or(DEFAULT_LISTEN);
+    let listen = listen_text.parse().unwrap_or_else(|e| {
+        cx.err(
+            "server.listen",
+            format!("invalid address {listen_text:?}: {e}"),
+        );
+        DEFAULT_LISTEN.parse().expect("default address parses")
+    });
+    let server = ServerConfig {
+        listen,
+        max_body_size: cx.size(
+            "server.max_body_size",
+            raw.server.max_body_size.as_ref(),
+            4 << 20,
+        ),
+        external_url: raw
+            .server
+            .external_url
+            .unwrap_or_else(|| format!("http://{listen}")),
+    };
+    let limits = LimitsConfig {
+        max_alerts: raw.limits.max_alerts.unwrap_or(200_000),
+        ingest_queue: raw.limits.ingest_queue.unwrap_or(4096),
+    };
+    if limits.max_alerts == 0 {
+        cx.err("limits.max_alerts", "must be at least 1");
+    }
+    if limits.ingest_queue == 0 {
+        cx.err("limits.ingest_queue", "must be at least 1");
+    }
+    let ingest = IngestConfig {
+        resolve_timeout: cx.duration(
+            "ingest.resolve_timeout",
+            raw.ingest.resolve_timeout.as_deref(),
+            Duration::from_secs(300),
+        ),
+        webhook_resolve_timeout: cx.duration(
+            "ingest.webhook_resolve_timeout",
+            raw.ingest.webhook_resolve_timeout.as_deref(),
+            Duration::from_secs(4 * 3600 + 300),
+        ),
+        retention: cx.duration(
+            "ingest.retention",
+            raw.ingest.retention.as_deref(),
+            Duration::from_secs(3600),
+        ),
+    };
+
+    let receivers = compile_receivers(&mut cx, raw.receivers);
+    let plugins = compile_plugins(&mut cx, raw.plugins, base);
+
+    let receiver_names: HashSet<&str> = receivers.iter().map(|r| r.name.as_str()).collect();
+    let plugin_names: HashSet<&str> = plugins.iter().map(|p| p.name.as_str()).collect();
+    let mut route_names = HashSet::new();
+    if !raw.route.matchers.is_empty() {
+        cx.err(
+            "route.matchers",
+            "the root route matches every alert and must not have matchers",
+        );
+    }
+    if raw.route.continue_matching {
+        cx.err("route.continue", "the root route cannot continue");
+    }
+    if raw.route.receiver.is_none() {
+        cx.err(
+            "route.receiver",
+            "the root route needs a receiver (the fallback for every alert)",
+        );
+    }
+    let root_defaults = RouteConfig {
+        name: String::new(),
+        key: String::new(),
+        matchers: Vec::new(),
+        receiver: String::new(),
+        plugin: None,
+        group_by: GroupBy::Labels(Vec::new()),
+        group_wait: Duration::from_secs(30),
+        group_interval: Duration::from_secs(300),
+        repeat_interval: Duration::from_secs(4 * 3600),
+        continue_matching: false,
+        routes: Vec::new(),
+    };
+    let route = compile_route(
+        &mut cx,
+        raw.route,
+        "route",
+        None,
+        &root_defaults,
+        &receiver_names,
+        &plugin_names,
+        &mut route_names,
+    );
+
+    if cx.errors.is_empty() {
+        Ok(Config {
+            server,
+            limits,
+            ingest,
+            receivers,
+            plugins,
+            route,
+        })
+    } else {
+        Err(ConfigErrors(cx.errors))
+    }
+}
+
+fn compile_receivers(cx: &mut Ctx, raw: Vec<RawReceiver>) -> Vec<ReceiverConfig> {
+    let mut seen = HashSet::new();
+    let mut out = Vec::with_capacity(raw.len());
+    for (i, r) in raw.into_iter().enumerate() {
+        let key = format!("receivers[{i}]");
+        let name = r.name().to_string();
+        if name.is_empty() {
+            cx.err(format!("{key}.name"), "must not be empty");
+        } else if !seen.insert(name.clone()) {
+            cx.err(
+                format!("{key}.name"),
+                format!("receiver {name:?} is defined twice"),
+            );
+        }
+        let (send_resolved, kind) = match r {
+            RawReceiver::Log(l) => (l.send_resolved.unwrap_or(true), ReceiverKind::Log),
+            RawReceiver::Webhook(w) => {
+                let url = match reqwest::Url::parse(&w.url) {
+                    Ok(u) if matches!(u.scheme(), "http" | "https") => u,
+                    Ok(_) => {
+                        cx.err(format!("{key}.url"), "must be an http:// or https:// URL");
+                        continue;
+                    }
+                    Err(e) => {
+                        // The URL may hold a secret: name the problem, not the value.
+                        cx.err(format!("{key}.url"), format!("invalid URL: {e}"));
+                        continue;
+                    }
+                };
+                let kind = ReceiverKind::Webhook {
+                    url,
+                    timeout: cx.duration(
+                        &format!("{key}.timeout"),
+                        w.timeout.as_deref(),
+                        Duration::from_secs(10),
+                    ),
+                    max_alerts: w.max_alerts.unwrap_or(0),
+                    retry_for: cx.duration(
+                        &format!("{key}.retry_for"),
+                        w.retry_for.as_deref(),
+                        Duration::from_secs(3600),
+                    ),
+                };
+                (w.send_resolved.unwrap_or(true), kind)
+            }
+        };
+        out.push(ReceiverConfig {
+            name,
+            send_resolved,
+            kind,
+        });
+    }
+    out
+}
+
+fn compile_plugins(cx: &mut Ctx, raw: Vec<RawPlugin>, base: &Path) -> Vec<PluginConfig> {
+    let mut seen = HashSet::new();
+    let mut out = Vec::with_capacity(raw.len());
+    for (i, p) in raw.into_iter().enumerate() {
+        let key = format!("plugins[{i}]");
+        if p.name.is_empty() {
+            cx.err(format!("{key}.name"), "must not be empty");
+        } else if !seen.insert(p.name.clone()) {
+            cx.err(
+                format!("{key}.name"),
+                format!("plugin {:?} is defined twice", p.name),
+            );
+        }
+        let path = base.join(&p.path);
+        if !path.is_file() {
+            cx.err(
+                format!("{key}.path"),
+                format!(
+                    "plugin file {} does not exist (build plugins with scripts/build-plugins.sh)",
+                    path.display()
+                ),
+            );
+        }
+        let timeout = cx.duration(
+            &format!("{key}.timeout"),
+            p.timeout.as_deref(),
+            Duration::from_millis(100),
+        );
+        if timeout.is_zero() {
+            cx.err(format!("{key}.timeout"), "must be more than zero");
+        }
+        let memory_limit = cx.size(
+            &format!("{key}.memory_limit"),
+            p.memory_limit.as_ref(),
+            16 << 20,
+        );
+        if memory_limit < 1 << 20 {
+            cx.err(format!("{key}.memory_limit"), "must be at least 1MiB");
+        }
+        let config: BTreeMap<String, String> = p
+            .config
+            .into_iter()
+            .map(|(k, v)| match v {
+                toml::Value::String(s) => (k, s),
+                other => (k, other.to_string()),
+            })
+            .collect();
+        out.push(PluginConfig {
+            name: p.name,
+            path,
+            timeout,
+            memory_limit,
+            config,
+        });
+    }
+    out
+}
+
+#[allow(clippy::too_many_arguments)]
+fn compile_route(
+    cx: &mut Ctx,
+    raw: RawRoute,
+    key: &str,
+    parent: Option<&RouteConfig>,
+    defaults: &RouteConfig,
+    receivers: &HashSet<&str>,
+    plugins: &HashSet<&str>,
+    names: &mut HashSet<String>,
+) -> RouteConfig {
+    let inherit = parent.unwrap_or(defaults);
+    let mut matchers = Vec::with_capacity(raw.matchers.len());
+    for (i, m) in raw.matchers.iter().enumerate() {
+        match Matcher::parse(m) {
+            Ok(m) => matchers.push(m),
+            Err(e) => cx.err(format!("{key}.matchers[{i}]"), e.to_string()),
+        }
+    }
+    let route_key = {
+        let own = format!(
+            "{{{}}}",
+            matchers
+                .iter()
+                .map(|m| m.to_string())
+                .collect::<Vec<_>>()
+                .join(",")
+        );
+        match parent {
+            Some(p) => format!("{}/{own}", p.key),
+            None => own,
+        }
+    };
+    let name = raw.name.clone().unwrap_or_else(|| match parent {
+        None => "root".to_string(),
+        Some(_) => key
+            .trim_start_matches("route.")
+            .replace(".routes", "")
+            .replace("routes", "route"),
+    });
+    if !names.insert(name.clone()) {
+        cx.err(
+            format!("{key}.name"),
+            format!("route name {name:?} is used twice"),
+        );
+    }
+    let receiver = raw
+        .receiver
+        .clone()
+        .unwrap_or_else(|| inherit.receiver.clone());
+    if raw.receiver.is_some() && !receivers.contains(receiver.as_str()) {
+        cx.err(
+            format!("{key}.receiver"),
+            format!("no receiver named {receiver:?} is defined in [[receivers]]"),
+        );
+    }
+    let plugin = raw.plugin.clone().or_else(|| inherit.plugin.clone());
+    if let Some(p) = &raw.plugin {
+        if !plugins.contains(p.as_str()) {
+            cx.err(
+                format!("{key}.plugin"),
+                format!("no plugin named {p:?} is defined in [[plugins]]"),
+            );
+        }
+    }
+    let group_by = match &raw.group_by {
+        None => inherit.group_by.clone(),
+        Some(list) if list.iter().any(|l| l == "...") => {
+            if list.len() > 1 {
+                cx.err(
+                    format!("{key}.group_by"),
+                    "\"...\" groups by all labels and must stand alone",
+                );
+            }
+            GroupBy::All
+        }
+        Some(list) => {
+            for l in list {
+                if !is_valid_label_name(l) {
+                    cx.err(
+                        format!("{key}.group_by"),
+                        format!("{l:?} is not a valid label name"),
+                    );
+                }
+            }
+            let mut v = list.clone();
+            v.sort();
+            v.dedup();
+            GroupBy::Labels(v)
+        }
+    };
+    let group_wait = cx.duration(
+        &format!("{key}.group_wait"),
+        raw.group_wait.as_deref(),
+        inherit.group_wait,
+    );
+    let group_interval = cx.duration(
+        &format!("{key}.group_interval"),
+        raw.group_interval.as_deref(),
+        inherit.group_interval,
+    );
+    let repeat_interval = cx.duration(
+        &format!("{key}.repeat_interval"),
+        raw.repeat_interval.as_deref(),
+        inherit.repeat_interval,
+    );
+    if group_interval.is_zero() {
+        cx.err(format!("{key}.group_interval"), "must be more than zero");
+    }
+    if repeat_interval.is_zero() {
+        cx.err(format!("{key}.repeat_interval"), "must be more than zero");
+    }
+    let mut node = RouteConfig {
+        name,
+        key: route_key,
+        matchers,
+        receiver,
+        plugin,
+        group_by,
+        group_wait,
+        group_interval,
+        repeat_interval,
+        continue_matching: raw.continue_matching,
+        routes: Vec::new(),
+    };
+    let children: Vec<RouteConfig> = raw
+        .routes
+        .into_iter()
+        .enumerate()
+        .map(|(i, child)| {
+            compile_route(
+                cx,
+                child,
+                &format!("{key}.routes[{i}]"),
+                Some(&node),
+                defaults,
+                receivers,
+                plugins,
+                names,
+            )
+        })
+        .collect();
+    node.routes = children;
+    node
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::Config;
+    use std::path::Path;
+
+    const BASE: &str = r#"
+[[receivers]]
+name = "hook"
+type = "webhook"
+url = "http://127.0.0.1:1/x"
+
+[route]
+receiver = "hook"
+group_by = ["cluster", "alertname"]
+"#;
+
+    fn parse(extra: &str) -> Result<Config, Vec<String>> {
+        Config::parse(&format!("{BASE}{extra}"), "test.toml", Path::new("."))
+            .map_err(|e| e.0.iter().map(|e| e.to_string()).collect())
+    }
+
+    #[test]
+    fn children_inherit_and_keys_follow_alertmanager() {
+        let c = parse(
+            r#"
+group_wait = "1s"
+[[route.routes]]
+matchers = ['team="db"']
+[[route.routes.routes]]
+name = "db-critical"
+matchers = ['severity=~"critical|page"']
+group_by = ["..."]
+"#,
+        )
+        .unwrap();
+        let child = &c.route.routes[0];
+        assert_eq!(child.receiver, "hook");
+        assert_eq!(child.group_wait.as_secs(), 1);
+        assert_eq!(child.key, r#"{}/{team="db"}"#);
+        assert_eq!(child.name, "route[0]");
+        let grandchild = &child.routes[0];
+        assert_eq!(
+            grandchild.key,
+            r#"{}/{team="db"}/{severity=~"critical|page"}"#
+        );
+        assert_eq!(grandchild.group_by, super::GroupBy::All);
+        assert_eq!(
+            c.route.group_by,
+            super::GroupBy::Labels(vec!["alertname".into(), "cluster".into()])
+        );
+    }
+
+    #[test]
+    fn every_error_is_reported_with_file_and_key() {
+        let errs = parse(
+            r#"
+group_wait = "soon"
+[[route.routes]]
+receiver = "nobody"
+matchers = ['team']
+"#,
+        )
+        .unwrap_err();
+        assert!(
+            errs.iter()
+                .any(|e| e.starts_with("test.toml: route.group_wait: invalid duration \"soon\"")),
+            "{errs:?}"
+        );
+        assert!(
+            errs.iter().any(|e| e
+                .starts_with("test.toml: route.routes[0].receiver: no receiver named \"nobody\"")),
+            "{errs:?}"
+        );
+        assert!(
+            errs.iter()
+                .any(|e| e.starts_with("test.toml: route.routes[0].matchers[0]:")),
+            "{errs:?}"
+        );
+        assert_eq!(errs.len(), 3, "{errs:?}");
+    }
+
+    #[test]
+    fn unknown_keys_are_errors_naming_the_key() {
+        let errs = parse("\n[server]\nlisten = \"127.0.0.1:1\"\nlisen = 1\n").unwrap_err();
+        assert_eq!(errs.len(), 1);
+        assert!(errs[0].starts_with("test.toml: line "), "{errs:?}");
+        assert!(errs[0].contains("unknown field `lisen`"), "{errs:?}");
+    }
+
+    #[test]
+    fn builtin_default_parses_apart_from_the_plugin_file() {
+        // The built-in default points at the example plugin's build output, which unit tests
+        // do not build; everything else in it must be valid.
+        match Config::builtin() {
+            Ok(c) => assert_eq!(c.server.listen.port(), 9797),
+            Err(e) => {
+                assert_eq!(e.0.len(), 1, "{e}");
+                assert_eq!(e.0[0].key, "plugins[0].path");
+            }
+        }
+    }
+}

@@ -1,0 +1,196 @@
+//! Configuration: the TOML file (`raw`), one compile step that validates everything and
+//! reports every error with the file and key (`compile`), and the typed result that runtime
+//! code trusts (this module).
+
+mod compile;
+pub mod raw;
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use crate::route::Matcher;
+
+/// The configuration used when `campanile serve` is given no file.
+pub const DEFAULT_TOML: &str = include_str!("default.toml");
+
+/// Shown instead of a file name for the built-in configuration.
+pub const BUILTIN_SOURCE: &str = "<built-in default>";
+
+#[derive(Debug, Clone)]
+pub struct Config {
+    pub server: ServerConfig,
+    pub limits: LimitsConfig,
+    pub ingest: IngestConfig,
+    pub receivers: Vec<ReceiverConfig>,
+    pub plugins: Vec<PluginConfig>,
+    pub route: RouteConfig,
+}
+
+#[derive(Debug, Clone)]
+pub struct ServerConfig {
+    pub listen: SocketAddr,
+    /// Bodies larger than this are refused with 413.
+    pub max_body_size: usize,
+    /// The URL campanile is reachable at, sent as `externalURL` in webhook payloads.
+    pub external_url: String,
+}
+
+#[derive(Debug, Clone)]
+pub struct LimitsConfig {
+    /// Distinct live alerts held; beyond it new alerts are refused with 429.
+    pub max_alerts: u64,
+    /// Ingest batches waiting for the grouper; beyond it requests are refused with 429.
+    pub ingest_queue: usize,
+}
+
+#[derive(Debug, Clone)]
+pub struct IngestConfig {
+    /// End given to API v2 alerts that have no `endsAt` (Alertmanager's `resolve_timeout`).
+    pub resolve_timeout: Duration,
+    /// End given to firing alerts from an Alertmanager webhook, which carry none: Alertmanager
+    /// tells when they resolve, and re-sends them at its repeat interval.
+    pub webhook_resolve_timeout: Duration,
+    /// How long a resolved alert stays queryable.
+    pub retention: Duration,
+}
+
+#[derive(Debug, Clone)]
+pub struct ReceiverConfig {
+    pub name: String,
+    pub send_resolved: bool,
+    pub kind: ReceiverKind,
+}
+
+#[derive(Debug, Clone)]
+pub enum ReceiverKind {
+    /// POST Alertmanager's webhook v4 JSON to `url`.
+    Webhook {
+        url: reqwest::Url,
+        timeout: Duration,
+        max_alerts: usize,
+        retry_for: Duration,
+    },
+    /// Write each notification to campanile's log.
+    Log,
+}
+
+#[derive(Debug, Clone)]
+pub struct PluginConfig {
+    pub name: String,
+    pub path: PathBuf,
+    /// Wall-clock limit for one call to `route`.
+    pub timeout: Duration,
+    /// Linear memory limit of one instance.
+    pub memory_limit: usize,
+    /// The plugin's own `config` table, values as text.
+    pub config: BTreeMap<String, String>,
+}
+
+/// Which labels form a group.
+#[derive(Debug, Clone, PartialEq)]
+pub enum GroupBy {
+    /// These label names (sorted).
+    Labels(Vec<String>),
+    /// `["..."]`: every label, so each alert is its own group.
+    All,
+}
+
+/// One node of the routing tree, with inherited values already filled in.
+#[derive(Debug, Clone)]
+pub struct RouteConfig {
+    pub name: String,
+    /// Alertmanager's route key (`{}/{team="db"}`), the prefix of group keys.
+    pub key: String,
+    pub matchers: Vec<Matcher>,
+    pub receiver: String,
+    pub plugin: Option<String>,
+    pub group_by: GroupBy,
+    pub group_wait: Duration,
+    pub group_interval: Duration,
+    pub repeat_interval: Duration,
+    pub continue_matching: bool,
+    pub routes: Vec<RouteConfig>,
+}
+
+/// One problem in a configuration file.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ConfigError {
+    pub file: String,
+    /// Dotted path of the offending key, e.g. `route.routes[0].group_wait`.
+    pub key: String,
+    pub message: String,
+}
+
+impl fmt::Display for ConfigError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.key.is_empty() {
+            write!(f, "{}: {}", self.file, self.message)
+        } else {
+            write!(f, "{}: {}: {}", self.file, self.key, self.message)
+        }
+    }
+}
+
+/// Every problem found in a configuration file.
+#[derive(Debug, thiserror::Error)]
+pub struct ConfigErrors(pub Vec<ConfigError>);
+
+impl fmt::Display for ConfigErrors {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        for (i, e) in self.0.iter().enumerate() {
+            if i > 0 {
+                writeln!(f)?;
+            }
+            write!(f, "{e}")?;
+        }
+        Ok(())
+    }
+}
+
+impl Config {
+    /// Reads and validates a configuration file.
+    pub fn load(path: &Path) -> Result<Config, ConfigErrors> {
+        let file = path.display().to_string();
+        let text = std::fs::read_to_string(path).map_err(|e| {
+            ConfigErrors(vec![ConfigError {
+                file: file.clone(),
+                key: String::new(),
+                message: format!("cannot read: {e}"),
+            }])
+        })?;
+        let base = path.parent().unwrap_or(Path::new("."));
+        Config::parse(&text, &file, base)
+    }
+
+    /// The built-in configuration; relative paths resolve against the working directory.
+    pub fn builtin() -> Result<Config, ConfigErrors> {
+        Config::parse(DEFAULT_TOML, BUILTIN_SOURCE, Path::new("."))
+    }
+
+    /// Parses and validates TOML text. `file` names it in errors; relative plugin paths
+    /// resolve against `base`.
+    pub fn parse(text: &str, file: &str, base: &Path) -> Result<Config, ConfigErrors> {
+        let raw: raw::RawConfig = toml::from_str(text).map_err(|e| {
+            ConfigErrors(vec![ConfigError {
+                file: file.to_string(),
+                key: e.span().map(|s| line_of(text, s.start)).unwrap_or_default(),
+                message: e.message().to_string(),
+            }])
+        })?;
+        compile::compile(raw, file, base)
+    }
+
+    pub fn receiver(&self, name: &str) -> Option<&ReceiverConfig> {
+        self.receivers.iter().find(|r| r.name == name)
+    }
+}
+
+/// "line N" for a byte offset, so TOML syntax errors point at the line.
+fn line_of(text: &str, offset: usize) -> String {
+    let line = text[..offset.min(text.len())].matches('\n').count() + 1;
+    let snippet = text.lines().nth(line - 1).unwrap_or("").trim();
+    format!("line {line} ({snippet})")
+}

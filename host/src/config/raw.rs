@@ -1,0 +1,115 @@
+//! The configuration file as written: serde structs that mirror the TOML, unknown keys
+//! refused. Nothing here is validated; `compile` turns these into the typed [`super::Config`].
+
+use serde::Deserialize;
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawConfig {
+    #[serde(default)]
+    pub server: RawServer,
+    #[serde(default)]
+    pub limits: RawLimits,
+    #[serde(default)]
+    pub ingest: RawIngest,
+    #[serde(default)]
+    pub receivers: Vec<RawReceiver>,
+    #[serde(default)]
+    pub plugins: Vec<RawPlugin>,
+    pub route: RawRoute,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawServer {
+    pub listen: Option<String>,
+    pub max_body_size: Option<RawSize>,
+    pub external_url: Option<String>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawLimits {
+    pub max_alerts: Option<u64>,
+    pub ingest_queue: Option<usize>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawIngest {
+    pub resolve_timeout: Option<String>,
+    pub webhook_resolve_timeout: Option<String>,
+    pub retention: Option<String>,
+}
+
+/// A byte size: a plain number of bytes, or a string such as `"4MiB"`.
+#[derive(Debug, Deserialize)]
+#[serde(untagged)]
+pub enum RawSize {
+    Bytes(u64),
+    Text(String),
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum RawReceiver {
+    Webhook(RawWebhook),
+    Log(RawLog),
+}
+
+impl RawReceiver {
+    pub fn name(&self) -> &str {
+        match self {
+            RawReceiver::Webhook(r) => &r.name,
+            RawReceiver::Log(r) => &r.name,
+        }
+    }
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawWebhook {
+    pub name: String,
+    pub url: String,
+    pub send_resolved: Option<bool>,
+    pub timeout: Option<String>,
+    /// Most alerts in one payload; 0 means all (Alertmanager's `max_alerts`).
+    pub max_alerts: Option<usize>,
+    pub retry_for: Option<String>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawLog {
+    pub name: String,
+    pub send_resolved: Option<bool>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawPlugin {
+    pub name: String,
+    pub path: String,
+    pub timeout: Option<String>,
+    pub memory_limit: Option<RawSize>,
+    #[serde(default)]
+    pub config: toml::Table,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawRoute {
+    pub name: Option<String>,
+    pub receiver: Option<String>,
+    pub plugin: Option<String>,
+    #[serde(default)]
+    pub matchers: Vec<String>,
+    pub group_by: Option<Vec<String>>,
+    pub group_wait: Option<String>,
+    pub group_interval: Option<String>,
+    pub repeat_interval: Option<String>,
+    #[serde(default, rename = "continue")]
+    pub continue_matching: bool,
+    #[serde(default)]
+    pub routes: Vec<RawRoute>,
+}

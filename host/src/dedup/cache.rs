@@ -1,0 +1,215 @@
+//! The live alert cache: one entry per fingerprint, re-sent alerts merged into it.
+//!
+//! Backed by moka. Entries expire a retention period after the alert resolves; the cache has no
+//! size-based eviction at all, so a firing alert is never dropped to make room. Instead, at the
+//! configured capacity a *new* alert is refused with [`CacheFull`] (ingest answers 429), while
+//! updates to alerts already held are always accepted.
+
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use moka::notification::RemovalCause;
+use moka::sync::Cache;
+use moka::Expiry;
+use time::OffsetDateTime;
+
+use crate::model::{Alert, Fingerprint, SharedAlert};
+
+/// The cache is at capacity and the alert is new.
+#[derive(Debug, thiserror::Error)]
+#[error("alert cache is full ({capacity} alerts)")]
+pub struct CacheFull {
+    pub capacity: u64,
+}
+
+/// Outcome of an upsert.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Upsert {
+    /// A fingerprint the cache did not hold.
+    New,
+    /// A re-send of an alert it held, merged into it.
+    Merged,
+}
+
+pub struct AlertCache {
+    cache: Cache<Fingerprint, SharedAlert>,
+    capacity: u64,
+    /// Exact count of entries (moka's own count lags): up on a new key, down on removal.
+    count: Arc<AtomicU64>,
+}
+
+/// Expire each alert `retention` after its end.
+struct AfterResolution {
+    retention: Duration,
+}
+
+impl AfterResolution {
+    fn ttl(&self, alert: &Alert) -> Option<Duration> {
+        let until_end = alert.ends_at - OffsetDateTime::now_utc();
+        let until_end = Duration::try_from(until_end).unwrap_or(Duration::ZERO);
+        Some(until_end + self.retention)
+    }
+}
+
+impl Expiry<Fingerprint, SharedAlert> for AfterResolution {
+    fn expire_after_create(
+        &self,
+        _: &Fingerprint,
+        alert: &SharedAlert,
+        _: Instant,
+    ) -> Option<Duration> {
+        self.ttl(alert)
+    }
+
+    fn expire_after_update(
+        &self,
+        _: &Fingerprint,
+        alert: &SharedAlert,
+        _: Instant,
+        _: Option<Duration>,
+    ) -> Option<Duration> {
+        self.ttl(alert)
+    }
+}
+
+impl AlertCache {
+    /// `capacity` bounds the number of distinct alerts; `retention` is how long a resolved
+    /// alert stays queryable.
+    pub fn new(capacity: u64, retention: Duration) -> Self {
+        let count = Arc::new(AtomicU64::new(0));
+        let removed = count.clone();
+        let cache = Cache::builder()
+            .expire_after(AfterResolution { retention })
+            .eviction_listener(move |_, _, cause| {
+                if cause != RemovalCause::Replaced {
+                    removed.fetch_sub(1, Ordering::Relaxed);
+                }
+            })
+            .build();
+        AlertCache {
+            cache,
+            capacity,
+            count,
+        }
+    }
+
+    /// Inserts `alert`, or merges it into the alert with the same fingerprint (Alertmanager's
+    /// rules: see [`Alert::merge`]). Returns the stored alert.
+    pub fn upsert(&self, alert: Alert) -> Result<(SharedAlert, Upsert), CacheFull> {
+        let fp = alert.fingerprint;
+        if !self.cache.contains_key(&fp) && self.is_full() {
+            return Err(CacheFull {
+                capacity: self.capacity,
+            });
+        }
+        let mut kind = Upsert::New;
+        let entry = self.cache.entry(fp).and_upsert_with(|old| match old {
+            Some(old) => {
+                kind = Upsert::Merged;
+                let old = old.into_value();
+                Arc::new(merge_into(&old, alert))
+            }
+            None => Arc::new(alert),
+        });
+        if kind == Upsert::New {
+            self.count.fetch_add(1, Ordering::Relaxed);
+        }
+        Ok((entry.into_value(), kind))
+    }
+
+    /// Concurrent inserts of different new alerts may overshoot the capacity by the number of
+    /// requests in flight; nothing is ever evicted.
+    fn is_full(&self) -> bool {
+        if self.count.load(Ordering::Relaxed) < self.capacity {
+            return false;
+        }
+        // Expired entries still count until moka's housekeeping removes them; run it first.
+        self.cache.run_pending_tasks();
+        self.count.load(Ordering::Relaxed) >= self.capacity
+    }
+
+    pub fn get(&self, fp: &Fingerprint) -> Option<SharedAlert> {
+        self.cache.get(fp)
+    }
+
+    /// Every alert held, in no particular order.
+    pub fn snapshot(&self) -> Vec<SharedAlert> {
+        self.cache.iter().map(|(_, v)| v).collect()
+    }
+
+    /// The number of alerts held, counting expired ones until housekeeping removes them.
+    pub fn len(&self) -> u64 {
+        self.count.load(Ordering::Relaxed)
+    }
+}
+
+/// Alertmanager merges only when the new alert overlaps the stored one in time; otherwise the
+/// new one replaces it (a fresh occurrence after a resolution).
+fn merge_into(old: &Alert, new: Alert) -> Alert {
+    let overlaps = (new.ends_at > old.starts_at && new.ends_at < old.ends_at)
+        || (new.starts_at > old.starts_at && new.starts_at < old.ends_at);
+    if overlaps {
+        Alert::merge(old, new)
+    } else {
+        new
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::Labels;
+
+    fn alert(name: &str, ends_in: time::Duration) -> Alert {
+        let labels = Labels::from_pairs([("alertname", name)]);
+        let now = OffsetDateTime::now_utc();
+        Alert {
+            fingerprint: Fingerprint::of(&labels),
+            labels,
+            annotations: Labels::default(),
+            starts_at: now,
+            ends_at: now + ends_in,
+            timeout: true,
+            generator_url: String::new(),
+            updated_at: now,
+        }
+    }
+
+    #[test]
+    fn resend_merges_instead_of_adding() {
+        let c = AlertCache::new(10, Duration::from_secs(60));
+        let (_, k1) = c.upsert(alert("A", time::Duration::minutes(5))).unwrap();
+        let (stored, k2) = c.upsert(alert("A", time::Duration::minutes(5))).unwrap();
+        assert_eq!((k1, k2), (Upsert::New, Upsert::Merged));
+        assert_eq!(c.len(), 1);
+        assert_eq!(
+            c.get(&stored.fingerprint).unwrap().labels.get("alertname"),
+            Some("A")
+        );
+    }
+
+    #[test]
+    fn full_cache_refuses_new_but_accepts_updates() {
+        let c = AlertCache::new(2, Duration::from_secs(60));
+        c.upsert(alert("A", time::Duration::minutes(5))).unwrap();
+        c.upsert(alert("B", time::Duration::minutes(5))).unwrap();
+        let err = c
+            .upsert(alert("C", time::Duration::minutes(5)))
+            .unwrap_err();
+        assert_eq!(err.capacity, 2);
+        assert!(c.upsert(alert("A", time::Duration::minutes(5))).is_ok());
+        assert_eq!(c.len(), 2, "nothing was evicted to make room");
+    }
+
+    #[test]
+    fn resolved_alerts_expire_after_retention() {
+        let c = AlertCache::new(10, Duration::from_millis(50));
+        let (a, _) = c.upsert(alert("A", time::Duration::seconds(-1))).unwrap();
+        let (b, _) = c.upsert(alert("B", time::Duration::minutes(5))).unwrap();
+        assert!(c.get(&a.fingerprint).is_some());
+        std::thread::sleep(Duration::from_millis(120));
+        assert!(c.get(&a.fingerprint).is_none(), "resolved alert expired");
+        assert!(c.get(&b.fingerprint).is_some(), "firing alert kept");
+    }
+}

@@ -1,0 +1,255 @@
+//! One aggregation group: its alerts, when it is next due, and what it last notified.
+
+use std::collections::{HashMap, HashSet};
+use std::sync::Arc;
+
+use time::OffsetDateTime;
+use tokio::time::Instant;
+
+use super::{FlushedAlert, GroupFlush, Reason};
+use crate::model::{AlertStatus, Fingerprint, Labels, SharedAlert};
+use crate::route::Route;
+
+/// What the group told receivers last time (Alertmanager's notification log entry).
+#[derive(Debug)]
+struct LastNotified {
+    firing: HashSet<Fingerprint>,
+    resolved: HashSet<Fingerprint>,
+    at: OffsetDateTime,
+}
+
+#[derive(Debug)]
+pub struct AggrGroup {
+    pub key: Arc<str>,
+    pub route: Arc<Route>,
+    pub labels: Labels,
+    alerts: HashMap<Fingerprint, SharedAlert>,
+    last: Option<LastNotified>,
+    /// When the group is next looked at.
+    pub next_flush: Instant,
+}
+
+impl AggrGroup {
+    /// A new group is first due after the route's group_wait.
+    pub fn new(key: Arc<str>, route: Arc<Route>, labels: Labels, now: Instant) -> Self {
+        let next_flush = now + route.config.group_wait;
+        AggrGroup {
+            key,
+            route,
+            labels,
+            alerts: HashMap::new(),
+            last: None,
+            next_flush,
+        }
+    }
+
+    /// Adds or replaces an alert. As in Alertmanager, an alert that started longer than
+    /// group_wait ago makes a never-notified group due at once: there is no point waiting
+    /// for company that has had time to arrive.
+    pub fn insert(&mut self, alert: SharedAlert, now: Instant, wall: OffsetDateTime) {
+        if self.last.is_none() && alert.starts_at + self.route.config.group_wait < wall {
+            self.next_flush = self.next_flush.min(now);
+        }
+        self.alerts.insert(alert.fingerprint, alert);
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.alerts.is_empty()
+    }
+
+    pub fn alerts(&self) -> impl Iterator<Item = &SharedAlert> {
+        self.alerts.values()
+    }
+
+    /// The group is due: decide whether and why to notify, drop alerts that were reported
+    /// resolved, and schedule the next look after group_interval.
+    pub fn flush(&mut self, now: Instant, wall: OffsetDateTime) -> Option<GroupFlush> {
+        let mut alerts: Vec<FlushedAlert> = self
+            .alerts
+            .values()
+            .map(|a| FlushedAlert {
+                alert: a.clone(),
+                status: a.status_at(wall),
+            })
+            .collect();
+        alerts.sort_by(|a, b| {
+            (
+                a.status != AlertStatus::Firing,
+                a.alert.starts_at,
+                a.alert.fingerprint,
+            )
+                .cmp(&(
+                    b.status != AlertStatus::Firing,
+                    b.alert.starts_at,
+                    b.alert.fingerprint,
+                ))
+        });
+        let firing: HashSet<Fingerprint> = alerts
+            .iter()
+            .filter(|a| a.status == AlertStatus::Firing)
+            .map(|a| a.alert.fingerprint)
+            .collect();
+        let resolved: HashSet<Fingerprint> = alerts
+            .iter()
+            .filter(|a| a.status == AlertStatus::Resolved)
+            .map(|a| a.alert.fingerprint)
+            .collect();
+
+        let reason = self.reason(&firing, &resolved, wall);
+        self.next_flush = now + self.route.config.group_interval;
+        // Resolved alerts have had their flush; Alertmanager deletes them from the group too.
+        for fp in &resolved {
+            self.alerts.remove(fp);
+        }
+        let reason = reason?;
+        self.last = Some(LastNotified {
+            firing,
+            resolved,
+            at: wall,
+        });
+        Some(GroupFlush {
+            key: self.key.clone(),
+            route: self.route.clone(),
+            group_labels: self.labels.clone(),
+            alerts,
+            reason,
+            at: wall,
+        })
+    }
+
+    /// Alertmanager's dedup rule (`needsUpdate` in its notify pipeline), with the reason named.
+    fn reason(
+        &self,
+        firing: &HashSet<Fingerprint>,
+        resolved: &HashSet<Fingerprint>,
+        wall: OffsetDateTime,
+    ) -> Option<Reason> {
+        let Some(last) = &self.last else {
+            return (!firing.is_empty()).then_some(Reason::First);
+        };
+        if !firing.is_subset(&last.firing) {
+            Some(Reason::NewAlerts)
+        } else if firing.is_empty() {
+            (!last.firing.is_empty()).then_some(Reason::AllResolved)
+        } else if !resolved.is_subset(&last.resolved) {
+            Some(Reason::SomeResolved)
+        } else if last.at + self.route.config.repeat_interval <= wall {
+            Some(Reason::Repeat)
+        } else {
+            None
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::Config;
+    use crate::model::Alert;
+    use crate::route::RouteTable;
+    use std::path::Path;
+    use std::time::Duration;
+
+    fn route() -> Arc<Route> {
+        let toml = r#"
+[[receivers]]
+name = "r"
+type = "log"
+[route]
+receiver = "r"
+group_by = ["alertname"]
+group_wait = "30s"
+group_interval = "5m"
+repeat_interval = "4h"
+"#;
+        let t = RouteTable::new(&Config::parse(toml, "t", Path::new(".")).unwrap().route);
+        t.get(0).clone()
+    }
+
+    fn alert(name: &str, wall: OffsetDateTime, ends: time::Duration) -> SharedAlert {
+        let labels = Labels::from_pairs([("alertname", "A"), ("instance", name)]);
+        Arc::new(Alert {
+            fingerprint: Fingerprint::of(&labels),
+            labels,
+            annotations: Labels::default(),
+            starts_at: wall,
+            ends_at: wall + ends,
+            timeout: true,
+            generator_url: String::new(),
+            updated_at: wall,
+        })
+    }
+
+    #[test]
+    fn alertmanager_notification_rules() {
+        let t0 = Instant::now();
+        let w0 = OffsetDateTime::now_utc();
+        let mut g = AggrGroup::new("k".into(), route(), Labels::default(), t0);
+        assert_eq!(
+            g.next_flush,
+            t0 + Duration::from_secs(30),
+            "first due after group_wait"
+        );
+        g.insert(alert("a", w0, time::Duration::hours(1)), t0, w0);
+
+        let f = g.flush(t0, w0).expect("first notification");
+        assert_eq!((f.reason, f.alerts.len()), (Reason::First, 1));
+        assert_eq!(
+            g.next_flush,
+            t0 + Duration::from_secs(300),
+            "then every group_interval"
+        );
+
+        let w1 = w0 + time::Duration::minutes(5);
+        assert!(
+            g.flush(t0, w1).is_none(),
+            "nothing changed: no notification"
+        );
+
+        g.insert(alert("b", w1, time::Duration::hours(1)), t0, w1);
+        assert_eq!(g.flush(t0, w1).unwrap().reason, Reason::NewAlerts);
+
+        // b resolves: reported once, then dropped from the group.
+        g.insert(alert("b", w1, time::Duration::minutes(-1)), t0, w1);
+        let f = g.flush(t0, w1).unwrap();
+        assert_eq!(f.reason, Reason::SomeResolved);
+        assert_eq!(f.alerts[1].status, AlertStatus::Resolved);
+        assert!(g.flush(t0, w1).is_none());
+
+        let w2 = w1 + time::Duration::hours(4);
+        g.insert(alert("a", w0, time::Duration::hours(5)), t0, w2);
+        assert_eq!(g.flush(t0, w2).unwrap().reason, Reason::Repeat);
+
+        g.insert(alert("a", w0, time::Duration::minutes(1)), t0, w2);
+        let f = g.flush(t0, w2 + time::Duration::minutes(2)).unwrap();
+        assert_eq!(f.reason, Reason::AllResolved);
+        assert!(g.is_empty());
+    }
+
+    #[test]
+    fn old_alert_makes_new_group_due_now() {
+        let t0 = Instant::now();
+        let w0 = OffsetDateTime::now_utc();
+        let mut g = AggrGroup::new("k".into(), route(), Labels::default(), t0);
+        g.insert(
+            alert(
+                "a",
+                w0 - time::Duration::minutes(10),
+                time::Duration::hours(1),
+            ),
+            t0,
+            w0,
+        );
+        assert_eq!(g.next_flush, t0);
+    }
+
+    #[test]
+    fn only_resolved_alerts_never_notify_a_new_group() {
+        let t0 = Instant::now();
+        let w0 = OffsetDateTime::now_utc();
+        let mut g = AggrGroup::new("k".into(), route(), Labels::default(), t0);
+        g.insert(alert("a", w0, time::Duration::minutes(-1)), t0, w0);
+        assert!(g.flush(t0, w0).is_none());
+        assert!(g.is_empty());
+    }
+}

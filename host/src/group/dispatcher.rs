@@ -1,0 +1,117 @@
+//! The dispatcher: one task that owns every aggregation group. Ingest hands it batches of
+//! deduplicated alerts; it files each under the groups of the routes it matches, and when a
+//! group's timer is due it flushes the group to the routing stage.
+//!
+//! One owner means no locks on groups and a single timer wheel (an ordered set of deadlines).
+
+use std::collections::{BTreeSet, HashMap};
+use std::sync::Arc;
+
+use time::OffsetDateTime;
+use tokio::sync::mpsc;
+use tokio::time::Instant;
+use tokio_util::sync::CancellationToken;
+
+use super::{AggrGroup, GroupFlush};
+use crate::model::SharedAlert;
+use crate::route::RouteTable;
+use crate::telemetry::Metrics;
+
+pub struct Dispatcher {
+    routes: Arc<RouteTable>,
+    groups: HashMap<Arc<str>, AggrGroup>,
+    timers: BTreeSet<(Instant, Arc<str>)>,
+    flushes: mpsc::UnboundedSender<GroupFlush>,
+    metrics: Arc<Metrics>,
+}
+
+impl Dispatcher {
+    pub fn new(
+        routes: Arc<RouteTable>,
+        flushes: mpsc::UnboundedSender<GroupFlush>,
+        metrics: Arc<Metrics>,
+    ) -> Self {
+        Dispatcher {
+            routes,
+            groups: HashMap::new(),
+            timers: BTreeSet::new(),
+            flushes,
+            metrics,
+        }
+    }
+
+    /// Runs until `shutdown` is cancelled and the ingest channel is drained.
+    pub async fn run(
+        mut self,
+        mut batches: mpsc::Receiver<Vec<SharedAlert>>,
+        shutdown: CancellationToken,
+    ) {
+        loop {
+            let next = self.timers.first().map(|(at, _)| *at);
+            tokio::select! {
+                biased;
+                batch = batches.recv() => match batch {
+                    Some(batch) => {
+                        let (now, wall) = (Instant::now(), OffsetDateTime::now_utc());
+                        for alert in batch {
+                            self.insert(alert, now, wall);
+                        }
+                    }
+                    None => return,
+                },
+                _ = sleep_until(next) => self.flush_due(),
+                _ = shutdown.cancelled() => return,
+            }
+        }
+    }
+
+    fn insert(&mut self, alert: SharedAlert, now: Instant, wall: OffsetDateTime) {
+        for route_id in self.routes.matching(&alert.labels) {
+            let route = self.routes.get(route_id);
+            let labels = route.group_labels(&alert.labels);
+            let key: Arc<str> = route.group_key(&labels).into();
+            let group = self.groups.entry(key.clone()).or_insert_with(|| {
+                let g = AggrGroup::new(key.clone(), route.clone(), labels, now);
+                self.timers.insert((g.next_flush, key.clone()));
+                g
+            });
+            let before = group.next_flush;
+            group.insert(alert.clone(), now, wall);
+            if group.next_flush != before {
+                self.timers.remove(&(before, key.clone()));
+                self.timers.insert((group.next_flush, key));
+            }
+        }
+        self.metrics.groups.set(self.groups.len() as i64);
+    }
+
+    fn flush_due(&mut self) {
+        let (now, wall) = (Instant::now(), OffsetDateTime::now_utc());
+        while let Some((at, key)) = self.timers.first().cloned() {
+            if at > now {
+                break;
+            }
+            self.timers.pop_first();
+            let Some(group) = self.groups.get_mut(&key) else {
+                continue;
+            };
+            if let Some(flush) = group.flush(now, wall) {
+                // The receiving end lives as long as the app; if it is gone we are shutting down.
+                let _ = self.flushes.send(flush);
+            }
+            if group.is_empty() {
+                self.groups.remove(&key);
+            } else {
+                self.timers.insert((group.next_flush, key));
+            }
+        }
+        self.metrics.groups.set(self.groups.len() as i64);
+    }
+}
+
+async fn sleep_until(at: Option<Instant>) {
+    match at {
+        Some(at) => tokio::time::sleep_until(at).await,
+        None => std::future::pending().await,
+    }
+}

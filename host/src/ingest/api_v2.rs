@@ -1,0 +1,92 @@
+//! `POST /api/v2/alerts`: Alertmanager's API v2 body, a JSON array of postable alerts. This is
+//! what Prometheus sends to each of its `alerting.alertmanagers`.
+
+use std::time::Duration;
+
+use serde::Deserialize;
+use serde_json::value::RawValue;
+use time::OffsetDateTime;
+
+use super::validate::{finish, parse_time, Draft};
+use crate::model::{Alert, Labels};
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct PostableAlert {
+    #[serde(default)]
+    labels: Labels,
+    #[serde(default)]
+    annotations: Labels,
+    starts_at: Option<String>,
+    ends_at: Option<String>,
+    #[serde(rename = "generatorURL", default)]
+    generator_url: String,
+}
+
+/// Decodes the body. A body that is not a JSON array is an error for the whole request; an
+/// element that does not decode is an error for that element alone.
+pub fn decode(
+    body: &[u8],
+    now: OffsetDateTime,
+    resolve_timeout: Duration,
+) -> Result<Vec<Result<Alert, String>>, String> {
+    let items: Vec<&RawValue> = serde_json::from_slice(body)
+        .map_err(|e| format!("parsing alerts body failed: expected a JSON array of alerts: {e}"))?;
+    Ok(items
+        .into_iter()
+        .map(|raw| {
+            let p: PostableAlert =
+                serde_json::from_str(raw.get()).map_err(|e| format!("invalid alert: {e}"))?;
+            let draft = Draft {
+                labels: p.labels,
+                annotations: p.annotations,
+                starts_at: parse_time("startsAt", p.starts_at.as_deref())?,
+                ends_at: parse_time("endsAt", p.ends_at.as_deref())?,
+                generator_url: p.generator_url,
+            };
+            finish(draft, now, resolve_timeout)
+        })
+        .collect())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn run(body: &str) -> Result<Vec<Result<Alert, String>>, String> {
+        decode(
+            body.as_bytes(),
+            OffsetDateTime::now_utc(),
+            Duration::from_secs(300),
+        )
+    }
+
+    #[test]
+    fn mixed_batch_keeps_the_good_alerts() {
+        let out = run(r#"[{"labels":{"alertname":"Good1"}},{"labels":{}},{"labels":{"alertname":7}},{"labels":{"alertname":"Good2"}}]"#).unwrap();
+        assert_eq!(out.len(), 4);
+        assert!(out[0].is_ok() && out[3].is_ok());
+        assert_eq!(
+            out[1].as_ref().unwrap_err(),
+            "at least one label pair required"
+        );
+        assert!(out[2].as_ref().unwrap_err().starts_with("invalid alert:"));
+    }
+
+    #[test]
+    fn malformed_body_is_one_error() {
+        assert!(run("{bad")
+            .unwrap_err()
+            .contains("parsing alerts body failed"));
+        assert!(run(r#"{"labels":{}}"#).is_err());
+    }
+
+    #[test]
+    fn prometheus_style_alert() {
+        let out = run(r#"[{"labels":{"alertname":"Up","job":"node"},"annotations":{"summary":"s"},"startsAt":"2026-11-28T03:55:13.855621193Z","endsAt":"2099-01-01T00:00:00Z","generatorURL":"http://prom/graph"}]"#).unwrap();
+        let a = out[0].as_ref().unwrap();
+        assert!(!a.timeout);
+        assert_eq!(a.annotations.get("summary"), Some("s"));
+        assert_eq!(a.generator_url, "http://prom/graph");
+    }
+}

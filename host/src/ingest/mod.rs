@@ -1,0 +1,128 @@
+//! Ingest: the HTTP data plane that receives alerts — Alertmanager's API v2 (`api_v2`, what
+//! Prometheus sends) and Alertmanager's webhook payload v4 (`webhook_v4`, what Alertmanager
+//! sends). Both decode into [`Alert`]s, validated one by one with Alertmanager's rules, so a
+//! bad alert is reported without losing the good ones beside it.
+
+pub mod api_v2;
+mod validate;
+pub mod webhook_v4;
+
+use std::sync::Arc;
+
+use serde::Serialize;
+use tokio::sync::mpsc;
+
+use crate::dedup::cache::Upsert;
+use crate::dedup::AlertCache;
+use crate::model::{Alert, SharedAlert};
+use crate::telemetry::{IngestLabels, Metrics};
+
+/// One alert of a request that was not accepted.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct Rejected {
+    /// Position of the alert in the request.
+    pub index: usize,
+    pub error: String,
+}
+
+/// What became of a request's alerts.
+#[derive(Debug, Default, Serialize)]
+pub struct Outcome {
+    pub accepted: usize,
+    pub rejected: usize,
+    pub errors: Vec<Rejected>,
+    /// Some alerts were refused for lack of room: the sender should retry (429).
+    #[serde(skip)]
+    pub full: bool,
+}
+
+/// Why a whole request was refused.
+#[derive(Debug, thiserror::Error)]
+pub enum IngestError {
+    #[error("{0}")]
+    BadRequest(String),
+    #[error("the ingest queue is full ({0} batches waiting); retry later")]
+    QueueFull(usize),
+    #[error("campanile is shutting down")]
+    ShuttingDown,
+}
+
+/// Admits decoded alerts: dedup in the cache, then hand-off to the dispatcher.
+pub struct Ingestor {
+    cache: Arc<AlertCache>,
+    to_dispatcher: mpsc::Sender<Vec<SharedAlert>>,
+    metrics: Arc<Metrics>,
+}
+
+impl Ingestor {
+    pub fn new(
+        cache: Arc<AlertCache>,
+        to_dispatcher: mpsc::Sender<Vec<SharedAlert>>,
+        metrics: Arc<Metrics>,
+    ) -> Self {
+        Ingestor {
+            cache,
+            to_dispatcher,
+            metrics,
+        }
+    }
+
+    /// Admits every valid alert. `alerts` holds, per position, an alert or why it is invalid.
+    /// Room in the dispatcher queue is reserved first, so a full queue refuses the whole
+    /// request before anything is half-done.
+    pub fn admit(
+        &self,
+        endpoint: &'static str,
+        alerts: Vec<Result<Alert, String>>,
+    ) -> Result<Outcome, IngestError> {
+        let permit = self.to_dispatcher.try_reserve().map_err(|e| match e {
+            mpsc::error::TrySendError::Full(()) => {
+                self.count(endpoint, "queue_full", alerts.len());
+                IngestError::QueueFull(self.to_dispatcher.max_capacity())
+            }
+            mpsc::error::TrySendError::Closed(()) => IngestError::ShuttingDown,
+        })?;
+        let mut outcome = Outcome::default();
+        let mut batch = Vec::with_capacity(alerts.len());
+        for (index, alert) in alerts.into_iter().enumerate() {
+            let error = match alert {
+                Err(e) => {
+                    self.count(endpoint, "invalid", 1);
+                    e
+                }
+                Ok(alert) => match self.cache.upsert(alert) {
+                    Ok((stored, kind)) => {
+                        if kind == Upsert::Merged {
+                            self.metrics.alerts_deduplicated.inc();
+                        }
+                        outcome.accepted += 1;
+                        batch.push(stored);
+                        continue;
+                    }
+                    Err(full) => {
+                        self.count(endpoint, "cache_full", 1);
+                        outcome.full = true;
+                        full.to_string()
+                    }
+                },
+            };
+            outcome.rejected += 1;
+            outcome.errors.push(Rejected { index, error });
+        }
+        self.count(endpoint, "accepted", outcome.accepted);
+        self.metrics.alerts_active.set(self.cache.len() as i64);
+        if !batch.is_empty() {
+            permit.send(batch);
+        }
+        Ok(outcome)
+    }
+
+    fn count(&self, endpoint: &'static str, outcome: &'static str, n: usize) {
+        if n > 0 {
+            self.metrics
+                .alerts_received
+                .get_or_create(&IngestLabels { endpoint, outcome })
+                .inc_by(n as u64);
+        }
+    }
+}

@@ -1,0 +1,20 @@
+//! campanile: an alert routing and deduplication engine that hosts WebAssembly routing plugins.
+//!
+//! The modules follow the pipeline — `ingest` → `dedup` → `group` → `route` (with `plugin`) →
+//! `notify` — with `pipeline` stating the order of stages for a due group, `config` and `model`
+//! beside them, `server` and `api` at the HTTP edge, and `app` wiring it all together.
+//! See ARCHITECTURE.md for the map.
+
+pub mod api;
+pub mod app;
+pub mod config;
+pub mod dedup;
+pub mod group;
+pub mod ingest;
+pub mod model;
+pub mod notify;
+pub mod pipeline;
+pub mod plugin;
+pub mod route;
+pub mod server;
+pub mod telemetry;

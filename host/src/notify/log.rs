@@ -1,0 +1,27 @@
+//! The `log` integration: writes each notification to campanile's own log. Useful as a
+//! default, for trying routing out, and as a last-resort receiver.
+
+use super::render::{default_body, default_title};
+use super::{BoxFuture, Notification, Notifier, NotifyError};
+
+pub struct Log;
+
+impl Notifier for Log {
+    fn integration(&self) -> &'static str {
+        "log"
+    }
+
+    fn notify<'a>(&'a self, n: &'a Notification) -> BoxFuture<'a, Result<(), NotifyError>> {
+        let title = n.title.clone().unwrap_or_else(|| default_title(n));
+        let body = n.body.clone().unwrap_or_else(|| default_body(n));
+        tracing::info!(
+            receiver = %n.receiver,
+            group_key = %n.flush.key,
+            reason = n.flush.reason.as_str(),
+            severity = n.severity.map(|s| s.as_str()).unwrap_or(""),
+            title = %title,
+            "notification\n{body}"
+        );
+        Box::pin(std::future::ready(Ok(())))
+    }
+}

@@ -1,0 +1,135 @@
+//! Conversions between the host's model and the WIT types, at the plugin boundary only.
+
+use super::bindings::types as wit;
+use super::PluginFault;
+use crate::group::GroupFlush;
+use crate::model::{unix_ms, AlertStatus, Labels};
+
+/// How urgent a notification is, as a plugin may set it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Severity {
+    Critical,
+    Error,
+    Warning,
+    Info,
+}
+
+impl Severity {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Severity::Critical => "critical",
+            Severity::Error => "error",
+            Severity::Warning => "warning",
+            Severity::Info => "info",
+        }
+    }
+}
+
+/// A plugin's decision for one receiver.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Action {
+    Notify {
+        receiver: String,
+        title: Option<String>,
+        body: Option<String>,
+        severity: Option<Severity>,
+    },
+    Suppress(String),
+}
+
+fn pairs(labels: &Labels) -> Vec<wit::Pair> {
+    labels
+        .iter()
+        .map(|(n, v)| wit::Pair {
+            name: n.to_string(),
+            value: v.to_string(),
+        })
+        .collect()
+}
+
+pub fn group_to_wit(g: &GroupFlush) -> wit::Group {
+    let alerts = g
+        .alerts
+        .iter()
+        .map(|fa| {
+            let a = &fa.alert;
+            let firing = fa.status == AlertStatus::Firing;
+            wit::Alert {
+                fingerprint: a.fingerprint.to_string(),
+                status: if firing {
+                    wit::AlertStatus::Firing
+                } else {
+                    wit::AlertStatus::Resolved
+                },
+                labels: pairs(&a.labels),
+                annotations: pairs(&a.annotations),
+                starts_at: unix_ms(a.starts_at),
+                // A firing alert's end is only the host's timeout guess unless the sender set it.
+                ends_at: (!firing || !a.timeout).then(|| unix_ms(a.ends_at)),
+                generator_url: a.generator_url.clone(),
+            }
+        })
+        .collect();
+    wit::Group {
+        key: g.key.to_string(),
+        route: g.route.config.name.clone(),
+        receiver: g.route.config.receiver.clone(),
+        group_labels: pairs(&g.group_labels),
+        common_labels: pairs(&g.common_labels()),
+        alerts,
+        reason: match g.reason {
+            crate::group::Reason::First => wit::NotifyReason::First,
+            crate::group::Reason::NewAlerts => wit::NotifyReason::NewAlerts,
+            crate::group::Reason::SomeResolved => wit::NotifyReason::SomeResolved,
+            crate::group::Reason::AllResolved => wit::NotifyReason::AllResolved,
+            crate::group::Reason::Repeat => wit::NotifyReason::Repeat,
+        },
+    }
+}
+
+/// Checks the plugin's output against the output limits and converts it.
+pub fn actions_from_wit(
+    actions: Vec<wit::Action>,
+    max_actions: usize,
+    max_bytes: usize,
+) -> Result<Vec<Action>, PluginFault> {
+    if actions.len() > max_actions {
+        return Err(PluginFault::Output(format!(
+            "{} actions (at most {max_actions})",
+            actions.len()
+        )));
+    }
+    let mut bytes = 0usize;
+    let mut out = Vec::with_capacity(actions.len());
+    for action in actions {
+        let converted = match action {
+            wit::Action::Notify(n) => {
+                bytes += n.receiver.len()
+                    + n.title.as_ref().map_or(0, String::len)
+                    + n.body.as_ref().map_or(0, String::len);
+                Action::Notify {
+                    receiver: n.receiver,
+                    title: n.title,
+                    body: n.body,
+                    severity: n.severity.map(|s| match s {
+                        wit::Severity::Critical => Severity::Critical,
+                        wit::Severity::Error => Severity::Error,
+                        wit::Severity::Warning => Severity::Warning,
+                        wit::Severity::Info => Severity::Info,
+                    }),
+                }
+            }
+            wit::Action::Suppress(reason) => {
+                bytes += reason.len();
+                Action::Suppress(reason)
+            }
+        };
+        if bytes > max_bytes {
+            return Err(PluginFault::Output(format!(
+                "more than {max_bytes} bytes of text"
+            )));
+        }
+        out.push(converted);
+    }
+    Ok(out)
+}

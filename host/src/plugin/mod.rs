@@ -1,0 +1,227 @@
+//! The plugin runtime: compiles routing plugins once, pre-instantiates them, and runs each
+//! call to `route` in a fresh, small store with a deadline (epoch interruption) and a memory
+//! cap. A call either returns the plugin's actions or a [`PluginFault`]; it never panics the
+//! host and never blocks it past the deadline.
+
+mod bindings;
+mod convert;
+mod host;
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::thread;
+use std::time::{Duration, Instant};
+
+use wasmtime::component::{Component, HasSelf, Linker};
+use wasmtime::{Engine, Store, Trap};
+
+use crate::config::PluginConfig;
+use crate::group::GroupFlush;
+use bindings::{Router, RouterPre};
+use host::CallState;
+
+pub use convert::{Action, Severity};
+
+/// How often the epoch advances; deadlines are counted in these ticks.
+const EPOCH_TICK: Duration = Duration::from_millis(5);
+
+/// Most actions one call may return.
+const MAX_ACTIONS: usize = 256;
+/// Most bytes of text (titles, bodies, reasons) one call may return.
+const MAX_OUTPUT_BYTES: usize = 1 << 20;
+
+/// Why a plugin could not be loaded.
+#[derive(Debug, thiserror::Error)]
+pub enum LoadError {
+    #[error("plugin {plugin:?}: cannot read {path}: {source}")]
+    Read {
+        plugin: String,
+        path: String,
+        source: std::io::Error,
+    },
+    #[error("plugin {plugin:?}: {path} is not a valid component: {reason}")]
+    Compile {
+        plugin: String,
+        path: String,
+        reason: String,
+    },
+    #[error("plugin {plugin:?}: does not fit the campanile:router contract: {reason}")]
+    Link { plugin: String, reason: String },
+    #[error("cannot start the plugin engine: {0}")]
+    Engine(String),
+}
+
+/// Why one call to a plugin produced no usable decision.
+#[derive(Debug, Clone, thiserror::Error)]
+pub enum PluginFault {
+    #[error("trapped: {0}")]
+    Trap(String),
+    #[error("ran past its {0:?} time limit")]
+    Timeout(Duration),
+    #[error("exceeded its {0}-byte memory limit")]
+    Memory(usize),
+    #[error("returned an error: {0}")]
+    Error(String),
+    #[error("returned oversized output: {0}")]
+    Output(String),
+    #[error("could not be instantiated: {0}")]
+    Instantiate(String),
+    #[error("named receiver {0:?}, which is not configured")]
+    UnknownReceiver(String),
+    #[error("is not loaded")]
+    Missing,
+}
+
+impl PluginFault {
+    /// A short, stable name for logs and metrics.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            PluginFault::Trap(_) => "trap",
+            PluginFault::Timeout(_) => "timeout",
+            PluginFault::Memory(_) => "memory",
+            PluginFault::Error(_) => "error",
+            PluginFault::Output(_) => "output",
+            PluginFault::Instantiate(_) => "instantiate",
+            PluginFault::UnknownReceiver(_) => "unknown_receiver",
+            PluginFault::Missing => "missing",
+        }
+    }
+}
+
+/// A compiled, linked plugin ready to instantiate.
+pub struct LoadedPlugin {
+    pub config: PluginConfig,
+    pre: RouterPre<CallState>,
+}
+
+/// All plugins of a configuration, sharing one engine.
+pub struct PluginRuntime {
+    engine: Engine,
+    plugins: HashMap<String, Arc<LoadedPlugin>>,
+}
+
+impl PluginRuntime {
+    /// Compiles every configured plugin. Fails on the first plugin that does not load.
+    pub fn load(configs: &[PluginConfig]) -> Result<Self, LoadError> {
+        let mut cfg = wasmtime::Config::new();
+        cfg.wasm_component_model(true);
+        cfg.epoch_interruption(true);
+        let engine = Engine::new(&cfg).map_err(|e| LoadError::Engine(e.to_string()))?;
+        start_epoch_ticker(&engine);
+
+        let mut linker: Linker<CallState> = Linker::new(&engine);
+        wasmtime_wasi::p2::add_to_linker_sync(&mut linker)
+            .map_err(|e| LoadError::Engine(e.to_string()))?;
+        Router::add_to_linker::<CallState, HasSelf<CallState>>(&mut linker, |s| s)
+            .map_err(|e| LoadError::Engine(e.to_string()))?;
+
+        let mut plugins = HashMap::new();
+        for config in configs {
+            let plugin = load_one(&engine, &linker, config)?;
+            plugins.insert(config.name.clone(), Arc::new(plugin));
+        }
+        Ok(PluginRuntime { engine, plugins })
+    }
+
+    pub fn names(&self) -> impl Iterator<Item = &str> {
+        self.plugins.keys().map(String::as_str)
+    }
+
+    /// Calls plugin `name` with the group, synchronously; run it on a blocking thread.
+    pub fn route(&self, name: &str, group: &GroupFlush) -> Result<Vec<Action>, PluginFault> {
+        let plugin = self.plugins.get(name).ok_or(PluginFault::Missing)?;
+        let limits = &plugin.config;
+        let mut store = Store::new(&self.engine, CallState::new(plugin.clone()));
+        store.limiter(|s| &mut s.limiter);
+        let ticks = limits.timeout.as_nanos().div_ceil(EPOCH_TICK.as_nanos()) as u64;
+        store.set_epoch_deadline(ticks.max(1));
+
+        let classify = |store: &Store<CallState>, e: wasmtime::Error| -> PluginFault {
+            if store.data().limiter.exceeded {
+                PluginFault::Memory(limits.memory_limit)
+            } else if e.downcast_ref::<Trap>() == Some(&Trap::Interrupt) {
+                PluginFault::Timeout(limits.timeout)
+            } else {
+                PluginFault::Trap(format!("{e:#}"))
+            }
+        };
+        let router = match plugin.pre.instantiate(&mut store) {
+            Ok(r) => r,
+            Err(e) => {
+                return Err(match classify(&store, e) {
+                    PluginFault::Trap(msg) => PluginFault::Instantiate(msg),
+                    other => other,
+                })
+            }
+        };
+        let input = convert::group_to_wit(group);
+        match router.call_route(&mut store, &input) {
+            Ok(Ok(actions)) => convert::actions_from_wit(actions, MAX_ACTIONS, MAX_OUTPUT_BYTES),
+            Ok(Err(message)) => Err(PluginFault::Error(truncate(message, 1024))),
+            Err(e) => Err(classify(&store, e)),
+        }
+    }
+}
+
+fn load_one(
+    engine: &Engine,
+    linker: &Linker<CallState>,
+    config: &PluginConfig,
+) -> Result<LoadedPlugin, LoadError> {
+    let path = config.path.display().to_string();
+    let bytes = std::fs::read(&config.path).map_err(|source| LoadError::Read {
+        plugin: config.name.clone(),
+        path: path.clone(),
+        source,
+    })?;
+    let started = Instant::now();
+    let component = Component::new(engine, &bytes).map_err(|e| LoadError::Compile {
+        plugin: config.name.clone(),
+        path: path.clone(),
+        reason: format!("{e:#}"),
+    })?;
+    let link = |e: wasmtime::Error| LoadError::Link {
+        plugin: config.name.clone(),
+        reason: format!("{e:#}"),
+    };
+    let pre = RouterPre::new(linker.instantiate_pre(&component).map_err(link)?).map_err(link)?;
+    tracing::info!(
+        plugin = %config.name,
+        path = %path,
+        bytes = bytes.len(),
+        compile_ms = started.elapsed().as_millis() as u64,
+        "plugin loaded"
+    );
+    Ok(LoadedPlugin {
+        config: config.clone(),
+        pre,
+    })
+}
+
+/// Advances the engine's epoch from a background thread; every store's deadline counts these
+/// ticks. The thread holds only a weak handle and ends with the engine.
+fn start_epoch_ticker(engine: &Engine) {
+    let weak = engine.weak();
+    thread::Builder::new()
+        .name("campanile-epoch".into())
+        .spawn(move || loop {
+            thread::sleep(EPOCH_TICK);
+            match weak.upgrade() {
+                Some(engine) => engine.increment_epoch(),
+                None => return,
+            }
+        })
+        .expect("spawn the epoch thread");
+}
+
+fn truncate(mut s: String, max: usize) -> String {
+    if s.len() > max {
+        let mut cut = max;
+        while !s.is_char_boundary(cut) {
+            cut -= 1;
+        }
+        s.truncate(cut);
+        s.push('…');
+    }
+    s
+}

@@ -1,0 +1,195 @@
+//! Alertmanager label matchers: `name="value"`, `name!="value"`, `name=~"regex"`,
+//! `name!~"regex"`. Values may be double-quoted (with backslash escapes) or bare.
+//! Regexes are anchored at both ends, as in Alertmanager.
+
+use std::fmt;
+
+use regex::Regex;
+
+use crate::model::Labels;
+
+#[derive(Debug, thiserror::Error, PartialEq)]
+pub enum MatcherError {
+    #[error("matcher {0:?} has no operator (=, !=, =~ or !~)")]
+    NoOperator(String),
+    #[error("matcher {0:?} has an invalid label name")]
+    BadName(String),
+    #[error("matcher {0:?} has an unterminated quoted value")]
+    BadQuote(String),
+    #[error("matcher {input:?} has an invalid regex: {reason}")]
+    BadRegex { input: String, reason: String },
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Op {
+    Eq,
+    NotEq,
+    Re,
+    NotRe,
+}
+
+impl Op {
+    fn as_str(self) -> &'static str {
+        match self {
+            Op::Eq => "=",
+            Op::NotEq => "!=",
+            Op::Re => "=~",
+            Op::NotRe => "!~",
+        }
+    }
+}
+
+#[derive(Clone, Debug)]
+pub struct Matcher {
+    pub name: String,
+    pub op: Op,
+    pub value: String,
+    regex: Option<Regex>,
+}
+
+impl Matcher {
+    pub fn parse(input: &str) -> Result<Matcher, MatcherError> {
+        let s = input.trim();
+        let pos = s
+            .find(['=', '!'])
+            .ok_or_else(|| MatcherError::NoOperator(input.into()))?;
+        let name = s[..pos].trim();
+        let rest = &s[pos..];
+        let (op, rest) = if let Some(r) = rest.strip_prefix("=~") {
+            (Op::Re, r)
+        } else if let Some(r) = rest.strip_prefix("!~") {
+            (Op::NotRe, r)
+        } else if let Some(r) = rest.strip_prefix("!=") {
+            (Op::NotEq, r)
+        } else if let Some(r) = rest.strip_prefix('=') {
+            (Op::Eq, r)
+        } else {
+            return Err(MatcherError::NoOperator(input.into()));
+        };
+        if !is_valid_label_name(name) {
+            return Err(MatcherError::BadName(input.into()));
+        }
+        let value = unquote(rest.trim()).ok_or_else(|| MatcherError::BadQuote(input.into()))?;
+        Matcher::new(name, op, &value).map_err(|reason| MatcherError::BadRegex {
+            input: input.into(),
+            reason,
+        })
+    }
+
+    pub fn new(name: &str, op: Op, value: &str) -> Result<Matcher, String> {
+        let regex = match op {
+            Op::Re | Op::NotRe => {
+                Some(Regex::new(&format!("^(?:{value})$")).map_err(|e| e.to_string())?)
+            }
+            Op::Eq | Op::NotEq => None,
+        };
+        Ok(Matcher {
+            name: name.into(),
+            op,
+            value: value.into(),
+            regex,
+        })
+    }
+
+    /// Whether the label set satisfies the matcher; a missing label has the empty value.
+    pub fn matches(&self, labels: &Labels) -> bool {
+        let v = labels.get(&self.name).unwrap_or("");
+        match (self.op, &self.regex) {
+            (Op::Eq, _) => v == self.value,
+            (Op::NotEq, _) => v != self.value,
+            (Op::Re, Some(re)) => re.is_match(v),
+            (Op::NotRe, Some(re)) => !re.is_match(v),
+            _ => unreachable!("regex matchers always carry a regex"),
+        }
+    }
+}
+
+/// Formats as Alertmanager does in route keys: `name="value"` with the value quoted.
+impl fmt::Display for Matcher {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}{}{:?}", self.name, self.op.as_str(), self.value)
+    }
+}
+
+/// Prometheus' legacy label name rule, which Alertmanager 0.25 enforces.
+pub fn is_valid_label_name(name: &str) -> bool {
+    let mut chars = name.chars();
+    matches!(chars.next(), Some(c) if c.is_ascii_alphabetic() || c == '_')
+        && chars.all(|c| c.is_ascii_alphanumeric() || c == '_')
+}
+
+fn unquote(v: &str) -> Option<String> {
+    let Some(inner) = v.strip_prefix('"') else {
+        return Some(v.to_string());
+    };
+    let inner = inner.strip_suffix('"')?;
+    let mut out = String::with_capacity(inner.len());
+    let mut chars = inner.chars();
+    while let Some(c) = chars.next() {
+        if c == '\\' {
+            match chars.next()? {
+                'n' => out.push('\n'),
+                't' => out.push('\t'),
+                other => out.push(other),
+            }
+        } else if c == '"' {
+            return None;
+        } else {
+            out.push(c);
+        }
+    }
+    Some(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn labels() -> Labels {
+        Labels::from_pairs([("severity", "critical"), ("team", "db")])
+    }
+
+    #[test]
+    fn parses_and_matches_all_operators() {
+        let l = labels();
+        assert!(Matcher::parse(r#"team="db""#).unwrap().matches(&l));
+        assert!(Matcher::parse("team=db").unwrap().matches(&l));
+        assert!(!Matcher::parse(r#"team!="db""#).unwrap().matches(&l));
+        assert!(Matcher::parse(r#"severity=~"critical|page""#)
+            .unwrap()
+            .matches(&l));
+        assert!(
+            !Matcher::parse(r#"severity=~"crit""#).unwrap().matches(&l),
+            "anchored"
+        );
+        assert!(Matcher::parse(r#"severity!~"warn.*""#).unwrap().matches(&l));
+        assert!(Matcher::parse(r#"missing="""#).unwrap().matches(&l));
+    }
+
+    #[test]
+    fn escapes_in_quoted_values() {
+        let m = Matcher::parse(r#"a="say \"hi\"""#).unwrap();
+        assert_eq!(m.value, r#"say "hi""#);
+        assert_eq!(m.to_string(), r#"a="say \"hi\"""#);
+    }
+
+    #[test]
+    fn rejects_bad_input() {
+        assert!(matches!(
+            Matcher::parse("team"),
+            Err(MatcherError::NoOperator(_))
+        ));
+        assert!(matches!(
+            Matcher::parse("1x=a"),
+            Err(MatcherError::BadName(_))
+        ));
+        assert!(matches!(
+            Matcher::parse(r#"a="b"#),
+            Err(MatcherError::BadQuote(_))
+        ));
+        assert!(matches!(
+            Matcher::parse(r#"a=~"(""#),
+            Err(MatcherError::BadRegex { .. })
+        ));
+    }
+}
