@@ -142,6 +142,10 @@ impl AlertCache {
     pub fn len(&self) -> u64 {
         self.count.load(Ordering::Relaxed)
     }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
 }
 
 /// Alertmanager merges only when the new alert overlaps the stored one in time; otherwise the

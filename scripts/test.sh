@@ -1,0 +1,22 @@
+#!/usr/bin/env bash
+# Everything CI checks: formatting, lints (host and plugins), the plugin build, then all tests,
+# including the end-to-end tests against real Prometheus and Alertmanager.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+# The end-to-end tests run the Debian binaries; python3-aiosmtpd serves as a test SMTP server.
+missing=()
+for pkg in prometheus prometheus-alertmanager python3-aiosmtpd; do
+    dpkg -s "$pkg" >/dev/null 2>&1 || missing+=("$pkg")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+    apt-get update
+    DEBIAN_FRONTEND=noninteractive apt-get install -y "${missing[@]}"
+fi
+rustup target add wasm32-wasip2
+
+cargo fmt --all --check
+cargo clippy --workspace --all-targets -- -D warnings
+cargo clippy --target wasm32-wasip2 -p severity-router -p hostile-plugin -- -D warnings
+bash scripts/build-plugins.sh
+cargo test --workspace
