@@ -1,5 +1,6 @@
-//! Builds a running campanile from a configuration: load plugins, start receivers, the
-//! dispatcher and the routing pipeline, then serve HTTP until shutdown.
+//! Builds a running campanile from a configuration: open the store and reload what it holds,
+//! load plugins, start receivers, the dispatcher and the routing pipeline, then serve HTTP
+//! until shutdown.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -12,10 +13,12 @@ use crate::config::Config;
 use crate::dedup::AlertCache;
 use crate::group::Dispatcher;
 use crate::ingest::Ingestor;
+use crate::model::{Alert, SharedAlert};
 use crate::notify::Receivers;
 use crate::pipeline::Pipeline;
 use crate::plugin::{LoadError, PluginRuntime};
 use crate::route::RouteTable;
+use crate::store::{Op, Store, StoreError, StoredAlert};
 use crate::telemetry::Metrics;
 
 /// What request handlers share.
@@ -31,6 +34,8 @@ pub struct AppState {
 pub enum StartError {
     #[error(transparent)]
     Plugin(#[from] LoadError),
+    #[error(transparent)]
+    Store(#[from] StoreError),
     #[error("cannot listen on {addr}: {source}")]
     Listen {
         addr: String,
@@ -43,71 +48,134 @@ pub struct Running {
     pub addr: std::net::SocketAddr,
     pub shutdown: CancellationToken,
     pub server: tokio::task::JoinHandle<()>,
+    pub store: Arc<Store>,
 }
 
-/// Starts every task and begins serving. Returns once the listener is bound and plugins are
-/// compiled: from then on the instance is ready.
+/// Starts every task and begins serving. Returns once the store is loaded, plugins are
+/// compiled and the listener is bound: from then on the instance is ready.
 pub async fn start(config: Config) -> Result<Running, StartError> {
     let config = Arc::new(config);
     let metrics = Arc::new(Metrics::new());
     let shutdown = CancellationToken::new();
 
+    let store_config = config.store.clone();
+    let (store, snapshot) = tokio::task::spawn_blocking(move || Store::open(&store_config))
+        .await
+        .expect("store opening task")?;
+
     let plugin_configs = config.plugins.clone();
     let plugins = tokio::task::spawn_blocking(move || PluginRuntime::load(&plugin_configs))
         .await
         .expect("plugin loading task")?;
-    let plugins = Arc::new(plugins);
 
     let receivers = Arc::new(Receivers::start(
         &config.receivers,
         &config.server.external_url,
         metrics.clone(),
+        store.clone(),
         shutdown.clone(),
     ));
     let routes = Arc::new(RouteTable::new(&config.route));
-    let cache = Arc::new(AlertCache::new(
+    let expired = store.clone();
+    let cache = Arc::new(AlertCache::with_expiry_hook(
         config.limits.max_alerts,
         config.ingest.retention,
+        move |fp| expired.submit(vec![Op::DeleteAlert(fp.0)]),
     ));
+    let restored = restore_alerts(&cache, &store, snapshot.alerts, config.ingest.retention);
+    let restored_count = restored.len();
 
     let (batch_tx, batch_rx) = mpsc::channel(config.limits.ingest_queue);
     let (flush_tx, flush_rx) = mpsc::unbounded_channel();
-    let dispatcher = Dispatcher::new(routes.clone(), flush_tx, metrics.clone());
+    let mut dispatcher = Dispatcher::new(
+        routes.clone(),
+        flush_tx,
+        metrics.clone(),
+        store.clone(),
+        snapshot.notified.into_iter().collect(),
+    );
+    dispatcher.restore(restored);
     tokio::spawn(dispatcher.run(batch_rx, shutdown.clone()));
+    tokio::spawn(housekeeping(cache.clone(), shutdown.clone()));
     let pipeline = Arc::new(Pipeline {
-        plugins,
+        plugins: Arc::new(plugins),
         receivers,
         metrics: metrics.clone(),
+        store: store.clone(),
     });
+    pipeline.replay_outbox(snapshot.outbox, &routes).await;
     tokio::spawn(pipeline.run(flush_rx));
 
-    let listener = TcpListener::bind(config.server.listen)
-        .await
-        .map_err(|source| StartError::Listen {
-            addr: config.server.listen.to_string(),
-            source,
-        })?;
-    let addr = listener.local_addr().map_err(|source| StartError::Listen {
+    let listen_error = |source| StartError::Listen {
         addr: config.server.listen.to_string(),
         source,
-    })?;
+    };
+    let listener = TcpListener::bind(config.server.listen)
+        .await
+        .map_err(listen_error)?;
+    let addr = listener.local_addr().map_err(listen_error)?;
     let state = Arc::new(AppState {
         config: config.clone(),
-        ingestor: Ingestor::new(cache.clone(), batch_tx, metrics.clone()),
+        ingestor: Ingestor::new(cache.clone(), store.clone(), batch_tx, metrics.clone()),
         cache,
         routes,
         metrics,
     });
     let server = tokio::spawn(crate::server::serve(listener, state, shutdown.clone()));
-    tracing::info!(%addr, routes = config.route.routes.len() + 1, receivers = config.receivers.len(), plugins = config.plugins.len(), "campanile is ready");
+    tracing::info!(
+        %addr,
+        receivers = config.receivers.len(),
+        plugins = config.plugins.len(),
+        restored_alerts = restored_count,
+        store = %config.store.path.display(),
+        "campanile is ready"
+    );
     Ok(Running {
         addr,
         shutdown,
         server,
+        store,
     })
 }
 
-/// Waits for SIGTERM or SIGINT, then stops accepting and gives open requests `grace` to end.
+/// Puts the stored alerts back in the cache; ones past their retention are deleted instead.
+fn restore_alerts(
+    cache: &AlertCache,
+    store: &Store,
+    stored: Vec<StoredAlert>,
+    retention: Duration,
+) -> Vec<SharedAlert> {
+    let now = time::OffsetDateTime::now_utc();
+    let mut restored = Vec::with_capacity(stored.len());
+    let mut gone = Vec::new();
+    for s in stored {
+        let alert = Alert::from(s);
+        if alert.ends_at + retention < now {
+            gone.push(Op::DeleteAlert(alert.fingerprint.0));
+            continue;
+        }
+        match cache.upsert(alert) {
+            Ok((a, _)) => restored.push(a),
+            Err(full) => tracing::error!("restoring alerts: {full}; raise limits.max_alerts"),
+        }
+    }
+    store.submit(gone);
+    restored
+}
+
+/// Expires resolved alerts on time even when no traffic makes the cache do it.
+async fn housekeeping(cache: Arc<AlertCache>, shutdown: CancellationToken) {
+    let mut tick = tokio::time::interval(Duration::from_secs(10));
+    loop {
+        tokio::select! {
+            _ = tick.tick() => cache.run_housekeeping(),
+            _ = shutdown.cancelled() => return,
+        }
+    }
+}
+
+/// Waits for SIGTERM or SIGINT, stops accepting, gives open requests `grace` to end, and
+/// closes the store (writing anything deferred).
 pub async fn run_until_signal(running: Running, grace: Duration) {
     wait_for_signal().await;
     tracing::info!("shutting down");
@@ -118,6 +186,9 @@ pub async fn run_until_signal(running: Running, grace: Duration) {
             "open requests did not finish in time"
         );
     }
+    let store = running.store.clone();
+    let _ = tokio::task::spawn_blocking(move || store.close()).await;
+    tracing::info!("stopped");
 }
 
 async fn wait_for_signal() {

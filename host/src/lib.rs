@@ -17,4 +17,5 @@ pub mod pipeline;
 pub mod plugin;
 pub mod route;
 pub mod server;
+pub mod store;
 pub mod telemetry;

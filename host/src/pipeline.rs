@@ -6,7 +6,10 @@
 //!
 //! [`Pipeline::handle`] is the order of stages for one flush: ask the route's plugin which
 //! receivers to tell (or take the route's receiver when it has none), fall back to the route's
-//! receiver on any plugin fault, then queue one notification per receiver.
+//! receiver on any plugin fault, record the notification log entry and one outbox entry per
+//! receiver in one durable commit, then queue one notification per receiver. A notification
+//! leaves the outbox when its receiver is finished with it, so a restart delivers what was
+//! decided but not yet delivered — and decides nothing twice.
 
 use std::sync::Arc;
 use std::time::Instant;
@@ -14,15 +17,19 @@ use std::time::Instant;
 use tokio::sync::mpsc;
 use tracing::Instrument;
 
-use crate::group::GroupFlush;
-use crate::notify::Receivers;
+use crate::group::{FlushedAlert, GroupFlush, Reason};
+use crate::model::AlertStatus;
+use crate::notify::{Overrides, Receivers};
 use crate::plugin::{Action, PluginFault, PluginRuntime, Severity};
+use crate::route::RouteTable;
+use crate::store::{Op, OutboxEntry, Store};
 use crate::telemetry::{Metrics, PluginFaultLabels, PluginLabels};
 
 pub struct Pipeline {
     pub plugins: Arc<PluginRuntime>,
     pub receivers: Arc<Receivers>,
     pub metrics: Arc<Metrics>,
+    pub store: Arc<Store>,
 }
 
 /// One receiver to tell, with the plugin's overrides.
@@ -63,15 +70,88 @@ impl Pipeline {
             reason = flush.reason.as_str()
         );
         async {
-            let deliveries = self.decide(&flush).await;
-            for d in deliveries {
+            let mut deliveries = self.decide(&flush).await;
+            deliveries.retain(|d| self.receivers.wants(&d.receiver, &flush));
+            let ids = self.record(&flush, &deliveries).await;
+            for (d, id) in deliveries.into_iter().zip(ids) {
+                let overrides = Overrides {
+                    title: d.title,
+                    body: d.body,
+                    severity: d.severity,
+                };
                 self.receivers
-                    .enqueue(&d.receiver, flush.clone(), d.title, d.body, d.severity)
+                    .enqueue(&d.receiver, flush.clone(), overrides, id)
                     .await;
             }
         }
         .instrument(span)
         .await
+    }
+
+    /// Commits the notification log entry and the outbox entries together. If the store fails,
+    /// the notifications still go out (telling people beats keeping records), without an
+    /// outbox entry.
+    async fn record(&self, flush: &GroupFlush, deliveries: &[Delivery]) -> Vec<Option<u64>> {
+        let mut ops = vec![Op::PutNotified(
+            flush.key.to_string(),
+            flush.notified_record(),
+        )];
+        let mut ids = Vec::with_capacity(deliveries.len());
+        for d in deliveries {
+            let id = self.store.next_outbox_id();
+            ops.push(Op::PutOutbox(id, Box::new(outbox_entry(flush, d))));
+            ids.push(Some(id));
+        }
+        match self.store.commit(ops).await {
+            Ok(()) => ids,
+            Err(e) => {
+                tracing::error!(error = %e, "recording the notification failed; delivering without an outbox entry");
+                vec![None; deliveries.len()]
+            }
+        }
+    }
+
+    /// Re-queues what the outbox held at start: decided before the restart, not yet delivered.
+    pub async fn replay_outbox(&self, entries: Vec<(u64, OutboxEntry)>, routes: &RouteTable) {
+        if !entries.is_empty() {
+            tracing::info!(
+                notifications = entries.len(),
+                "delivering notifications left in the outbox"
+            );
+        }
+        for (id, e) in entries {
+            let route = routes
+                .by_name(&e.route)
+                .unwrap_or_else(|| routes.get(0))
+                .clone();
+            let flush = GroupFlush {
+                key: e.group_key.into(),
+                route,
+                group_labels: e.group_labels,
+                alerts: e
+                    .alerts
+                    .into_iter()
+                    .map(|(a, firing)| FlushedAlert {
+                        alert: Arc::new(a.into()),
+                        status: if firing {
+                            AlertStatus::Firing
+                        } else {
+                            AlertStatus::Resolved
+                        },
+                    })
+                    .collect(),
+                reason: Reason::parse(&e.reason).unwrap_or(Reason::Repeat),
+                at: e.at,
+            };
+            let overrides = Overrides {
+                title: e.title,
+                body: e.body,
+                severity: e.severity.as_deref().and_then(Severity::parse),
+            };
+            self.receivers
+                .enqueue(&e.receiver, Arc::new(flush), overrides, Some(id))
+                .await;
+        }
     }
 
     /// Who is told about this flush. Never empty unless the plugin explicitly suppressed it.
@@ -168,5 +248,24 @@ impl Pipeline {
             fallback,
             "plugin {plugin} {fault}; notifying the route's receiver {fallback:?} instead"
         );
+    }
+}
+
+fn outbox_entry(flush: &GroupFlush, d: &Delivery) -> OutboxEntry {
+    OutboxEntry {
+        receiver: d.receiver.clone(),
+        group_key: flush.key.to_string(),
+        route: flush.route.config.name.clone(),
+        group_labels: flush.group_labels.clone(),
+        alerts: flush
+            .alerts
+            .iter()
+            .map(|a| ((&*a.alert).into(), a.status == AlertStatus::Firing))
+            .collect(),
+        reason: flush.reason.as_str().to_string(),
+        at: flush.at,
+        title: d.title.clone(),
+        body: d.body.clone(),
+        severity: d.severity.map(|s| s.as_str().to_string()),
     }
 }

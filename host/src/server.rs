@@ -129,7 +129,7 @@ async fn ingest_endpoint(
         Ok(a) => a,
         Err(e) => return ingest_error(&IngestError::BadRequest(e)),
     };
-    match state.ingestor.admit(endpoint, alerts) {
+    match state.ingestor.admit(endpoint, alerts).await {
         Err(e) => ingest_error(&e),
         Ok(outcome) if outcome.rejected == 0 => json(StatusCode::OK, &outcome),
         Ok(outcome) => {
@@ -171,7 +171,7 @@ fn ingest_error(e: &IngestError) -> Response<Body> {
     let status = match e {
         IngestError::BadRequest(_) => StatusCode::BAD_REQUEST,
         IngestError::QueueFull(_) => StatusCode::TOO_MANY_REQUESTS,
-        IngestError::ShuttingDown => StatusCode::SERVICE_UNAVAILABLE,
+        IngestError::ShuttingDown | IngestError::Store(_) => StatusCode::SERVICE_UNAVAILABLE,
     };
     error(status, e.to_string())
 }

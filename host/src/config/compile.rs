@@ -4,10 +4,10 @@ use std::collections::{BTreeMap, HashSet};
 use std::path::Path;
 use std::time::Duration;
 
-use super::raw::{RawConfig, RawPlugin, RawReceiver, RawRoute, RawSize};
+use super::raw::{RawConfig, RawPlugin, RawReceiver, RawRoute, RawSize, RawStore};
 use super::{
-    Config, ConfigError, ConfigErrors, GroupBy, IngestConfig, LimitsConfig, PluginConfig,
-    ReceiverConfig, ReceiverKind, RouteConfig, ServerConfig,
+    Config, ConfigError, ConfigErrors, Durability, GroupBy, IngestConfig, LimitsConfig,
+    PluginConfig, ReceiverConfig, ReceiverKind, RouteConfig, ServerConfig, StoreConfig,
 };
 use crate::route::matcher::{is_valid_label_name, Matcher};
 
@@ -116,6 +116,7 @@ pub(super) fn compile(raw: RawConfig, file: &str, base: &Path) -> Result<Config,
         ),
     };
 
+    let store = compile_store(&mut cx, raw.store, base);
     let receivers = compile_receivers(&mut cx, raw.receivers);
     let plugins = compile_plugins(&mut cx, raw.plugins, base);
 
@@ -166,12 +167,39 @@ pub(super) fn compile(raw: RawConfig, file: &str, base: &Path) -> Result<Config,
             server,
             limits,
             ingest,
+            store,
             receivers,
             plugins,
             route,
         })
     } else {
         Err(ConfigErrors(cx.errors))
+    }
+}
+
+fn compile_store(cx: &mut Ctx, raw: RawStore, base: &Path) -> StoreConfig {
+    let flush_interval = cx.duration(
+        "store.flush_interval",
+        raw.flush_interval.as_deref(),
+        Duration::from_secs(1),
+    );
+    let durability = match raw.durability.as_deref().unwrap_or("immediate") {
+        "immediate" => Durability::Immediate,
+        "deferred" => Durability::Deferred { flush_interval },
+        "off" => Durability::Off,
+        other => {
+            cx.err(
+                "store.durability",
+                format!(
+                    "unknown durability {other:?}: expected \"immediate\", \"deferred\" or \"off\""
+                ),
+            );
+            Durability::Immediate
+        }
+    };
+    StoreConfig {
+        path: base.join(raw.path.as_deref().unwrap_or("data/campanile.redb")),
+        durability,
     }
 }
 

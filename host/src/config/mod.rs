@@ -12,6 +12,7 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use crate::route::Matcher;
+pub use crate::store::{Durability, StoreConfig};
 
 /// The configuration used when `campanile serve` is given no file.
 pub const DEFAULT_TOML: &str = include_str!("default.toml");
@@ -24,6 +25,7 @@ pub struct Config {
     pub server: ServerConfig,
     pub limits: LimitsConfig,
     pub ingest: IngestConfig,
+    pub store: StoreConfig,
     pub receivers: Vec<ReceiverConfig>,
     pub plugins: Vec<PluginConfig>,
     pub route: RouteConfig,

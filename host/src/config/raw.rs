@@ -13,6 +13,8 @@ pub struct RawConfig {
     #[serde(default)]
     pub ingest: RawIngest,
     #[serde(default)]
+    pub store: RawStore,
+    #[serde(default)]
     pub receivers: Vec<RawReceiver>,
     #[serde(default)]
     pub plugins: Vec<RawPlugin>,
@@ -40,6 +42,14 @@ pub struct RawIngest {
     pub resolve_timeout: Option<String>,
     pub webhook_resolve_timeout: Option<String>,
     pub retention: Option<String>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawStore {
+    pub path: Option<String>,
+    pub durability: Option<String>,
+    pub flush_interval: Option<String>,
 }
 
 /// A byte size: a plain number of bytes, or a string such as `"4MiB"`.

@@ -77,13 +77,24 @@ impl AlertCache {
     /// `capacity` bounds the number of distinct alerts; `retention` is how long a resolved
     /// alert stays queryable.
     pub fn new(capacity: u64, retention: Duration) -> Self {
+        Self::with_expiry_hook(capacity, retention, |_| {})
+    }
+
+    /// As [`AlertCache::new`], calling `on_expired` with each alert that leaves the cache after
+    /// its retention (so the durable copy can go too).
+    pub fn with_expiry_hook(
+        capacity: u64,
+        retention: Duration,
+        on_expired: impl Fn(Fingerprint) + Send + Sync + 'static,
+    ) -> Self {
         let count = Arc::new(AtomicU64::new(0));
         let removed = count.clone();
         let cache = Cache::builder()
             .expire_after(AfterResolution { retention })
-            .eviction_listener(move |_, _, cause| {
+            .eviction_listener(move |fp: Arc<Fingerprint>, _, cause| {
                 if cause != RemovalCause::Replaced {
                     removed.fetch_sub(1, Ordering::Relaxed);
+                    on_expired(*fp);
                 }
             })
             .build();
@@ -145,6 +156,11 @@ impl AlertCache {
 
     pub fn is_empty(&self) -> bool {
         self.len() == 0
+    }
+
+    /// Removes expired alerts now (moka otherwise does it on its own schedule, during traffic).
+    pub fn run_housekeeping(&self) {
+        self.cache.run_pending_tasks();
     }
 }
 

@@ -9,6 +9,7 @@ use tokio::time::Instant;
 use super::{FlushedAlert, GroupFlush, Reason};
 use crate::model::{AlertStatus, Fingerprint, Labels, SharedAlert};
 use crate::route::Route;
+use crate::store::NotifiedRecord;
 
 /// What the group told receivers last time (Alertmanager's notification log entry).
 #[derive(Debug)]
@@ -51,6 +52,20 @@ impl AggrGroup {
             self.next_flush = self.next_flush.min(now);
         }
         self.alerts.insert(alert.fingerprint, alert);
+    }
+
+    /// Restores what the group last notified before a restart. The group is then due when its
+    /// group_interval after that notification ends (at once if that has passed).
+    pub fn restore(&mut self, record: &NotifiedRecord, now: Instant, wall: OffsetDateTime) {
+        self.last = Some(LastNotified {
+            firing: record.firing.iter().copied().map(Fingerprint).collect(),
+            resolved: record.resolved.iter().copied().map(Fingerprint).collect(),
+            at: record.at,
+        });
+        let since = (wall - record.at)
+            .try_into()
+            .unwrap_or(std::time::Duration::ZERO);
+        self.next_flush = now + self.route.config.group_interval.saturating_sub(since);
     }
 
     pub fn is_empty(&self) -> bool {

@@ -15,6 +15,7 @@ use tokio_util::sync::CancellationToken;
 use super::{AggrGroup, GroupFlush};
 use crate::model::SharedAlert;
 use crate::route::RouteTable;
+use crate::store::{NotifiedRecord, Op, Store};
 use crate::telemetry::Metrics;
 
 pub struct Dispatcher {
@@ -23,6 +24,9 @@ pub struct Dispatcher {
     timers: BTreeSet<(Instant, Arc<str>)>,
     flushes: mpsc::UnboundedSender<GroupFlush>,
     metrics: Arc<Metrics>,
+    store: Arc<Store>,
+    /// What groups had notified before a restart, taken by each group when it is re-created.
+    history: HashMap<String, NotifiedRecord>,
 }
 
 impl Dispatcher {
@@ -30,6 +34,8 @@ impl Dispatcher {
         routes: Arc<RouteTable>,
         flushes: mpsc::UnboundedSender<GroupFlush>,
         metrics: Arc<Metrics>,
+        store: Arc<Store>,
+        history: HashMap<String, NotifiedRecord>,
     ) -> Self {
         Dispatcher {
             routes,
@@ -37,6 +43,8 @@ impl Dispatcher {
             timers: BTreeSet::new(),
             flushes,
             metrics,
+            store,
+            history,
         }
     }
 
@@ -65,13 +73,31 @@ impl Dispatcher {
         }
     }
 
+    /// Files the alerts reloaded at start, before `run`. Notification history of groups that no
+    /// longer have alerts is dropped from the store.
+    pub fn restore(&mut self, alerts: Vec<SharedAlert>) {
+        let (now, wall) = (Instant::now(), OffsetDateTime::now_utc());
+        for alert in alerts {
+            self.insert(alert, now, wall);
+        }
+        let stale: Vec<Op> = self
+            .history
+            .drain()
+            .map(|(key, _)| Op::DeleteNotified(key))
+            .collect();
+        self.store.submit(stale);
+    }
+
     fn insert(&mut self, alert: SharedAlert, now: Instant, wall: OffsetDateTime) {
         for route_id in self.routes.matching(&alert.labels) {
             let route = self.routes.get(route_id);
             let labels = route.group_labels(&alert.labels);
             let key: Arc<str> = route.group_key(&labels).into();
             let group = self.groups.entry(key.clone()).or_insert_with(|| {
-                let g = AggrGroup::new(key.clone(), route.clone(), labels, now);
+                let mut g = AggrGroup::new(key.clone(), route.clone(), labels, now);
+                if let Some(record) = self.history.remove(&*key) {
+                    g.restore(&record, now, wall);
+                }
                 self.timers.insert((g.next_flush, key.clone()));
                 g
             });
@@ -101,6 +127,7 @@ impl Dispatcher {
             }
             if group.is_empty() {
                 self.groups.remove(&key);
+                self.store.submit(vec![Op::DeleteNotified(key.to_string())]);
             } else {
                 self.timers.insert((group.next_flush, key));
             }

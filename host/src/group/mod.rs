@@ -14,6 +14,7 @@ pub use dispatcher::Dispatcher;
 
 use crate::model::{AlertStatus, Labels, SharedAlert};
 use crate::route::Route;
+use crate::store::NotifiedRecord;
 
 /// Why a group is notified now.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -34,6 +35,18 @@ impl Reason {
             Reason::AllResolved => "all_resolved",
             Reason::Repeat => "repeat",
         }
+    }
+
+    pub fn parse(s: &str) -> Option<Reason> {
+        [
+            Reason::First,
+            Reason::NewAlerts,
+            Reason::SomeResolved,
+            Reason::AllResolved,
+            Reason::Repeat,
+        ]
+        .into_iter()
+        .find(|r| r.as_str() == s)
     }
 }
 
@@ -58,6 +71,22 @@ pub struct GroupFlush {
 }
 
 impl GroupFlush {
+    /// What this flush notifies, as the notification log records it.
+    pub fn notified_record(&self) -> NotifiedRecord {
+        let mut record = NotifiedRecord {
+            firing: Vec::new(),
+            resolved: Vec::new(),
+            at: self.at,
+        };
+        for a in &self.alerts {
+            match a.status {
+                AlertStatus::Firing => record.firing.push(a.alert.fingerprint.0),
+                AlertStatus::Resolved => record.resolved.push(a.alert.fingerprint.0),
+            }
+        }
+        record
+    }
+
     pub fn common_labels(&self) -> Labels {
         Labels::common(self.alerts.iter().map(|a| &a.alert.labels))
     }

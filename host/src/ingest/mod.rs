@@ -15,6 +15,7 @@ use tokio::sync::mpsc;
 use crate::dedup::cache::Upsert;
 use crate::dedup::AlertCache;
 use crate::model::{Alert, SharedAlert};
+use crate::store::{Op, Store, StoreError, StoredAlert};
 use crate::telemetry::{IngestLabels, Metrics};
 
 /// One alert of a request that was not accepted.
@@ -45,11 +46,14 @@ pub enum IngestError {
     QueueFull(usize),
     #[error("campanile is shutting down")]
     ShuttingDown,
+    #[error("alerts could not be stored durably; retry later: {0}")]
+    Store(#[from] StoreError),
 }
 
 /// Admits decoded alerts: dedup in the cache, then hand-off to the dispatcher.
 pub struct Ingestor {
     cache: Arc<AlertCache>,
+    store: Arc<Store>,
     to_dispatcher: mpsc::Sender<Vec<SharedAlert>>,
     metrics: Arc<Metrics>,
 }
@@ -57,11 +61,13 @@ pub struct Ingestor {
 impl Ingestor {
     pub fn new(
         cache: Arc<AlertCache>,
+        store: Arc<Store>,
         to_dispatcher: mpsc::Sender<Vec<SharedAlert>>,
         metrics: Arc<Metrics>,
     ) -> Self {
         Ingestor {
             cache,
+            store,
             to_dispatcher,
             metrics,
         }
@@ -69,8 +75,9 @@ impl Ingestor {
 
     /// Admits every valid alert. `alerts` holds, per position, an alert or why it is invalid.
     /// Room in the dispatcher queue is reserved first, so a full queue refuses the whole
-    /// request before anything is half-done.
-    pub fn admit(
+    /// request before anything is half-done. Returns once the accepted alerts are durable (as
+    /// the store's durability setting promises): only then may the sender be told 2xx.
+    pub async fn admit(
         &self,
         endpoint: &'static str,
         alerts: Vec<Result<Alert, String>>,
@@ -109,11 +116,20 @@ impl Ingestor {
             outcome.rejected += 1;
             outcome.errors.push(Rejected { index, error });
         }
-        self.count(endpoint, "accepted", outcome.accepted);
         self.metrics.alerts_active.set(self.cache.len() as i64);
-        if !batch.is_empty() {
-            permit.send(batch);
+        if batch.is_empty() {
+            return Ok(outcome);
         }
+        let ops = batch
+            .iter()
+            .map(|a| Op::PutAlert(a.fingerprint.0, StoredAlert::from(a.as_ref())))
+            .collect();
+        if let Err(e) = self.store.commit(ops).await {
+            self.count(endpoint, "store_failed", outcome.accepted);
+            return Err(e.into());
+        }
+        self.count(endpoint, "accepted", outcome.accepted);
+        permit.send(batch);
         Ok(outcome)
     }
 

@@ -23,6 +23,7 @@ use crate::config::{ReceiverConfig, ReceiverKind};
 use crate::group::GroupFlush;
 use crate::model::AlertStatus;
 use crate::plugin::Severity;
+use crate::store::{Op, Store};
 use crate::telemetry::{Metrics, NotifyLabels, ReceiverLabels};
 
 /// Deliveries waiting per receiver before routing waits for room (it never drops).
@@ -41,6 +42,8 @@ pub struct Notification {
     /// Whether resolved alerts are included (the receiver's `send_resolved`).
     pub send_resolved: bool,
     pub external_url: Arc<str>,
+    /// The outbox entry that holds this notification until it is finished with.
+    pub outbox_id: Option<u64>,
 }
 
 pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
@@ -94,6 +97,7 @@ struct Worker {
 /// Every configured receiver, each with its own queue and worker task.
 pub struct Receivers {
     workers: HashMap<String, Worker>,
+    store: Arc<Store>,
     external_url: Arc<str>,
     metrics: Arc<Metrics>,
 }
@@ -103,6 +107,7 @@ impl Receivers {
         configs: &[ReceiverConfig],
         external_url: &str,
         metrics: Arc<Metrics>,
+        store: Arc<Store>,
         shutdown: CancellationToken,
     ) -> Self {
         let client = reqwest::Client::builder()
@@ -135,6 +140,7 @@ impl Receivers {
                 retry_for,
                 rx,
                 metrics.clone(),
+                store.clone(),
                 shutdown.clone(),
             ));
             workers.insert(
@@ -147,6 +153,7 @@ impl Receivers {
         }
         Receivers {
             workers,
+            store,
             external_url: external_url.into(),
             metrics,
         }
@@ -158,30 +165,41 @@ impl Receivers {
 
     /// Queues the group for a receiver. Waits for room rather than dropping; skips groups that
     /// only resolved when the receiver does not want resolved notifications.
+    /// Whether `receiver` wants a notification for this flush (`send_resolved`).
+    pub fn wants(&self, receiver: &str, flush: &GroupFlush) -> bool {
+        self.workers
+            .get(receiver)
+            .is_some_and(|w| w.send_resolved || flush.status() == AlertStatus::Firing)
+    }
+
+    /// Queues the group for a receiver. Waits for room rather than dropping. The outbox entry,
+    /// if any, is deleted once the delivery is finished with (sent, or failed for good).
     pub async fn enqueue(
         &self,
         receiver: &str,
         flush: Arc<GroupFlush>,
-        title: Option<String>,
-        body: Option<String>,
-        severity: Option<Severity>,
+        overrides: Overrides,
+        outbox_id: Option<u64>,
     ) {
-        let Some(worker) = self.workers.get(receiver) else {
-            tracing::error!(receiver, group_key = %flush.key, "no such receiver; this is a bug, routing checks names");
-            return;
+        let worker = match self.workers.get(receiver) {
+            Some(w) if self.wants(receiver, &flush) => w,
+            found => {
+                if found.is_none() {
+                    tracing::error!(receiver, group_key = %flush.key, "no such receiver; dropping its outbox entry");
+                }
+                self.finished(outbox_id);
+                return;
+            }
         };
-        if !worker.send_resolved && flush.status() == AlertStatus::Resolved {
-            tracing::debug!(receiver, group_key = %flush.key, "resolved group not sent: send_resolved is off");
-            return;
-        }
         let n = Notification {
             receiver: receiver.into(),
             flush,
-            title,
-            body,
-            severity,
+            title: overrides.title,
+            body: overrides.body,
+            severity: overrides.severity,
             send_resolved: worker.send_resolved,
             external_url: self.external_url.clone(),
+            outbox_id,
         };
         let gauge = self
             .metrics
@@ -196,6 +214,20 @@ impl Receivers {
             tracing::warn!(receiver, "receiver worker stopped; shutting down");
         }
     }
+
+    fn finished(&self, outbox_id: Option<u64>) {
+        if let Some(id) = outbox_id {
+            self.store.submit(vec![Op::DeleteOutbox(id)]);
+        }
+    }
+}
+
+/// What a plugin may change about a notification.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Overrides {
+    pub title: Option<String>,
+    pub body: Option<String>,
+    pub severity: Option<Severity>,
 }
 
 async fn run_worker(
@@ -204,6 +236,7 @@ async fn run_worker(
     retry_for: Duration,
     mut rx: mpsc::Receiver<Notification>,
     metrics: Arc<Metrics>,
+    store: Arc<Store>,
     shutdown: CancellationToken,
 ) {
     let permits = Arc::new(Semaphore::new(CONCURRENCY));
@@ -221,8 +254,14 @@ async fn run_worker(
         let notifier = notifier.clone();
         let metrics = metrics.clone();
         let shutdown = shutdown.clone();
+        let store = store.clone();
         tokio::spawn(async move {
-            retry::deliver(notifier.as_ref(), &n, retry_for, &metrics, &shutdown).await;
+            let finished =
+                retry::deliver(notifier.as_ref(), &n, retry_for, &metrics, &shutdown).await;
+            // Interrupted by shutdown: the outbox keeps it, to deliver after the restart.
+            if let (true, Some(id)) = (finished, n.outbox_id) {
+                store.submit(vec![Op::DeleteOutbox(id)]);
+            }
             drop(permit);
         });
     }

@@ -23,13 +23,15 @@ pub fn backoff(attempt: u32) -> Duration {
     Duration::from_millis(millis)
 }
 
+/// Delivers `n`, retrying as long as it may help. Returns whether the notification is finished
+/// with (sent, or failed for good); `false` when shutdown interrupted it.
 pub async fn deliver(
     notifier: &dyn Notifier,
     n: &Notification,
     retry_for: Duration,
     metrics: &Metrics,
     shutdown: &CancellationToken,
-) {
+) -> bool {
     let integration = notifier.integration();
     let started = Instant::now();
     let mut attempt = 0u32;
@@ -46,7 +48,7 @@ pub async fn deliver(
                     attempts = attempt + 1,
                     "notification sent"
                 );
-                return;
+                return true;
             }
             Err(e) => e,
         };
@@ -63,7 +65,7 @@ pub async fn deliver(
                 error = %err,
                 "notification failed permanently"
             );
-            return;
+            return true;
         }
         metrics
             .notification_retries
@@ -84,7 +86,7 @@ pub async fn deliver(
             _ = tokio::time::sleep(wait) => {}
             _ = shutdown.cancelled() => {
                 tracing::warn!(receiver = %n.receiver, group_key = %n.flush.key, "shutting down with a notification still being retried");
-                return;
+                return false;
             }
         }
         attempt += 1;

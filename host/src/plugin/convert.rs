@@ -23,6 +23,17 @@ impl Severity {
             Severity::Info => "info",
         }
     }
+
+    pub fn parse(s: &str) -> Option<Severity> {
+        [
+            Severity::Critical,
+            Severity::Error,
+            Severity::Warning,
+            Severity::Info,
+        ]
+        .into_iter()
+        .find(|v| v.as_str() == s)
+    }
 }
 
 /// A plugin's decision for one receiver.

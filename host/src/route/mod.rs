@@ -61,6 +61,10 @@ impl RouteTable {
         &self.routes[id]
     }
 
+    pub fn by_name(&self, name: &str) -> Option<&Arc<Route>> {
+        self.routes.iter().find(|r| r.config.name == name)
+    }
+
     pub fn all(&self) -> &[Arc<Route>] {
         &self.routes
     }

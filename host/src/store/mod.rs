@@ -1,0 +1,337 @@
+//! Durable state: what campanile must not forget across a restart or a crash — accepted alerts,
+//! what each group last notified (the notification log), and the outbox of notifications not
+//! yet delivered. The in-memory cache and groups are the hot copy; this is the truth they are
+//! rebuilt from at start.
+//!
+//! Writes go through one writer thread that **group-commits**: while one transaction is being
+//! made durable, new requests queue up, and the next transaction takes all of them, so many
+//! concurrent ingest requests share one fsync. `records` is the on-disk format, `redb` the
+//! backend.
+
+mod records;
+mod redb;
+
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::mpsc as std_mpsc;
+use std::sync::Arc;
+use std::thread;
+use std::time::{Duration, Instant};
+
+use tokio::sync::oneshot;
+
+pub use records::{NotifiedRecord, OutboxEntry, StoredAlert};
+
+use self::redb::RedbBackend;
+
+/// The most requests folded into one transaction.
+const MAX_BATCH: usize = 4096;
+
+#[derive(Debug, Clone, thiserror::Error)]
+pub enum StoreError {
+    #[error("cannot open the store {path}: {reason}")]
+    Open { path: String, reason: String },
+    #[error("the store {path} has an unreadable record in table {table}: {reason}")]
+    Corrupt {
+        path: String,
+        table: String,
+        reason: String,
+    },
+    #[error("writing the store {path} failed: {reason}")]
+    Io { path: String, reason: String },
+    #[error("the store writer has stopped")]
+    Stopped,
+}
+
+/// When a write is acknowledged.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Durability {
+    /// After the transaction holding it is on disk (fsync). Concurrent writes share commits.
+    Immediate,
+    /// Before it is on disk; the writer makes everything durable at least every
+    /// `flush_interval`. A crash loses at most that window; a clean shutdown loses nothing.
+    Deferred { flush_interval: Duration },
+    /// Nothing is written: state lives in memory only and is lost on restart.
+    Off,
+}
+
+#[derive(Debug, Clone)]
+pub struct StoreConfig {
+    /// The database file.
+    pub path: PathBuf,
+    pub durability: Durability,
+}
+
+/// One change to durable state.
+#[derive(Debug, Clone)]
+pub enum Op {
+    PutAlert(u64, StoredAlert),
+    DeleteAlert(u64),
+    PutNotified(String, NotifiedRecord),
+    DeleteNotified(String),
+    PutOutbox(u64, Box<OutboxEntry>),
+    DeleteOutbox(u64),
+}
+
+/// Everything stored, as read at start.
+#[derive(Debug, Default)]
+pub struct Snapshot {
+    pub alerts: Vec<StoredAlert>,
+    pub notified: Vec<(String, NotifiedRecord)>,
+    pub outbox: Vec<(u64, OutboxEntry)>,
+}
+
+struct Request {
+    ops: Vec<Op>,
+    done: Option<oneshot::Sender<Result<(), StoreError>>>,
+    /// Write what is queued durably, then stop the writer.
+    stop: bool,
+}
+
+impl Request {
+    fn ops(ops: Vec<Op>, done: Option<oneshot::Sender<Result<(), StoreError>>>) -> Self {
+        Request {
+            ops,
+            done,
+            stop: false,
+        }
+    }
+}
+
+/// A handle on the store; cheap to share.
+pub struct Store {
+    tx: Option<std_mpsc::Sender<Request>>,
+    wait_for_disk: bool,
+    next_outbox_id: AtomicU64,
+    writer: std::sync::Mutex<Option<thread::JoinHandle<()>>>,
+}
+
+impl Store {
+    /// Opens the store and reads what it holds.
+    pub fn open(config: &StoreConfig) -> Result<(Arc<Store>, Snapshot), StoreError> {
+        if config.durability == Durability::Off {
+            return Ok((Arc::new(Store::in_memory()), Snapshot::default()));
+        }
+        let backend = RedbBackend::open(&config.path)?;
+        let snapshot = backend.load()?;
+        let next_id = snapshot
+            .outbox
+            .iter()
+            .map(|(id, _)| id + 1)
+            .max()
+            .unwrap_or(1);
+        let (tx, rx) = std_mpsc::channel();
+        let durability = config.durability;
+        let writer = thread::Builder::new()
+            .name("campanile-store".into())
+            .spawn(move || run_writer(backend, rx, durability))
+            .map_err(|e| StoreError::Open {
+                path: config.path.display().to_string(),
+                reason: format!("cannot start the writer thread: {e}"),
+            })?;
+        let store = Store {
+            tx: Some(tx),
+            wait_for_disk: durability == Durability::Immediate,
+            next_outbox_id: AtomicU64::new(next_id),
+            writer: std::sync::Mutex::new(Some(writer)),
+        };
+        Ok((Arc::new(store), snapshot))
+    }
+
+    /// A store that keeps nothing.
+    pub fn in_memory() -> Store {
+        Store {
+            tx: None,
+            wait_for_disk: false,
+            next_outbox_id: AtomicU64::new(1),
+            writer: std::sync::Mutex::new(None),
+        }
+    }
+
+    /// Writes `ops` in order and returns once they are as durable as the configured
+    /// durability promises.
+    pub async fn commit(&self, ops: Vec<Op>) -> Result<(), StoreError> {
+        let Some(tx) = &self.tx else { return Ok(()) };
+        if ops.is_empty() {
+            return Ok(());
+        }
+        if !self.wait_for_disk {
+            return tx
+                .send(Request::ops(ops, None))
+                .map_err(|_| StoreError::Stopped);
+        }
+        let (done, wait) = oneshot::channel();
+        tx.send(Request::ops(ops, Some(done)))
+            .map_err(|_| StoreError::Stopped)?;
+        wait.await.unwrap_or(Err(StoreError::Stopped))
+    }
+
+    /// Writes `ops` in order without waiting; for bookkeeping whose loss at a crash only
+    /// repeats work (deleting finished outbox entries, expired alerts).
+    pub fn submit(&self, ops: Vec<Op>) {
+        if let Some(tx) = &self.tx {
+            if !ops.is_empty() && tx.send(Request::ops(ops, None)).is_err() {
+                tracing::warn!("store writer stopped; a bookkeeping write was not made");
+            }
+        }
+    }
+
+    pub fn next_outbox_id(&self) -> u64 {
+        self.next_outbox_id.fetch_add(1, Ordering::Relaxed)
+    }
+
+    /// Writes everything queued so far durably and stops the writer; later writes fail with
+    /// [`StoreError::Stopped`]. Called once at shutdown.
+    pub fn close(&self) {
+        if let Some(tx) = &self.tx {
+            let _ = tx.send(Request {
+                ops: Vec::new(),
+                done: None,
+                stop: true,
+            });
+        }
+        if let Some(handle) = self.writer.lock().expect("writer lock").take() {
+            let _ = handle.join();
+        }
+    }
+}
+
+fn run_writer(backend: RedbBackend, rx: std_mpsc::Receiver<Request>, durability: Durability) {
+    let flush_interval = match durability {
+        Durability::Deferred { flush_interval } => flush_interval,
+        _ => Duration::MAX,
+    };
+    let mut dirty = false;
+    let mut last_sync = Instant::now();
+    loop {
+        let first = if dirty {
+            match rx.recv_timeout(flush_interval.saturating_sub(last_sync.elapsed())) {
+                Ok(r) => Some(r),
+                Err(std_mpsc::RecvTimeoutError::Timeout) => None,
+                Err(std_mpsc::RecvTimeoutError::Disconnected) => break,
+            }
+        } else {
+            match rx.recv() {
+                Ok(r) => Some(r),
+                Err(_) => break,
+            }
+        };
+        let mut ops = Vec::new();
+        let mut waiters = Vec::new();
+        let mut stop = false;
+        let mut take = |r: Request| {
+            ops.extend(r.ops);
+            waiters.extend(r.done);
+            stop |= r.stop;
+        };
+        if let Some(first) = first {
+            take(first);
+            for _ in 1..MAX_BATCH {
+                match rx.try_recv() {
+                    Ok(r) => take(r),
+                    Err(_) => break,
+                }
+            }
+        }
+        let durable =
+            stop || durability == Durability::Immediate || last_sync.elapsed() >= flush_interval;
+        let result = backend.apply(&ops, durable);
+        if let Err(e) = &result {
+            tracing::error!(error = %e, ops = ops.len(), "store write failed");
+        }
+        if durable {
+            last_sync = Instant::now();
+            dirty = false;
+        } else {
+            dirty = true;
+        }
+        for w in waiters {
+            let _ = w.send(result.clone());
+        }
+        if stop {
+            return;
+        }
+    }
+    // Every sender is gone: make what is written durable before the thread ends.
+    if dirty {
+        if let Err(e) = backend.apply(&[], true) {
+            tracing::error!(error = %e, "final store flush failed");
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::Labels;
+    use time::OffsetDateTime;
+
+    fn alert(name: &str) -> StoredAlert {
+        let now = OffsetDateTime::now_utc();
+        StoredAlert {
+            labels: Labels::from_pairs([("alertname", name)]),
+            annotations: Labels::default(),
+            starts_at: now,
+            ends_at: now + time::Duration::minutes(5),
+            timeout: true,
+            generator_url: String::new(),
+            updated_at: now,
+        }
+    }
+
+    #[tokio::test]
+    async fn survives_reopen() {
+        let dir = tempfile::tempdir().unwrap();
+        let config = StoreConfig {
+            path: dir.path().join("campanile.redb"),
+            durability: Durability::Immediate,
+        };
+        {
+            let (store, snap) = Store::open(&config).unwrap();
+            assert!(snap.alerts.is_empty());
+            store
+                .commit(vec![
+                    Op::PutAlert(1, alert("A")),
+                    Op::PutAlert(2, alert("B")),
+                    Op::PutNotified(
+                        "k".into(),
+                        NotifiedRecord {
+                            firing: vec![1],
+                            resolved: vec![],
+                            at: OffsetDateTime::now_utc(),
+                        },
+                    ),
+                ])
+                .await
+                .unwrap();
+            store.commit(vec![Op::DeleteAlert(2)]).await.unwrap();
+        }
+        // The writer thread may still hold the file briefly after the handle is dropped.
+        let (_, snap) = loop {
+            match Store::open(&config) {
+                Ok(s) => break s,
+                Err(_) => std::thread::sleep(Duration::from_millis(20)),
+            }
+        };
+        assert_eq!(snap.alerts.len(), 1);
+        assert_eq!(snap.alerts[0].labels.get("alertname"), Some("A"));
+        assert_eq!(snap.notified[0].1.firing, vec![1]);
+    }
+
+    #[test]
+    fn corrupt_file_is_an_error_naming_it() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("campanile.redb");
+        std::fs::write(&path, vec![0x5a; 8192]).unwrap();
+        let err = Store::open(&StoreConfig {
+            path: path.clone(),
+            durability: Durability::Immediate,
+        })
+        .err()
+        .expect("a corrupt store must not open");
+        assert!(
+            err.to_string().contains(&path.display().to_string()),
+            "{err}"
+        );
+    }
+}

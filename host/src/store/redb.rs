@@ -1,0 +1,179 @@
+//! The redb backend: one file, one table per kind of record, one write transaction per batch.
+
+use std::path::{Path, PathBuf};
+
+use redb::{Database, Durability, ReadableDatabase, ReadableTable, TableDefinition};
+
+use super::records::{NotifiedRecord, OutboxEntry, StoredAlert};
+use super::{Op, Snapshot, StoreError};
+
+const ALERTS: TableDefinition<u64, &[u8]> = TableDefinition::new("alerts");
+const NOTIFIED: TableDefinition<&str, &[u8]> = TableDefinition::new("notified");
+const OUTBOX: TableDefinition<u64, &[u8]> = TableDefinition::new("outbox");
+const META: TableDefinition<&str, u64> = TableDefinition::new("meta");
+
+const SCHEMA_VERSION: u64 = 1;
+
+pub struct RedbBackend {
+    db: Database,
+    path: PathBuf,
+}
+
+impl RedbBackend {
+    /// Opens or creates the database file. An unreadable or corrupt file is an error naming
+    /// it — never a silent empty start.
+    pub fn open(path: &Path) -> Result<Self, StoreError> {
+        let fail = |e: &dyn std::fmt::Display| StoreError::Open {
+            path: path.display().to_string(),
+            reason: e.to_string(),
+        };
+        if let Some(dir) = path.parent() {
+            std::fs::create_dir_all(dir).map_err(|e| fail(&e))?;
+        }
+        let db = Database::create(path).map_err(|e| fail(&e))?;
+        let backend = RedbBackend {
+            db,
+            path: path.to_path_buf(),
+        };
+        backend.init().map_err(|e| fail(&e))?;
+        Ok(backend)
+    }
+
+    fn init(&self) -> Result<(), StoreError> {
+        let txn = self.db.begin_write().map_err(self.err())?;
+        {
+            let mut meta = txn.open_table(META).map_err(self.err())?;
+            let version = meta
+                .get("schema_version")
+                .map_err(self.err())?
+                .map(|v| v.value());
+            match version {
+                None => {
+                    meta.insert("schema_version", SCHEMA_VERSION)
+                        .map_err(self.err())?;
+                }
+                Some(SCHEMA_VERSION) => {}
+                Some(other) => {
+                    return Err(StoreError::Open {
+                        path: self.path.display().to_string(),
+                        reason: format!(
+                            "schema version {other}, this campanile reads {SCHEMA_VERSION}"
+                        ),
+                    })
+                }
+            }
+            txn.open_table(ALERTS).map_err(self.err())?;
+            txn.open_table(NOTIFIED).map_err(self.err())?;
+            txn.open_table(OUTBOX).map_err(self.err())?;
+        }
+        txn.commit().map_err(self.err())
+    }
+
+    fn err<E: std::fmt::Display>(&self) -> impl Fn(E) -> StoreError + '_ {
+        move |e| StoreError::Io {
+            path: self.path.display().to_string(),
+            reason: e.to_string(),
+        }
+    }
+
+    /// Applies every op in one transaction; `durable` decides whether the commit waits for
+    /// the disk.
+    pub fn apply(&self, ops: &[Op], durable: bool) -> Result<(), StoreError> {
+        let mut txn = self.db.begin_write().map_err(self.err())?;
+        txn.set_durability(if durable {
+            Durability::Immediate
+        } else {
+            Durability::None
+        })
+        .map_err(self.err())?;
+        {
+            let mut alerts = txn.open_table(ALERTS).map_err(self.err())?;
+            let mut notified = txn.open_table(NOTIFIED).map_err(self.err())?;
+            let mut outbox = txn.open_table(OUTBOX).map_err(self.err())?;
+            for op in ops {
+                match op {
+                    Op::PutAlert(fp, a) => {
+                        alerts
+                            .insert(fp, encode(a).as_slice())
+                            .map_err(self.err())?;
+                    }
+                    Op::DeleteAlert(fp) => {
+                        alerts.remove(fp).map_err(self.err())?;
+                    }
+                    Op::PutNotified(key, r) => {
+                        notified
+                            .insert(key.as_str(), encode(r).as_slice())
+                            .map_err(self.err())?;
+                    }
+                    Op::DeleteNotified(key) => {
+                        notified.remove(key.as_str()).map_err(self.err())?;
+                    }
+                    Op::PutOutbox(id, e) => {
+                        outbox
+                            .insert(id, encode(e.as_ref()).as_slice())
+                            .map_err(self.err())?;
+                    }
+                    Op::DeleteOutbox(id) => {
+                        outbox.remove(id).map_err(self.err())?;
+                    }
+                }
+            }
+        }
+        txn.commit().map_err(self.err())
+    }
+
+    /// Everything stored, for start-up.
+    pub fn load(&self) -> Result<Snapshot, StoreError> {
+        let txn = self.db.begin_read().map_err(self.err())?;
+        let mut snap = Snapshot::default();
+        for row in txn
+            .open_table(ALERTS)
+            .map_err(self.err())?
+            .iter()
+            .map_err(self.err())?
+        {
+            let (_, v) = row.map_err(self.err())?;
+            snap.alerts
+                .push(self.decode::<StoredAlert>("alerts", v.value())?);
+        }
+        for row in txn
+            .open_table(NOTIFIED)
+            .map_err(self.err())?
+            .iter()
+            .map_err(self.err())?
+        {
+            let (k, v) = row.map_err(self.err())?;
+            snap.notified.push((
+                k.value().to_string(),
+                self.decode::<NotifiedRecord>("notified", v.value())?,
+            ));
+        }
+        for row in txn
+            .open_table(OUTBOX)
+            .map_err(self.err())?
+            .iter()
+            .map_err(self.err())?
+        {
+            let (k, v) = row.map_err(self.err())?;
+            snap.outbox
+                .push((k.value(), self.decode::<OutboxEntry>("outbox", v.value())?));
+        }
+        Ok(snap)
+    }
+
+    fn decode<T: serde::de::DeserializeOwned>(
+        &self,
+        table: &str,
+        bytes: &[u8],
+    ) -> Result<T, StoreError> {
+        serde_json::from_slice(bytes).map_err(|e| StoreError::Corrupt {
+            path: self.path.display().to_string(),
+            table: table.to_string(),
+            reason: e.to_string(),
+        })
+    }
+}
+
+fn encode<T: serde::Serialize>(v: &T) -> Vec<u8> {
+    serde_json::to_vec(v).expect("records serialise")
+}

@@ -1,0 +1,156 @@
+//! `hostile-plugin`: a test-only routing plugin that misbehaves on purpose, so the host's
+//! sandboxing can be tested end to end. Its behaviour is chosen by the config key `mode`:
+//!
+//! | `mode`             | behaviour                                                        |
+//! |--------------------|------------------------------------------------------------------|
+//! | `ok`               | notify *the receiver*, titled `hostile-ok`                       |
+//! | `loop`             | spin forever (calling the host's clock)                          |
+//! | `trap`             | panic, which traps (the plugin profile has `panic = "abort"`)    |
+//! | `error`            | return `Err("hostile error")`                                    |
+//! | `unknown-receiver` | notify `no-such-receiver`                                        |
+//! | `memory`           | allocate and write memory, 1 MiB at a time, until that fails     |
+//! | `recursion`        | recurse without bound until the stack overflows                  |
+//! | `giant`            | notify *the receiver* 100 000 times with 10 KiB titles (~1 GiB)  |
+//!
+//! *The receiver* is the value of config key `receiver`, or else the group's own receiver.
+//! A missing or unknown mode returns an error. Under a memory limit of a few MiB, `giant` runs
+//! out of memory (and traps) long before it could return.
+
+use std::hint::black_box;
+
+use campanile_sdk::{config, export_router, time, Action, Group, Router};
+
+/// The receiver named by `unknown-receiver` mode: the host has no receiver by that name.
+pub const UNKNOWN_RECEIVER: &str = "no-such-receiver";
+/// The title of the notification sent in `ok` mode.
+pub const OK_TITLE: &str = "hostile-ok";
+/// The error returned in `error` mode.
+pub const ERROR_MESSAGE: &str = "hostile error";
+/// How many actions `giant` mode returns.
+pub const GIANT_ACTIONS: usize = 100_000;
+/// The length in bytes of each title in `giant` mode.
+pub const GIANT_TITLE_LEN: usize = 10 * 1024;
+
+/// A plugin that does what its `mode` config key says, however hostile.
+pub struct HostileRouter;
+
+impl Router for HostileRouter {
+    fn route(group: &Group) -> Result<Vec<Action>, String> {
+        let Some(mode) = config::get("mode") else {
+            return Err("hostile: config key `mode` is not set".to_string());
+        };
+        match mode.as_str() {
+            "ok" => Ok(vec![Action::notify(receiver(group)).title(OK_TITLE).into()]),
+            "loop" => spin(),
+            "trap" => panic!("hostile trap"),
+            "error" => Err(ERROR_MESSAGE.to_string()),
+            "unknown-receiver" => Ok(vec![Action::notify(UNKNOWN_RECEIVER).into()]),
+            "memory" => exhaust_memory(),
+            "recursion" => {
+                let depth = recurse(black_box(0));
+                Err(format!("hostile: recursion ended at depth {depth}"))
+            }
+            "giant" => Ok(giant(&receiver(group))),
+            other => Err(format!("hostile: unknown mode `{other}`")),
+        }
+    }
+}
+
+export_router!(HostileRouter);
+
+/// The receiver of `ok` and `giant` modes: config key `receiver`, or the group's own receiver.
+fn receiver(group: &Group) -> String {
+    config::get_or("receiver", &group.receiver)
+}
+
+/// Loops forever; the host call and `black_box` keep the optimiser from removing the loop.
+fn spin() -> ! {
+    let mut ticks: u64 = 0;
+    loop {
+        ticks = black_box(ticks.wrapping_add(black_box(time::now_ms()) as u64));
+    }
+}
+
+/// Allocates 1 MiB chunks filled with ones (so every page is written, not just reserved) until
+/// allocation fails, which aborts, so traps; or until the host stops the plugin.
+fn exhaust_memory() -> ! {
+    const CHUNK: usize = 1 << 20;
+    let mut hoard: Vec<Vec<u8>> = Vec::new();
+    loop {
+        hoard.push(black_box(vec![1u8; CHUNK]));
+    }
+}
+
+/// Recurses without bound; the stack frame holds a buffer and the result is used after the
+/// call, so the recursion cannot become a loop. Never returning is the point.
+#[inline(never)]
+#[allow(unconditional_recursion)]
+fn recurse(depth: u64) -> u64 {
+    let frame = black_box([depth; 32]);
+    let deeper = recurse(black_box(depth + 1));
+    deeper.wrapping_add(frame[(depth % 32) as usize])
+}
+
+/// `GIANT_ACTIONS` notifications of `receiver`, each with its own copy of a
+/// `GIANT_TITLE_LEN`-byte title.
+fn giant(receiver: &str) -> Vec<Action> {
+    let title = giant_title();
+    (0..GIANT_ACTIONS)
+        .map(|_| Action::notify(receiver).title(title.clone()).into())
+        .collect()
+}
+
+fn giant_title() -> String {
+    "x".repeat(GIANT_TITLE_LEN)
+}
+
+// The fake host of `campanile_sdk::testing` exists only off wasm32: tests run natively.
+#[cfg(all(test, not(target_arch = "wasm32")))]
+mod tests {
+    use super::*;
+    use campanile_sdk::testing;
+
+    fn route_with(config: &[(&str, &str)]) -> Result<Vec<Action>, String> {
+        testing::set_config(config);
+        HostileRouter::route(&testing::group(vec![testing::alert(&[("alertname", "A")])]))
+    }
+
+    #[test]
+    fn ok_notifies_the_configured_or_group_receiver() {
+        let expected = |receiver: &str| vec![Action::notify(receiver).title(OK_TITLE).into()];
+        assert_eq!(route_with(&[("mode", "ok")]), Ok(expected("default")));
+        assert_eq!(
+            route_with(&[("mode", "ok"), ("receiver", "r")]),
+            Ok(expected("r"))
+        );
+    }
+
+    #[test]
+    fn error_and_unknown_modes_fail() {
+        assert_eq!(
+            route_with(&[("mode", "error")]),
+            Err(ERROR_MESSAGE.to_string())
+        );
+        assert!(route_with(&[("mode", "nope")]).is_err());
+        assert!(route_with(&[]).is_err());
+    }
+
+    #[test]
+    fn unknown_receiver() {
+        assert_eq!(
+            route_with(&[("mode", "unknown-receiver")]),
+            Ok(vec![Action::notify(UNKNOWN_RECEIVER).into()])
+        );
+    }
+
+    #[test]
+    #[should_panic(expected = "hostile trap")]
+    fn trap_panics() {
+        let _ = route_with(&[("mode", "trap")]);
+    }
+
+    #[test]
+    fn giant_titles_have_the_promised_size() {
+        assert_eq!(giant_title().len(), GIANT_TITLE_LEN);
+    }
+}
