@@ -258,9 +258,13 @@ async fn run_worker(
         tokio::spawn(async move {
             let finished =
                 retry::deliver(notifier.as_ref(), &n, retry_for, &metrics, &shutdown).await;
-            // Interrupted by shutdown: the outbox keeps it, to deliver after the restart.
+            // Interrupted by shutdown: the outbox keeps it, to deliver after the restart. The
+            // slot is held until the deletion is durable, so at most `CONCURRENCY` deliveries
+            // per receiver can be repeated after a crash.
             if let (true, Some(id)) = (finished, n.outbox_id) {
-                store.submit(vec![Op::DeleteOutbox(id)]);
+                if let Err(e) = store.commit(vec![Op::DeleteOutbox(id)]).await {
+                    tracing::warn!(error = %e, "could not clear a delivered notification from the outbox");
+                }
             }
             drop(permit);
         });
