@@ -1,0 +1,190 @@
+//! The `campanile` binary under test, started with a config written into a temporary folder.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+use serde_json::Value;
+use tempfile::TempDir;
+
+use super::process::{address_in_use, Process};
+
+const BINARY: &str = env!("CARGO_BIN_EXE_campanile");
+
+/// A running `campanile serve`, listening on a free loopback port; killed on drop, and its log
+/// printed if the test fails.
+pub struct Campanile {
+    process: Process,
+    /// `127.0.0.1:PORT`.
+    pub addr: String,
+    client: reqwest::Client,
+    config_path: PathBuf,
+    // Last, so the folder (config, log) outlives the process.
+    _dir: TempDir,
+}
+
+/// The answer to a request: status and body text.
+#[derive(Debug)]
+pub struct Reply {
+    pub status: u16,
+    pub body: String,
+}
+
+impl Reply {
+    /// The body as JSON; panics with the body if it is not.
+    pub fn json(&self) -> Value {
+        serde_json::from_str(&self.body).unwrap_or_else(|e| {
+            panic!(
+                "expected a JSON body with status {}, got {e}: {:?}",
+                self.status, self.body
+            )
+        })
+    }
+}
+
+impl Campanile {
+    /// Writes `config` to `campanile.toml` in a new temporary folder and starts
+    /// `campanile serve --config campanile.toml --listen 127.0.0.1:PORT` there, then waits for
+    /// `/-/ready`.
+    pub async fn start(config: &str) -> Campanile {
+        Self::start_with_files(config, &[]).await
+    }
+
+    /// Like [`Campanile::start`], first copying each `(name, source)` file into the config's
+    /// folder under `name` (for relative paths in the config).
+    pub async fn start_with_files(config: &str, files: &[(&str, &Path)]) -> Campanile {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let config_path = dir.path().join("campanile.toml");
+        std::fs::write(&config_path, config).expect("write config");
+        for (name, source) in files {
+            std::fs::copy(source, dir.path().join(name)).unwrap_or_else(|e| {
+                panic!("copy {} into the config folder: {e}", source.display())
+            });
+        }
+        for attempt in 1..=3 {
+            let addr = format!("127.0.0.1:{}", super::free_port());
+            let mut command = Command::new(BINARY);
+            command
+                .arg("serve")
+                .arg("--config")
+                .arg(&config_path)
+                .arg("--listen")
+                .arg(&addr)
+                .current_dir(dir.path());
+            if std::env::var_os("RUST_LOG").is_none() {
+                command.env("RUST_LOG", "info,campanile=debug");
+            }
+            let log = dir.path().join(format!("campanile-{attempt}.log"));
+            let mut process = Process::spawn("campanile", command, &log);
+            match process.wait_ready(&addr).await {
+                Ok(()) => {
+                    return Campanile {
+                        process,
+                        addr,
+                        client: super::client(),
+                        config_path,
+                        _dir: dir,
+                    }
+                }
+                Err(_) if attempt < 3 && address_in_use(&process.log()) => continue,
+                Err(ended) => panic!("campanile did not start: {ended}; config:\n{config}"),
+            }
+        }
+        unreachable!("the last attempt returns or panics")
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("http://{}{path}", self.addr)
+    }
+
+    pub fn config_path(&self) -> &Path {
+        &self.config_path
+    }
+
+    /// Everything campanile has logged so far.
+    pub fn log(&self) -> String {
+        self.process.log()
+    }
+
+    pub async fn get(&self, path: &str) -> Reply {
+        let response = self
+            .client
+            .get(self.url(path))
+            .send()
+            .await
+            .unwrap_or_else(|e| panic!("GET {path}: {e}"));
+        reply(response).await
+    }
+
+    /// POSTs `body` as `application/json` to `path`, whether or not it is valid JSON.
+    pub async fn post_raw(&self, path: &str, body: impl Into<reqwest::Body>) -> Reply {
+        let response = self
+            .client
+            .post(self.url(path))
+            .header("content-type", "application/json")
+            .body(body)
+            .send()
+            .await
+            .unwrap_or_else(|e| panic!("POST {path}: {e}"));
+        reply(response).await
+    }
+
+    pub async fn post_json(&self, path: &str, body: &Value) -> Reply {
+        self.post_raw(path, body.to_string()).await
+    }
+
+    /// `POST /api/v2/alerts` with a JSON array of alerts.
+    pub async fn post_alerts(&self, alerts: &Value) -> Reply {
+        self.post_json("/api/v2/alerts", alerts).await
+    }
+
+    /// `POST /api/v1/alertmanager` with an Alertmanager webhook v4 payload.
+    pub async fn post_webhook(&self, payload: &Value) -> Reply {
+        self.post_json("/api/v1/alertmanager", payload).await
+    }
+
+    /// The sum of the samples of metric `name` whose labels include every `(label, value)` of
+    /// `labels`, read from `GET /metrics`; 0 if there is none.
+    pub async fn metric(&self, name: &str, labels: &[(&str, &str)]) -> f64 {
+        let reply = self.get("/metrics").await;
+        assert_eq!(reply.status, 200, "GET /metrics: {reply:?}");
+        let wanted: Vec<String> = labels.iter().map(|(k, v)| format!("{k}=\"{v}\"")).collect();
+        let mut sum = 0.0;
+        for line in reply.body.lines().filter(|l| !l.starts_with('#')) {
+            let Some((series, value)) = line.rsplit_once(' ') else {
+                continue;
+            };
+            let (series_name, series_labels) = series.split_once('{').unwrap_or((series, ""));
+            if series_name == name && wanted.iter().all(|w| series_labels.contains(w.as_str())) {
+                sum += value
+                    .parse::<f64>()
+                    .unwrap_or_else(|e| panic!("bad sample {line:?}: {e}"));
+            }
+        }
+        sum
+    }
+
+    /// `GET /api/v2/alerts`, which must answer 200 with a JSON array.
+    pub async fn alerts(&self) -> Vec<Value> {
+        let reply = self.get("/api/v2/alerts").await;
+        assert_eq!(reply.status, 200, "GET /api/v2/alerts: {reply:?}");
+        match reply.json() {
+            Value::Array(alerts) => alerts,
+            other => panic!("GET /api/v2/alerts is not an array: {other}"),
+        }
+    }
+}
+
+async fn reply(response: reqwest::Response) -> Reply {
+    let status = response.status().as_u16();
+    let body = response.text().await.unwrap_or_default();
+    Reply { status, body }
+}
+
+/// Runs `campanile check-config FILE` and returns its exit status and output.
+pub fn check_config(file: &Path) -> Output {
+    Command::new(BINARY)
+        .arg("check-config")
+        .arg(file)
+        .output()
+        .expect("run campanile check-config")
+}

@@ -1,0 +1,186 @@
+//! A hostile routing plugin must never lose an alert nor stall campanile: whatever the plugin does
+//! (loop, trap, error, name an unknown receiver, exhaust memory or stack, answer something huge),
+//! the route's own receiver gets the group, and campanile keeps answering meanwhile.
+
+#[path = "harness/mod.rs"]
+mod harness;
+
+use std::time::{Duration, Instant};
+
+use harness::*;
+use serde_json::json;
+
+/// How long campanile may take to answer a health check or accept an alert while plugins misbehave.
+const RESPONSIVE: Duration = Duration::from_secs(1);
+
+/// The hostile plugin in `mode` on the root route, with the route's receiver `fallback` and the
+/// plugin's own choice (in mode `ok`) `named`, both on the sink.
+fn config(sink: &Sink, mode: &str) -> String {
+    format!(
+        r#"
+[[receivers]]
+name = "fallback"
+type = "webhook"
+url = "{fallback}"
+
+[[receivers]]
+name = "named"
+type = "webhook"
+url = "{named}"
+
+[[plugins]]
+name = "hostile"
+path = '{plugin}'
+timeout = "200ms"
+memory_limit = "16MiB"
+
+[plugins.config]
+mode = "{mode}"
+receiver = "named"
+
+[route]
+receiver = "fallback"
+plugin = "hostile"
+group_by = ["alertname"]
+group_wait = "1s"
+group_interval = "1s"
+repeat_interval = "1h"
+"#,
+        fallback = sink.url("/fallback"),
+        named = sink.url("/named"),
+        plugin = hostile_wasm().display(),
+    )
+}
+
+/// Posts alerts for `alertnames` (one group each) and checks that campanile answered quickly.
+async fn post(campanile: &Campanile, alertnames: &[&str]) {
+    let alerts: Vec<_> = alertnames
+        .iter()
+        .map(|name| json!({"labels": {"alertname": name, "severity": "critical"}}))
+        .collect();
+    let started = Instant::now();
+    let reply = campanile.post_alerts(&json!(alerts)).await;
+    let took = started.elapsed();
+    assert_eq!(reply.status, 200, "posting {alertnames:?}: {reply:?}");
+    assert!(took < RESPONSIVE, "posting {alertnames:?} took {took:?}");
+}
+
+/// Waits until every alert of `alertnames` reached `path`, checking all along that campanile
+/// answers `/-/healthy` within [`RESPONSIVE`].
+async fn wait_delivered_while_healthy(
+    campanile: &Campanile,
+    sink: &Sink,
+    path: &str,
+    alertnames: &[&str],
+) {
+    let what = format!("{alertnames:?} at {path} while /-/healthy stays quick");
+    wait_until(&what, PATIENCE, async || {
+        let started = Instant::now();
+        let health = campanile.get("/-/healthy").await;
+        let took = started.elapsed();
+        assert_eq!(health.status, 200, "/-/healthy: {health:?}");
+        assert!(took < RESPONSIVE, "/-/healthy took {took:?}");
+        let delivered: Vec<String> = sink
+            .payloads(path)
+            .iter()
+            .flat_map(|p| webhook_alerts(p).to_vec())
+            .filter_map(|a| a["labels"]["alertname"].as_str().map(String::from))
+            .collect();
+        if alertnames.iter().all(|n| delivered.iter().any(|d| d == n)) {
+            Ok(())
+        } else {
+            Err(sink.summary())
+        }
+    })
+    .await;
+}
+
+/// Every group reaches the fallback receiver, never the plugin's choice, and campanile stays
+/// responsive before, during and after the faults, which `/metrics` counts as `kind`.
+async fn faults_fall_back(mode: &str, kind: &str) {
+    let sink = Sink::start().await;
+    let campanile = Campanile::start(&config(&sink, mode)).await;
+
+    // Three groups at once: three plugin calls that each misbehave.
+    let first = ["E2EFirst", "E2ESecond", "E2EThird"];
+    post(&campanile, &first).await;
+    wait_delivered_while_healthy(&campanile, &sink, "/fallback", &first).await;
+
+    // A fault leaves the plugin usable: a later group is routed (to the fallback again).
+    post(&campanile, &["E2EAfter"]).await;
+    wait_delivered_while_healthy(&campanile, &sink, "/fallback", &["E2EAfter"]).await;
+
+    for payload in sink.payloads("/fallback") {
+        assert_eq!(payload["receiver"], "fallback", "{payload}");
+    }
+    assert!(
+        sink.requests_to("/named").is_empty(),
+        "mode {mode}: the plugin's receiver was notified: {}",
+        sink.summary()
+    );
+    // The fallbacks came from the fault under test, once per group, not from another failure.
+    let faults = campanile
+        .metric(
+            "campanile_plugin_faults_total",
+            &[("plugin", "hostile"), ("kind", kind)],
+        )
+        .await;
+    assert!(
+        faults >= 4.0,
+        "mode {mode}: expected 4 plugin faults of kind {kind}, /metrics counts {faults}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn plugin_ok_notifies_its_receiver() {
+    let sink = Sink::start().await;
+    let campanile = Campanile::start(&config(&sink, "ok")).await;
+    post(&campanile, &["E2EOk"]).await;
+    let (payload, alert) = sink.wait_for_labelled("/named", "alertname", "E2EOk").await;
+    assert_eq!(payload["receiver"], "named", "{payload}");
+    assert_eq!(alert["status"], "firing", "{alert}");
+    assert!(
+        sink.requests_to("/fallback").is_empty(),
+        "the fallback was notified although the plugin worked: {}",
+        sink.summary()
+    );
+    let faults = campanile
+        .metric("campanile_plugin_faults_total", &[("plugin", "hostile")])
+        .await;
+    assert_eq!(faults, 0.0, "a working plugin was counted as faulty");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn plugin_loop_times_out_to_fallback() {
+    faults_fall_back("loop", "timeout").await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn plugin_trap_falls_back() {
+    faults_fall_back("trap", "trap").await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn plugin_error_falls_back() {
+    faults_fall_back("error", "error").await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn plugin_unknown_receiver_falls_back() {
+    faults_fall_back("unknown-receiver", "unknown_receiver").await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn plugin_memory_exhaustion_falls_back() {
+    faults_fall_back("memory", "memory").await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn plugin_stack_overflow_falls_back() {
+    faults_fall_back("recursion", "trap").await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn plugin_giant_answer_falls_back() {
+    faults_fall_back("giant", "memory").await;
+}
