@@ -444,3 +444,40 @@ async fn notification_waits_out_a_receiver_outage_across_a_restart() {
     )
     .await;
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn corrupt_store_refuses_to_start_and_names_the_file() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::create_dir_all(dir.path().join("data")).unwrap();
+    std::fs::write(dir.path().join("data/campanile.redb"), vec![0x5a; 16384]).unwrap();
+    std::fs::write(
+        dir.path().join("campanile.toml"),
+        config("127.0.0.1:9", "immediate"),
+    )
+    .unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_campanile"))
+        .args([
+            "serve",
+            "--config",
+            "campanile.toml",
+            "--listen",
+            "127.0.0.1:0",
+        ])
+        .current_dir(dir.path())
+        .output()
+        .unwrap();
+    assert!(
+        !out.status.success(),
+        "campanile started on a corrupt store"
+    );
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("data/campanile.redb"),
+        "the error names the file: {stderr}"
+    );
+    // The file is left as it was, for the operator to inspect or restore.
+    assert_eq!(
+        std::fs::read(dir.path().join("data/campanile.redb")).unwrap(),
+        vec![0x5a; 16384]
+    );
+}

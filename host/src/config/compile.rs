@@ -1,7 +1,7 @@
 //! Validation: raw structs in, typed config out, every error collected with its key.
 
 use std::collections::{BTreeMap, HashSet};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use super::raw::{RawConfig, RawPlugin, RawReceiver, RawRoute, RawSize, RawStore};
@@ -116,7 +116,7 @@ pub(super) fn compile(raw: RawConfig, file: &str, base: &Path) -> Result<Config,
         ),
     };
 
-    let store = compile_store(&mut cx, raw.store, base);
+    let store = compile_store(&mut cx, raw.store);
     let receivers = compile_receivers(&mut cx, raw.receivers);
     let plugins = compile_plugins(&mut cx, raw.plugins, base);
 
@@ -177,7 +177,7 @@ pub(super) fn compile(raw: RawConfig, file: &str, base: &Path) -> Result<Config,
     }
 }
 
-fn compile_store(cx: &mut Ctx, raw: RawStore, base: &Path) -> StoreConfig {
+fn compile_store(cx: &mut Ctx, raw: RawStore) -> StoreConfig {
     let flush_interval = cx.duration(
         "store.flush_interval",
         raw.flush_interval.as_deref(),
@@ -198,7 +198,9 @@ fn compile_store(cx: &mut Ctx, raw: RawStore, base: &Path) -> StoreConfig {
         }
     };
     StoreConfig {
-        path: base.join(raw.path.as_deref().unwrap_or("data/campanile.redb")),
+        // Like Alertmanager's --storage.path: relative to the working directory, not to the
+        // config file (which often lives somewhere read-only such as /etc).
+        path: PathBuf::from(raw.path.as_deref().unwrap_or("data/campanile.redb")),
         durability,
     }
 }
