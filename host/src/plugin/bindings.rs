@@ -6,5 +6,5 @@ wasmtime::component::bindgen!({
     path: "../wit",
 });
 
-pub use campanile::router::host::Level;
-pub use campanile::router::types;
+pub use self::campanile::router::host::Level;
+pub use self::campanile::router::types;
