@@ -9,15 +9,19 @@ use tokio::net::TcpListener;
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
+use crate::ack::Acks;
 use crate::config::Config;
 use crate::dedup::AlertCache;
 use crate::group::Dispatcher;
+use crate::inhibit::Inhibitor;
 use crate::ingest::Ingestor;
 use crate::model::{Alert, SharedAlert};
+use crate::mute::MuteStage;
 use crate::notify::Receivers;
 use crate::pipeline::Pipeline;
 use crate::plugin::{LoadError, PluginRuntime};
 use crate::route::RouteTable;
+use crate::silence::Silences;
 use crate::store::{Op, Store, StoreError, StoredAlert};
 use crate::telemetry::Metrics;
 
@@ -28,6 +32,12 @@ pub struct AppState {
     pub cache: Arc<AlertCache>,
     pub routes: Arc<RouteTable>,
     pub metrics: Arc<Metrics>,
+    pub silences: Arc<Silences>,
+    /// Silences and inhibition (what `GET /api/v2/alerts` reports as `silencedBy`, `inhibitedBy`).
+    pub mute: Arc<MuteStage>,
+    pub acks: Arc<Acks>,
+    /// When this instance started (`uptime` in `GET /api/v2/status`).
+    pub started: time::OffsetDateTime,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -59,9 +69,12 @@ pub async fn start(config: Config) -> Result<Running, StartError> {
     let shutdown = CancellationToken::new();
 
     let store_config = config.store.clone();
-    let (store, snapshot) = tokio::task::spawn_blocking(move || Store::open(&store_config))
-        .await
-        .expect("store opening task")?;
+    let observed = metrics.clone();
+    let (store, snapshot) = tokio::task::spawn_blocking(move || {
+        Store::open_observed(&store_config, Box::new(move |c| observed.observe_commit(c)))
+    })
+    .await
+    .expect("store opening task")?;
 
     let plugin_configs = config.plugins.clone();
     let plugins = tokio::task::spawn_blocking(move || PluginRuntime::load(&plugin_configs))
@@ -82,8 +95,20 @@ pub async fn start(config: Config) -> Result<Running, StartError> {
         config.ingest.retention,
         move |fp| expired.submit(vec![Op::DeleteAlert(fp.0)]),
     ));
+    let (active, held) = (metrics.alerts_active.clone(), Arc::downgrade(&cache));
+    metrics.on_scrape(move || {
+        if let Some(cache) = held.upgrade() {
+            active.set(cache.len() as i64);
+        }
+    });
     let restored = restore_alerts(&cache, &store, snapshot.alerts, config.ingest.retention);
     let restored_count = restored.len();
+    let silences = Arc::new(Silences::new(store.clone(), snapshot.silences));
+    let mute = Arc::new(MuteStage {
+        inhibitor: Arc::new(Inhibitor::new(&config.inhibit_rules)),
+        silences: silences.clone(),
+    });
+    let acks = Arc::new(Acks::new(store.clone(), snapshot.acks));
 
     let (batch_tx, batch_rx) = mpsc::channel(config.limits.ingest_queue);
     let (flush_tx, flush_rx) = mpsc::unbounded_channel();
@@ -93,7 +118,8 @@ pub async fn start(config: Config) -> Result<Running, StartError> {
         metrics.clone(),
         store.clone(),
         snapshot.notified.into_iter().collect(),
-    );
+    )
+    .with_mute(mute.clone());
     dispatcher.restore(restored);
     tokio::spawn(dispatcher.run(batch_rx, shutdown.clone()));
     tokio::spawn(housekeeping(cache.clone(), shutdown.clone()));
@@ -120,7 +146,12 @@ pub async fn start(config: Config) -> Result<Running, StartError> {
         cache,
         routes,
         metrics,
+        silences,
+        mute,
+        acks,
+        started: time::OffsetDateTime::now_utc(),
     });
+    tokio::spawn(operator_housekeeping(state.clone(), shutdown.clone()));
     let server = tokio::spawn(crate::server::serve(listener, state, shutdown.clone()));
     tracing::info!(
         %addr,
@@ -170,6 +201,25 @@ async fn housekeeping(cache: Arc<AlertCache>, shutdown: CancellationToken) {
         tokio::select! {
             _ = tick.tick() => cache.run_housekeeping(),
             _ = shutdown.cancelled() => return,
+        }
+    }
+}
+
+/// Forgets silences past their retention, drops resolved inhibiting alerts, and clears the
+/// acknowledgements of groups that have resolved.
+async fn operator_housekeeping(state: Arc<AppState>, shutdown: CancellationToken) {
+    let mut tick = tokio::time::interval(Duration::from_secs(5));
+    loop {
+        tokio::select! {
+            _ = tick.tick() => {}
+            _ = shutdown.cancelled() => return,
+        }
+        let now = time::OffsetDateTime::now_utc();
+        state.silences.gc(now);
+        state.mute.inhibitor.gc(now);
+        if !state.acks.is_empty() {
+            let firing = crate::ack::firing_groups(&state.cache, &state.routes, now);
+            state.acks.clear_resolved(&firing);
         }
     }
 }

@@ -5,17 +5,21 @@
 //! beside them, `server` and `api` at the HTTP edge, and `app` wiring it all together.
 //! See ARCHITECTURE.md for the map.
 
+pub mod ack;
 pub mod api;
 pub mod app;
 pub mod config;
 pub mod dedup;
 pub mod group;
+pub mod inhibit;
 pub mod ingest;
 pub mod model;
+pub mod mute;
 pub mod notify;
 pub mod pipeline;
 pub mod plugin;
 pub mod route;
 pub mod server;
+pub mod silence;
 pub mod store;
 pub mod telemetry;

@@ -1,10 +1,16 @@
 //! The notification pipeline, in one place: what happens to a group once it is due.
 //!
 //! ```text
-//! ingest → dedup (cache) → group (dispatcher) ─flush→ route (plugin) → notify (receivers)
+//! ingest → dedup (cache) → group (dispatcher) → mute ─flush→ route (plugin) → notify (receivers)
 //! ```
 //!
-//! [`Pipeline::handle`] is the order of stages for one flush: ask the route's plugin which
+//! The first stage, **mute** ([`crate::mute::MuteStage`]: inhibition, then silences, as
+//! Alertmanager's `Muter`s), runs as the group flushes, because the group holds Alertmanager's
+//! dedup rule and in Alertmanager muting comes before it: muted alerts are removed from the
+//! flush and do not count as notified (so each is told as soon as its mute ends), and a flush
+//! with no alert left is not sent here at all — it notifies nobody.
+//!
+//! [`Pipeline::handle`] is the order of the stages after that: ask the route's plugin which
 //! receivers to tell (or take the route's receiver when it has none), fall back to the route's
 //! receiver on any plugin fault, record the notification log entry and one outbox entry per
 //! receiver in one durable commit, then queue one notification per receiver. A notification
@@ -36,18 +42,14 @@ pub struct Pipeline {
 #[derive(Debug, PartialEq)]
 pub struct Delivery {
     pub receiver: String,
-    pub title: Option<String>,
-    pub body: Option<String>,
-    pub severity: Option<Severity>,
+    pub overrides: Overrides,
 }
 
 impl Delivery {
     fn plain(receiver: &str) -> Self {
         Delivery {
             receiver: receiver.to_string(),
-            title: None,
-            body: None,
-            severity: None,
+            overrides: Overrides::default(),
         }
     }
 }
@@ -74,13 +76,8 @@ impl Pipeline {
             deliveries.retain(|d| self.receivers.wants(&d.receiver, &flush));
             let ids = self.record(&flush, &deliveries).await;
             for (d, id) in deliveries.into_iter().zip(ids) {
-                let overrides = Overrides {
-                    title: d.title,
-                    body: d.body,
-                    severity: d.severity,
-                };
                 self.receivers
-                    .enqueue(&d.receiver, flush.clone(), overrides, id)
+                    .enqueue(&d.receiver, flush.clone(), d.overrides, id)
                     .await;
             }
         }
@@ -218,9 +215,11 @@ impl Pipeline {
                     severity,
                 } if self.receivers.contains(&receiver) => Delivery {
                     receiver,
-                    title,
-                    body,
-                    severity,
+                    overrides: Overrides {
+                        title,
+                        body,
+                        severity,
+                    },
                 },
                 Action::Notify { receiver, .. } => {
                     faults.push(PluginFault::UnknownReceiver(receiver));
@@ -264,8 +263,8 @@ fn outbox_entry(flush: &GroupFlush, d: &Delivery) -> OutboxEntry {
             .collect(),
         reason: flush.reason.as_str().to_string(),
         at: flush.at,
-        title: d.title.clone(),
-        body: d.body.clone(),
-        severity: d.severity.map(|s| s.as_str().to_string()),
+        title: d.overrides.title.clone(),
+        body: d.overrides.body.clone(),
+        severity: d.overrides.severity.map(|s| s.as_str().to_string()),
     }
 }

@@ -1,5 +1,6 @@
 //! The HTTP server: one listener, a small router, and the conversion of handler results into
-//! responses. Ingest (data plane) and the operator API are handled by their own modules.
+//! responses. Every request is authenticated first (`api::auth`); ingest (data plane) and the
+//! operator API (`api`) are handled by their own modules.
 
 use std::convert::Infallible;
 use std::sync::Arc;
@@ -60,6 +61,14 @@ async fn handle(state: &AppState, req: Request<Incoming>) -> Response<Body> {
     let path = req.uri().path().to_string();
     let span = tracing::debug_span!("request", %method, %path);
     async move {
+        if let Err(refused) = api::auth::check(&state.config.server, &method, &path, req.headers())
+        {
+            return refused;
+        }
+        let req = match api::handle(state, req).await {
+            Ok(response) => return response,
+            Err(req) => req,
+        };
         match (&method, path.as_str()) {
             (&Method::POST, "/api/v2/alerts") => {
                 ingest_endpoint(
@@ -81,7 +90,6 @@ async fn handle(state: &AppState, req: Request<Incoming>) -> Response<Body> {
                 )
                 .await
             }
-            (&Method::GET, "/api/v2/alerts") => json(StatusCode::OK, &api::alerts(state)),
             (&Method::GET, "/-/healthy") => text(StatusCode::OK, "OK\n"),
             (&Method::GET, "/-/ready") => text(StatusCode::OK, "OK\n"),
             (&Method::GET, "/metrics") => {
@@ -177,7 +185,7 @@ fn ingest_error(e: &IngestError) -> Response<Body> {
 }
 
 /// Reads the whole body, refusing with 413 past `limit` bytes.
-async fn read_body(req: Request<Incoming>, limit: usize) -> Result<Bytes, Response<Body>> {
+pub(crate) async fn read_body(req: Request<Incoming>, limit: usize) -> Result<Bytes, Response<Body>> {
     let too_large = || {
         error(
             StatusCode::PAYLOAD_TOO_LARGE,

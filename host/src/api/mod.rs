@@ -1,77 +1,132 @@
-//! The operator API (read side, Alertmanager API v2 shapes), apart from the ingest data plane.
+//! The operator API, apart from the ingest data plane: Alertmanager's API v2 for what operators
+//! and `amtool` use (status, receivers, alerts, alert groups, silences), and campanile's own
+//! acknowledgements. Each concern is one module; this one routes requests to them.
+//!
+//! Errors under `/api/v2/` are JSON strings, as Alertmanager answers them (its clients decode
+//! them as such); campanile's own endpoints answer `{"error": "..."}` like the rest of the
+//! server.
 
-use serde::Serialize;
-use time::OffsetDateTime;
+mod acks;
+mod alerts;
+pub mod auth;
+mod groups;
+mod silences;
+mod status;
+
+use hyper::body::Incoming;
+use hyper::{Method, Request, Response, StatusCode};
 
 use crate::app::AppState;
-use crate::model::{Fingerprint, Labels};
-use crate::notify::payload::go_time;
+use crate::route::Matcher;
+use crate::server::{error, json, Body};
 
-#[derive(Serialize)]
-#[serde(rename_all = "camelCase")]
-pub struct GettableAlert {
-    labels: Labels,
-    annotations: Labels,
-    #[serde(serialize_with = "go_time")]
-    starts_at: OffsetDateTime,
-    #[serde(serialize_with = "go_time")]
-    ends_at: OffsetDateTime,
-    #[serde(serialize_with = "go_time")]
-    updated_at: OffsetDateTime,
-    #[serde(rename = "generatorURL")]
-    generator_url: String,
-    fingerprint: Fingerprint,
-    status: AlertState,
-    receivers: Vec<ReceiverRef>,
+/// Answers the request if `path` is an operator endpoint, else gives it back.
+pub async fn handle(
+    state: &AppState,
+    req: Request<Incoming>,
+) -> Result<Response<Body>, Request<Incoming>> {
+    let method = req.method().clone();
+    let path = req.uri().path().to_string();
+    let query = Query::parse(req.uri().query());
+    let response = match (&method, path.as_str()) {
+        (&Method::GET, "/api/v2/status") => status::status(state),
+        (&Method::GET, "/api/v2/receivers") => status::receivers(state),
+        (&Method::GET, "/api/v2/alerts") => alerts::get(state, &query),
+        (&Method::GET, "/api/v2/alerts/groups") => groups::get(state, &query),
+        (&Method::GET, "/api/v2/silences") => silences::list(state, &query),
+        (&Method::POST, "/api/v2/silences") => silences::post(state, req).await,
+        (&Method::GET, p) if p.starts_with("/api/v2/silence/") => {
+            silences::get(state, &p["/api/v2/silence/".len()..])
+        }
+        (&Method::DELETE, p) if p.starts_with("/api/v2/silence/") => {
+            silences::delete(state, &p["/api/v2/silence/".len()..]).await
+        }
+        (&Method::POST, "/api/v1/groups/ack") => acks::post(state, req).await,
+        (&Method::DELETE, "/api/v1/groups/ack") => acks::delete(state, req, &query).await,
+        (&Method::GET, "/api/v1/groups/acks") => acks::list(state),
+        (_, p) if is_operator_path(p) => error(
+            StatusCode::METHOD_NOT_ALLOWED,
+            format!("method {method} is not allowed on {path}"),
+        ),
+        _ => return Err(req),
+    };
+    Ok(response)
 }
 
-#[derive(Serialize)]
-#[serde(rename_all = "camelCase")]
-struct AlertState {
-    state: &'static str,
-    silenced_by: Vec<String>,
-    inhibited_by: Vec<String>,
+fn is_operator_path(path: &str) -> bool {
+    matches!(
+        path,
+        "/api/v2/status"
+            | "/api/v2/receivers"
+            | "/api/v2/alerts/groups"
+            | "/api/v2/silences"
+            | "/api/v1/groups/ack"
+            | "/api/v1/groups/acks"
+    ) || path.starts_with("/api/v2/silence/")
 }
 
-#[derive(Serialize)]
-struct ReceiverRef {
-    name: String,
+/// An error as Alertmanager's API v2 answers it: the message as a JSON string.
+fn v2_error(status: StatusCode, message: impl Into<String>) -> Response<Body> {
+    json(status, &message.into())
 }
 
-/// `GET /api/v2/alerts`: the alerts that have not resolved, sorted by fingerprint.
-pub fn alerts(state: &AppState) -> Vec<GettableAlert> {
-    let now = OffsetDateTime::now_utc();
-    let mut out: Vec<GettableAlert> = state
-        .cache
-        .snapshot()
-        .into_iter()
-        .filter(|a| !a.resolved_at(now))
-        .map(|a| {
-            let receivers = state
-                .routes
-                .matching(&a.labels)
-                .into_iter()
-                .map(|id| ReceiverRef {
-                    name: state.routes.get(id).config.receiver.clone(),
-                })
-                .collect();
-            GettableAlert {
-                labels: a.labels.clone(),
-                annotations: a.annotations.clone(),
-                starts_at: a.starts_at,
-                ends_at: a.ends_at,
-                updated_at: a.updated_at,
-                generator_url: a.generator_url.clone(),
-                fingerprint: a.fingerprint,
-                status: AlertState {
-                    state: "active",
-                    silenced_by: Vec::new(),
-                    inhibited_by: Vec::new(),
-                },
-                receivers,
-            }
-        })
-        .collect();
-    out.sort_by_key(|a| a.fingerprint);
-    out
+/// The query string, decoded.
+struct Query(Vec<(String, String)>);
+
+impl Query {
+    fn parse(query: Option<&str>) -> Query {
+        Query(
+            form_urlencoded::parse(query.unwrap_or("").as_bytes())
+                .map(|(k, v)| (k.into_owned(), v.into_owned()))
+                .collect(),
+        )
+    }
+
+    fn all<'a>(&'a self, name: &'a str) -> impl Iterator<Item = &'a str> + 'a {
+        self.0
+            .iter()
+            .filter(move |(k, _)| k == name)
+            .map(|(_, v)| v.as_str())
+    }
+
+    fn one(&self, name: &str) -> Option<&str> {
+        self.0.iter().rev().find(|(k, _)| k == name).map(|(_, v)| v.as_str())
+    }
+
+    /// A boolean parameter (`true`/`false`), `default` when absent.
+    fn flag(&self, name: &str, default: bool) -> Result<bool, String> {
+        match self.one(name) {
+            None => Ok(default),
+            Some("true") => Ok(true),
+            Some("false") => Ok(false),
+            Some(other) => Err(format!("{name}: expected true or false, got {other:?}")),
+        }
+    }
+
+    /// The `filter` parameters, each one label matcher.
+    fn matchers(&self) -> Result<Vec<Matcher>, String> {
+        self.all("filter")
+            .map(|m| Matcher::parse(m).map_err(|e| e.to_string()))
+            .collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn query_strings_decode_like_go_clients_send_them() {
+        let q = Query::parse(Some(
+            "active=true&silenced=false&filter=alertname%3D%22Disk%20Full%22&filter=team%3Ddb",
+        ));
+        assert_eq!(q.flag("active", false), Ok(true));
+        assert_eq!(q.flag("silenced", true), Ok(false));
+        assert_eq!(q.flag("inhibited", true), Ok(true));
+        assert!(q.flag("x", true).is_ok());
+        let m = q.matchers().unwrap();
+        assert_eq!(m[0].value, "Disk Full");
+        assert_eq!(m[1].name, "team");
+        assert!(Query::parse(Some("active=yes")).flag("active", true).is_err());
+    }
 }

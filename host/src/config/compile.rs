@@ -4,12 +4,16 @@ use std::collections::{BTreeMap, HashSet};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use super::raw::{RawConfig, RawPlugin, RawReceiver, RawRoute, RawSize, RawStore};
+use super::raw::{
+    RawConfig, RawInhibitRule, RawPlugin, RawReceiver, RawRoute, RawServer, RawSize, RawStore,
+};
 use super::{
-    Config, ConfigError, ConfigErrors, Durability, GroupBy, IngestConfig, LimitsConfig,
+    AuthToken, Config, ConfigError, InhibitRuleConfig, ConfigErrors, Durability, GroupBy, IngestConfig, LimitsConfig,
     PluginConfig, ReceiverConfig, ReceiverKind, RouteConfig, ServerConfig, StoreConfig,
 };
 use crate::route::matcher::{is_valid_label_name, Matcher};
+
+mod receivers;
 
 const DEFAULT_LISTEN: &str = "127.0.0.1:9797";
 
@@ -86,8 +90,17 @@ pub(super) fn compile(raw: RawConfig, file: &str, base: &Path) -> Result<Config,
         external_url: raw
             .server
             .external_url
+            .clone()
             .unwrap_or_else(|| format!("http://{listen}")),
+        auth_token: compile_auth_token(&mut cx, &raw.server, base),
+        read_auth: raw.server.read_auth.unwrap_or(false),
     };
+    if server.read_auth && server.auth_token.is_none() {
+        cx.err(
+            "server.read_auth",
+            "needs server.auth_token or server.auth_token_file",
+        );
+    }
     let limits = LimitsConfig {
         max_alerts: raw.limits.max_alerts.unwrap_or(200_000),
         ingest_queue: raw.limits.ingest_queue.unwrap_or(4096),
@@ -117,8 +130,9 @@ pub(super) fn compile(raw: RawConfig, file: &str, base: &Path) -> Result<Config,
     };
 
     let store = compile_store(&mut cx, raw.store);
-    let receivers = compile_receivers(&mut cx, raw.receivers);
+    let receivers = receivers::compile_receivers(&mut cx, raw.receivers, base);
     let plugins = compile_plugins(&mut cx, raw.plugins, base);
+    let inhibit_rules = compile_inhibit_rules(&mut cx, &raw.inhibit_rules);
 
     let receiver_names: HashSet<&str> = receivers.iter().map(|r| r.name.as_str()).collect();
     let plugin_names: HashSet<&str> = plugins.iter().map(|p| p.name.as_str()).collect();
@@ -171,10 +185,92 @@ pub(super) fn compile(raw: RawConfig, file: &str, base: &Path) -> Result<Config,
             receivers,
             plugins,
             route,
+            inhibit_rules,
         })
     } else {
         Err(ConfigErrors(cx.errors))
     }
+}
+
+/// The bearer token, from `auth_token` or from the file `auth_token_file` names (relative to
+/// the configuration file), trailing whitespace trimmed.
+fn compile_auth_token(cx: &mut Ctx, raw: &RawServer, base: &Path) -> Option<AuthToken> {
+    let token = match (&raw.auth_token, &raw.auth_token_file) {
+        (None, None) => return None,
+        (Some(_), Some(_)) => {
+            cx.err(
+                "server.auth_token_file",
+                "set server.auth_token or server.auth_token_file, not both",
+            );
+            return None;
+        }
+        (Some(token), None) => token.trim_end().to_string(),
+        (None, Some(file)) => {
+            let path = base.join(file);
+            match std::fs::read_to_string(&path) {
+                Ok(text) => text.trim_end().to_string(),
+                Err(e) => {
+                    cx.err(
+                        "server.auth_token_file",
+                        format!("cannot read {}: {e}", path.display()),
+                    );
+                    return None;
+                }
+            }
+        }
+    };
+    if token.is_empty() {
+        cx.err("server.auth_token", "must not be empty");
+        return None;
+    }
+    Some(AuthToken::new(token))
+}
+
+fn compile_inhibit_rules(cx: &mut Ctx, raw: &[RawInhibitRule]) -> Vec<InhibitRuleConfig> {
+    let mut out = Vec::with_capacity(raw.len());
+    for (i, r) in raw.iter().enumerate() {
+        let key = format!("inhibit_rules[{i}]");
+        let mut matchers = |field: &str, list: &[String]| -> Vec<Matcher> {
+            list.iter()
+                .enumerate()
+                .filter_map(|(j, m)| match Matcher::parse(m) {
+                    Ok(m) => Some(m),
+                    Err(e) => {
+                        cx.err(format!("{key}.{field}[{j}]"), e.to_string());
+                        None
+                    }
+                })
+                .collect()
+        };
+        let source_matchers = matchers("source_matchers", &r.source_matchers);
+        let target_matchers = matchers("target_matchers", &r.target_matchers);
+        if r.source_matchers.is_empty() {
+            cx.err(
+                format!("{key}.source_matchers"),
+                "needs at least one matcher (an empty list would make every alert a source)",
+            );
+        }
+        if r.target_matchers.is_empty() {
+            cx.err(
+                format!("{key}.target_matchers"),
+                "needs at least one matcher (an empty list would make every alert a target)",
+            );
+        }
+        for l in &r.equal {
+            if !is_valid_label_name(l) {
+                cx.err(
+                    format!("{key}.equal"),
+                    format!("{l:?} is not a valid label name"),
+                );
+            }
+        }
+        out.push(InhibitRuleConfig {
+            source_matchers,
+            target_matchers,
+            equal: r.equal.clone(),
+        });
+    }
+    out
 }
 
 fn compile_store(cx: &mut Ctx, raw: RawStore) -> StoreConfig {
@@ -203,61 +299,6 @@ fn compile_store(cx: &mut Ctx, raw: RawStore) -> StoreConfig {
         path: PathBuf::from(raw.path.as_deref().unwrap_or("data/campanile.redb")),
         durability,
     }
-}
-
-fn compile_receivers(cx: &mut Ctx, raw: Vec<RawReceiver>) -> Vec<ReceiverConfig> {
-    let mut seen = HashSet::new();
-    let mut out = Vec::with_capacity(raw.len());
-    for (i, r) in raw.into_iter().enumerate() {
-        let key = format!("receivers[{i}]");
-        let name = r.name().to_string();
-        if name.is_empty() {
-            cx.err(format!("{key}.name"), "must not be empty");
-        } else if !seen.insert(name.clone()) {
-            cx.err(
-                format!("{key}.name"),
-                format!("receiver {name:?} is defined twice"),
-            );
-        }
-        let (send_resolved, kind) = match r {
-            RawReceiver::Log(l) => (l.send_resolved.unwrap_or(true), ReceiverKind::Log),
-            RawReceiver::Webhook(w) => {
-                let url = match reqwest::Url::parse(&w.url) {
-                    Ok(u) if matches!(u.scheme(), "http" | "https") => u,
-                    Ok(_) => {
-                        cx.err(format!("{key}.url"), "must be an http:// or https:// URL");
-                        continue;
-                    }
-                    Err(e) => {
-                        // The URL may hold a secret: name the problem, not the value.
-                        cx.err(format!("{key}.url"), format!("invalid URL: {e}"));
-                        continue;
-                    }
-                };
-                let kind = ReceiverKind::Webhook {
-                    url,
-                    timeout: cx.duration(
-                        &format!("{key}.timeout"),
-                        w.timeout.as_deref(),
-                        Duration::from_secs(10),
-                    ),
-                    max_alerts: w.max_alerts.unwrap_or(0),
-                    retry_for: cx.duration(
-                        &format!("{key}.retry_for"),
-                        w.retry_for.as_deref(),
-                        Duration::from_secs(3600),
-                    ),
-                };
-                (w.send_resolved.unwrap_or(true), kind)
-            }
-        };
-        out.push(ReceiverConfig {
-            name,
-            send_resolved,
-            kind,
-        });
-    }
-    out
 }
 
 fn compile_plugins(cx: &mut Ctx, raw: Vec<RawPlugin>, base: &Path) -> Vec<PluginConfig> {

@@ -4,6 +4,7 @@
 
 mod compile;
 pub mod raw;
+mod receivers;
 
 use std::collections::BTreeMap;
 use std::fmt;
@@ -12,6 +13,7 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use crate::route::Matcher;
+pub use receivers::*;
 pub use crate::store::{Durability, StoreConfig};
 
 /// The configuration used when `campanile serve` is given no file.
@@ -29,6 +31,7 @@ pub struct Config {
     pub receivers: Vec<ReceiverConfig>,
     pub plugins: Vec<PluginConfig>,
     pub route: RouteConfig,
+    pub inhibit_rules: Vec<InhibitRuleConfig>,
 }
 
 #[derive(Debug, Clone)]
@@ -38,6 +41,42 @@ pub struct ServerConfig {
     pub max_body_size: usize,
     /// The URL campanile is reachable at, sent as `externalURL` in webhook payloads.
     pub external_url: String,
+    /// When set, every write (ingest, silences, acknowledgements) needs
+    /// `Authorization: Bearer <token>`.
+    pub auth_token: Option<AuthToken>,
+    /// Reads (operator API, /metrics) need the token too. Health probes never do.
+    pub read_auth: bool,
+}
+
+/// A bearer token; never printed.
+#[derive(Clone, PartialEq)]
+pub struct AuthToken(String);
+
+impl AuthToken {
+    pub fn new(token: String) -> AuthToken {
+        AuthToken(token)
+    }
+
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Debug for AuthToken {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("AuthToken(<redacted>)")
+    }
+}
+
+/// One inhibition rule (Alertmanager's `inhibit_rules` entry).
+#[derive(Debug, Clone)]
+pub struct InhibitRuleConfig {
+    /// Alerts matching all of these inhibit…
+    pub source_matchers: Vec<Matcher>,
+    /// …the alerts matching all of these…
+    pub target_matchers: Vec<Matcher>,
+    /// …that have the same values for these labels (a missing label has the empty value).
+    pub equal: Vec<String>,
 }
 
 #[derive(Debug, Clone)]
@@ -57,26 +96,6 @@ pub struct IngestConfig {
     pub webhook_resolve_timeout: Duration,
     /// How long a resolved alert stays queryable.
     pub retention: Duration,
-}
-
-#[derive(Debug, Clone)]
-pub struct ReceiverConfig {
-    pub name: String,
-    pub send_resolved: bool,
-    pub kind: ReceiverKind,
-}
-
-#[derive(Debug, Clone)]
-pub enum ReceiverKind {
-    /// POST Alertmanager's webhook v4 JSON to `url`.
-    Webhook {
-        url: reqwest::Url,
-        timeout: Duration,
-        max_alerts: usize,
-        retry_for: Duration,
-    },
-    /// Write each notification to campanile's log.
-    Log,
 }
 
 #[derive(Debug, Clone)]

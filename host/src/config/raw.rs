@@ -3,6 +3,9 @@
 
 use serde::Deserialize;
 
+mod receivers;
+pub use receivers::*;
+
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct RawConfig {
@@ -18,6 +21,8 @@ pub struct RawConfig {
     pub receivers: Vec<RawReceiver>,
     #[serde(default)]
     pub plugins: Vec<RawPlugin>,
+    #[serde(default)]
+    pub inhibit_rules: Vec<RawInhibitRule>,
     pub route: RawRoute,
 }
 
@@ -27,6 +32,12 @@ pub struct RawServer {
     pub listen: Option<String>,
     pub max_body_size: Option<RawSize>,
     pub external_url: Option<String>,
+    /// Bearer token required on every write (ingest, silences, acknowledgements).
+    pub auth_token: Option<String>,
+    /// A file holding the token (trailing whitespace ignored), instead of `auth_token`.
+    pub auth_token_file: Option<String>,
+    /// Require the token on reads too (operator API and /metrics).
+    pub read_auth: Option<bool>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -61,41 +72,6 @@ pub enum RawSize {
 }
 
 #[derive(Debug, Deserialize)]
-#[serde(tag = "type", rename_all = "snake_case")]
-pub enum RawReceiver {
-    Webhook(RawWebhook),
-    Log(RawLog),
-}
-
-impl RawReceiver {
-    pub fn name(&self) -> &str {
-        match self {
-            RawReceiver::Webhook(r) => &r.name,
-            RawReceiver::Log(r) => &r.name,
-        }
-    }
-}
-
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct RawWebhook {
-    pub name: String,
-    pub url: String,
-    pub send_resolved: Option<bool>,
-    pub timeout: Option<String>,
-    /// Most alerts in one payload; 0 means all (Alertmanager's `max_alerts`).
-    pub max_alerts: Option<usize>,
-    pub retry_for: Option<String>,
-}
-
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct RawLog {
-    pub name: String,
-    pub send_resolved: Option<bool>,
-}
-
-#[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct RawPlugin {
     pub name: String,
@@ -122,4 +98,16 @@ pub struct RawRoute {
     pub continue_matching: bool,
     #[serde(default)]
     pub routes: Vec<RawRoute>,
+}
+
+/// One `[[inhibit_rules]]` entry, as in Alertmanager.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawInhibitRule {
+    #[serde(default)]
+    pub source_matchers: Vec<String>,
+    #[serde(default)]
+    pub target_matchers: Vec<String>,
+    #[serde(default)]
+    pub equal: Vec<String>,
 }

@@ -79,6 +79,19 @@ impl AggrGroup {
     /// The group is due: decide whether and why to notify, drop alerts that were reported
     /// resolved, and schedule the next look after group_interval.
     pub fn flush(&mut self, now: Instant, wall: OffsetDateTime) -> Option<GroupFlush> {
+        self.flush_muted(now, wall, |_| false)
+    }
+
+    /// [`AggrGroup::flush`] with the mute stage first, as in Alertmanager where muting comes
+    /// before the dedup rule: alerts for which `muted` is true are left out of the flush and of
+    /// what the group records as notified, so each is told once its mute ends. When every alert
+    /// is muted nothing is notified and the record of the last notification stays as it was.
+    pub fn flush_muted(
+        &mut self,
+        now: Instant,
+        wall: OffsetDateTime,
+        muted: impl Fn(&SharedAlert) -> bool,
+    ) -> Option<GroupFlush> {
         let mut alerts: Vec<FlushedAlert> = self
             .alerts
             .values()
@@ -87,6 +100,12 @@ impl AggrGroup {
                 status: a.status_at(wall),
             })
             .collect();
+        let gone: Vec<Fingerprint> = alerts
+            .iter()
+            .filter(|a| a.status == AlertStatus::Resolved)
+            .map(|a| a.alert.fingerprint)
+            .collect();
+        alerts.retain(|a| !muted(&a.alert));
         alerts.sort_by(|a, b| {
             (
                 a.status != AlertStatus::Firing,
@@ -113,8 +132,11 @@ impl AggrGroup {
         let reason = self.reason(&firing, &resolved, wall);
         self.next_flush = now + self.route.config.group_interval;
         // Resolved alerts have had their flush; Alertmanager deletes them from the group too.
-        for fp in &resolved {
+        for fp in &gone {
             self.alerts.remove(fp);
+        }
+        if alerts.is_empty() {
+            return None;
         }
         let reason = reason?;
         self.last = Some(LastNotified {
@@ -256,6 +278,30 @@ repeat_interval = "4h"
             w0,
         );
         assert_eq!(g.next_flush, t0);
+    }
+
+    #[test]
+    fn muted_alerts_are_not_notified_nor_recorded() {
+        let t0 = Instant::now();
+        let w0 = OffsetDateTime::now_utc();
+        let hour = time::Duration::hours(1);
+        let mut g = AggrGroup::new("k".into(), route(), Labels::default(), t0);
+        let a = alert("a", w0, hour);
+        let b = alert("b", w0, hour);
+        g.insert(a.clone(), t0, w0);
+        g.insert(b.clone(), t0, w0);
+        let is_b = |x: &SharedAlert| x.fingerprint == b.fingerprint;
+
+        let f = g.flush_muted(t0, w0, is_b).expect("a is told");
+        assert_eq!(f.alerts.len(), 1);
+        assert_eq!(f.alerts[0].alert.fingerprint, a.fingerprint);
+        // Still muted and nothing else changed: nothing to tell.
+        assert!(g.flush_muted(t0, w0, is_b).is_none());
+        // Everything muted: nothing told, and the record of the last notification stays.
+        assert!(g.flush_muted(t0, w0, |_| true).is_none());
+        // The mute ends: b is new to the receivers.
+        let f = g.flush(t0, w0).expect("b is told once unmuted");
+        assert_eq!((f.reason, f.alerts.len()), (Reason::NewAlerts, 2));
     }
 
     #[test]

@@ -14,6 +14,7 @@ use tokio_util::sync::CancellationToken;
 
 use super::{AggrGroup, GroupFlush};
 use crate::model::SharedAlert;
+use crate::mute::MuteStage;
 use crate::route::RouteTable;
 use crate::store::{NotifiedRecord, Op, Store};
 use crate::telemetry::Metrics;
@@ -27,6 +28,8 @@ pub struct Dispatcher {
     store: Arc<Store>,
     /// What groups had notified before a restart, taken by each group when it is re-created.
     history: HashMap<String, NotifiedRecord>,
+    /// Silences and inhibition, applied as each group is flushed.
+    mute: Option<Arc<MuteStage>>,
 }
 
 impl Dispatcher {
@@ -45,7 +48,14 @@ impl Dispatcher {
             metrics,
             store,
             history,
+            mute: None,
         }
+    }
+
+    /// Applies `mute` to every flush, and tells it of every alert filed.
+    pub fn with_mute(mut self, mute: Arc<MuteStage>) -> Self {
+        self.mute = Some(mute);
+        self
     }
 
     /// Runs until `shutdown` is cancelled and the ingest channel is drained.
@@ -89,6 +99,9 @@ impl Dispatcher {
     }
 
     fn insert(&mut self, alert: SharedAlert, now: Instant, wall: OffsetDateTime) {
+        if let Some(mute) = &self.mute {
+            mute.observe(&alert, wall);
+        }
         for route_id in self.routes.matching(&alert.labels) {
             let route = self.routes.get(route_id);
             let labels = route.group_labels(&alert.labels);
@@ -121,7 +134,11 @@ impl Dispatcher {
             let Some(group) = self.groups.get_mut(&key) else {
                 continue;
             };
-            if let Some(flush) = group.flush(now, wall) {
+            let flushed = match &self.mute {
+                Some(mute) => group.flush_muted(now, wall, |a| mute.mutes(a, wall)),
+                None => group.flush(now, wall),
+            };
+            if let Some(flush) = flushed {
                 // The receiving end lives as long as the app; if it is gone we are shutting down.
                 let _ = self.flushes.send(flush);
             }

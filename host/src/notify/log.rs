@@ -1,7 +1,7 @@
 //! The `log` integration: writes each notification to campanile's own log. Useful as a
 //! default, for trying routing out, and as a last-resort receiver.
 
-use super::render::{default_body, default_title};
+use super::render::{text_body, title};
 use super::{BoxFuture, Notification, Notifier, NotifyError};
 
 pub struct Log;
@@ -12,8 +12,8 @@ impl Notifier for Log {
     }
 
     fn notify<'a>(&'a self, n: &'a Notification) -> BoxFuture<'a, Result<(), NotifyError>> {
-        let title = n.title.clone().unwrap_or_else(|| default_title(n));
-        let body = n.body.clone().unwrap_or_else(|| default_body(n));
+        let title = title(n);
+        let body = text_body(n);
         tracing::info!(
             receiver = %n.receiver,
             group_key = %n.flush.key,

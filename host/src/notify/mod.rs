@@ -1,14 +1,36 @@
 //! Notification: the [`Notifier`] seam every integration implements, and the receiver workers
 //! that queue, rate-limit and retry deliveries so one slow receiver never delays another.
 //!
-//! Integrations live one per module (`webhook`, `log`); the JSON every Alertmanager webhook
-//! consumer understands is built in `payload`, default texts in `render`.
+//! - integrations, one per module: `webhook`, `log`, `slack`, `mattermost`, `discord`,
+//!   `msteams`, `pagerduty`, `opsgenie`, `email`; `integrations` builds them from config;
+//! - texts: `render` (default title and bodies), `payload` (webhook v4 JSON), `truncate`
+//!   (API limits), `severity` (plugin override or labels), `incident` (pager dedup keys);
+//! - delivery: `worker` (queue, concurrency, rate limit, attempt timeout), `ratelimit`,
+//!   `retry` (backoff, `Retry-After`), `http` (answers sorted into retryable or not);
+//! - `secret`: values that never reach a log.
 
+mod discord;
+mod email;
+mod http;
+mod incident;
+mod integrations;
 mod log;
+mod mattermost;
+mod msteams;
+mod opsgenie;
+mod pagerduty;
 pub mod payload;
+mod ratelimit;
 pub mod render;
 mod retry;
+mod secret;
+mod severity;
+mod slack;
+mod truncate;
 mod webhook;
+mod worker;
+
+pub use secret::Secret;
 
 use std::collections::HashMap;
 use std::future::Future;
@@ -16,20 +38,18 @@ use std::pin::Pin;
 use std::sync::Arc;
 use std::time::Duration;
 
-use tokio::sync::{mpsc, Semaphore};
+use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
-use crate::config::{ReceiverConfig, ReceiverKind};
+use crate::config::ReceiverConfig;
 use crate::group::GroupFlush;
 use crate::model::AlertStatus;
 use crate::plugin::Severity;
 use crate::store::{Op, Store};
 use crate::telemetry::{Metrics, NotifyLabels, ReceiverLabels};
 
-/// Deliveries waiting per receiver before routing waits for room (it never drops).
-const QUEUE_CAPACITY: usize = 1024;
-/// Deliveries in flight per receiver.
-const CONCURRENCY: usize = 4;
+/// Deliveries in flight per receiver, unless its `concurrency` says otherwise.
+pub const CONCURRENCY: usize = 4;
 
 /// One group, for one receiver, with the plugin's overrides.
 #[derive(Clone, Debug)]
@@ -61,6 +81,10 @@ pub enum NotifyError {
         body: String,
         retry_after: Option<Duration>,
     },
+    /// Refused for good without an HTTP status: an SMTP 5xx reply, a message that cannot be
+    /// built.
+    #[error("{0}")]
+    Rejected(String),
 }
 
 impl NotifyError {
@@ -71,13 +95,14 @@ impl NotifyError {
             NotifyError::Status { status, .. } => {
                 *status >= 500 || *status == 408 || *status == 429
             }
+            NotifyError::Rejected(_) => false,
         }
     }
 
     pub fn retry_after(&self) -> Option<Duration> {
         match self {
             NotifyError::Status { retry_after, .. } => *retry_after,
-            NotifyError::Transport(_) => None,
+            NotifyError::Transport(_) | NotifyError::Rejected(_) => None,
         }
     }
 }
@@ -89,14 +114,16 @@ pub trait Notifier: Send + Sync {
     fn notify<'a>(&'a self, n: &'a Notification) -> BoxFuture<'a, Result<(), NotifyError>>;
 }
 
-struct Worker {
-    queue: mpsc::Sender<Notification>,
+struct Queue {
+    /// Unbounded: a notification is already durable in the outbox and small (the group is
+    /// shared), and a bound would make routing wait on the slowest receiver of a group.
+    tx: mpsc::UnboundedSender<Notification>,
     send_resolved: bool,
 }
 
 /// Every configured receiver, each with its own queue and worker task.
 pub struct Receivers {
-    workers: HashMap<String, Worker>,
+    workers: HashMap<String, Queue>,
     store: Arc<Store>,
     external_url: Arc<str>,
     metrics: Arc<Metrics>,
@@ -116,37 +143,28 @@ impl Receivers {
             .expect("HTTP client with default TLS roots");
         let mut workers = HashMap::new();
         for rc in configs {
-            let (notifier, retry_for): (Arc<dyn Notifier>, Duration) = match &rc.kind {
-                ReceiverKind::Webhook {
-                    url,
-                    timeout,
-                    max_alerts,
-                    retry_for,
-                } => (
-                    Arc::new(webhook::Webhook::new(
-                        client.clone(),
-                        url.clone(),
-                        *timeout,
-                        *max_alerts,
-                    )),
-                    *retry_for,
-                ),
-                ReceiverKind::Log => (Arc::new(log::Log), Duration::ZERO),
+            let notifier = integrations::notifier(rc, &client);
+            let (tx, rx) = mpsc::unbounded_channel();
+            let worker = worker::Worker {
+                name: rc.name.clone(),
+                notifier: Arc::new(worker::Attempts::new(notifier, &rc.delivery)),
+                retry_for: rc.delivery.retry_for,
+                concurrency: rc.delivery.concurrency,
+                queue_gauge: metrics
+                    .notification_queue
+                    .get_or_create(&ReceiverLabels {
+                        receiver: rc.name.clone(),
+                    })
+                    .clone(),
+                metrics: metrics.clone(),
+                store: store.clone(),
+                shutdown: shutdown.clone(),
             };
-            let (tx, rx) = mpsc::channel(QUEUE_CAPACITY);
-            tokio::spawn(run_worker(
-                rc.name.clone(),
-                notifier,
-                retry_for,
-                rx,
-                metrics.clone(),
-                store.clone(),
-                shutdown.clone(),
-            ));
+            tokio::spawn(worker.run(rx));
             workers.insert(
                 rc.name.clone(),
-                Worker {
-                    queue: tx,
+                Queue {
+                    tx,
                     send_resolved: rc.send_resolved,
                 },
             );
@@ -163,8 +181,6 @@ impl Receivers {
         self.workers.contains_key(name)
     }
 
-    /// Queues the group for a receiver. Waits for room rather than dropping; skips groups that
-    /// only resolved when the receiver does not want resolved notifications.
     /// Whether `receiver` wants a notification for this flush (`send_resolved`).
     pub fn wants(&self, receiver: &str, flush: &GroupFlush) -> bool {
         self.workers
@@ -172,8 +188,9 @@ impl Receivers {
             .is_some_and(|w| w.send_resolved || flush.status() == AlertStatus::Firing)
     }
 
-    /// Queues the group for a receiver. Waits for room rather than dropping. The outbox entry,
-    /// if any, is deleted once the delivery is finished with (sent, or failed for good).
+    /// Queues the group for a receiver, without waiting: each receiver's worker takes from its
+    /// own queue. The outbox entry, if any, is deleted once the delivery is finished with (sent,
+    /// or failed for good).
     pub async fn enqueue(
         &self,
         receiver: &str,
@@ -209,7 +226,7 @@ impl Receivers {
             })
             .clone();
         gauge.inc();
-        if worker.queue.send(n).await.is_err() {
+        if worker.tx.send(n).is_err() {
             gauge.dec();
             tracing::warn!(receiver, "receiver worker stopped; shutting down");
         }
@@ -228,47 +245,6 @@ pub struct Overrides {
     pub title: Option<String>,
     pub body: Option<String>,
     pub severity: Option<Severity>,
-}
-
-async fn run_worker(
-    name: String,
-    notifier: Arc<dyn Notifier>,
-    retry_for: Duration,
-    mut rx: mpsc::Receiver<Notification>,
-    metrics: Arc<Metrics>,
-    store: Arc<Store>,
-    shutdown: CancellationToken,
-) {
-    let permits = Arc::new(Semaphore::new(CONCURRENCY));
-    let queue_gauge = metrics
-        .notification_queue
-        .get_or_create(&ReceiverLabels {
-            receiver: name.clone(),
-        })
-        .clone();
-    while let Some(n) = rx.recv().await {
-        let Ok(permit) = permits.clone().acquire_owned().await else {
-            return;
-        };
-        queue_gauge.dec();
-        let notifier = notifier.clone();
-        let metrics = metrics.clone();
-        let shutdown = shutdown.clone();
-        let store = store.clone();
-        tokio::spawn(async move {
-            let finished =
-                retry::deliver(notifier.as_ref(), &n, retry_for, &metrics, &shutdown).await;
-            // Interrupted by shutdown: the outbox keeps it, to deliver after the restart. The
-            // slot is held until the deletion is durable, so at most `CONCURRENCY` deliveries
-            // per receiver can be repeated after a crash.
-            if let (true, Some(id)) = (finished, n.outbox_id) {
-                if let Err(e) = store.commit(vec![Op::DeleteOutbox(id)]).await {
-                    tracing::warn!(error = %e, "could not clear a delivered notification from the outbox");
-                }
-            }
-            drop(permit);
-        });
-    }
 }
 
 fn count(metrics: &Metrics, n: &Notification, integration: &'static str, outcome: &'static str) {

@@ -1,5 +1,8 @@
-//! Delivery with retries: exponential backoff with full jitter, `Retry-After` honoured, until
-//! the receiver's `retry_for` budget is spent. Permanent failures are not retried.
+//! Delivery with retries: exponential backoff with jitter, `Retry-After` honoured, until the
+//! receiver's `retry_for` budget is spent. Permanent failures are not retried.
+//!
+//! [`deliver`] decides a notification's fate in exactly two places: where it was sent, and
+//! where it failed for good (not retryable, or out of time).
 
 use std::time::Duration;
 
@@ -12,6 +15,8 @@ use crate::telemetry::{Metrics, ReceiverLabels};
 
 const FIRST_BACKOFF: Duration = Duration::from_millis(250);
 const MAX_BACKOFF: Duration = Duration::from_secs(60);
+/// The least wait even when `Retry-After` says 0, so a misbehaving endpoint is not hammered.
+const MIN_WAIT: Duration = Duration::from_millis(100);
 
 /// The wait before attempt `attempt + 1`: up to `FIRST_BACKOFF * 2^attempt`, capped, jittered.
 pub fn backoff(attempt: u32) -> Duration {
@@ -52,7 +57,10 @@ pub async fn deliver(
             }
             Err(e) => e,
         };
-        let wait = err.retry_after().unwrap_or_else(|| backoff(attempt));
+        let wait = match err.retry_after() {
+            Some(after) => after.max(MIN_WAIT),
+            None => backoff(attempt),
+        };
         let out_of_time = started.elapsed() + wait > retry_for;
         if !err.is_retryable() || out_of_time {
             count(metrics, n, integration, "failed");

@@ -1,7 +1,8 @@
 //! Durable state: what campanile must not forget across a restart or a crash — accepted alerts,
-//! what each group last notified (the notification log), and the outbox of notifications not
-//! yet delivered. The in-memory cache and groups are the hot copy; this is the truth they are
-//! rebuilt from at start.
+//! what each group last notified (the notification log), the outbox of notifications not
+//! yet delivered, and the operators' silences and acknowledgements. The in-memory cache, groups,
+//! silences and acknowledgements are the hot copy; this is the truth they are rebuilt from at
+//! start.
 //!
 //! Writes go through one writer thread that **group-commits**: while one transaction is being
 //! made durable, new requests queue up, and the next transaction takes all of them, so many
@@ -20,7 +21,9 @@ use std::time::{Duration, Instant};
 
 use tokio::sync::oneshot;
 
-pub use records::{NotifiedRecord, OutboxEntry, StoredAlert};
+pub use records::{
+    NotifiedRecord, OutboxEntry, StoredAck, StoredAlert, StoredMatcher, StoredSilence,
+};
 
 use self::redb::RedbBackend;
 
@@ -62,6 +65,21 @@ pub struct StoreConfig {
     pub durability: Durability,
 }
 
+/// One transaction the writer made, as told to the observer given to
+/// [`Store::open_observed`]: the store reports, telemetry counts (the store knows no metrics).
+#[derive(Debug, Clone, Copy)]
+pub struct Commit {
+    /// Time to apply the transaction, including the fsync when `durable`.
+    pub elapsed: Duration,
+    /// Whether it was made durable (fsynced) before the writer went on.
+    pub durable: bool,
+    /// Whether it was written; a failure is also logged by the writer.
+    pub ok: bool,
+}
+
+/// Called by the writer thread after every transaction; it must be quick.
+pub type CommitObserver = Box<dyn Fn(&Commit) + Send>;
+
 /// One change to durable state.
 #[derive(Debug, Clone)]
 pub enum Op {
@@ -71,6 +89,10 @@ pub enum Op {
     DeleteNotified(String),
     PutOutbox(u64, Box<OutboxEntry>),
     DeleteOutbox(u64),
+    PutSilence(Box<StoredSilence>),
+    DeleteSilence(String),
+    PutAck(String, StoredAck),
+    DeleteAck(String),
 }
 
 /// Everything stored, as read at start.
@@ -79,6 +101,9 @@ pub struct Snapshot {
     pub alerts: Vec<StoredAlert>,
     pub notified: Vec<(String, NotifiedRecord)>,
     pub outbox: Vec<(u64, OutboxEntry)>,
+    pub silences: Vec<StoredSilence>,
+    /// Acknowledgements by group key.
+    pub acks: Vec<(String, StoredAck)>,
 }
 
 struct Request {
@@ -109,6 +134,14 @@ pub struct Store {
 impl Store {
     /// Opens the store and reads what it holds.
     pub fn open(config: &StoreConfig) -> Result<(Arc<Store>, Snapshot), StoreError> {
+        Self::open_observed(config, Box::new(|_| {}))
+    }
+
+    /// Like [`Store::open`], telling `observe` about every transaction written.
+    pub fn open_observed(
+        config: &StoreConfig,
+        observe: CommitObserver,
+    ) -> Result<(Arc<Store>, Snapshot), StoreError> {
         if config.durability == Durability::Off {
             return Ok((Arc::new(Store::in_memory()), Snapshot::default()));
         }
@@ -124,7 +157,7 @@ impl Store {
         let durability = config.durability;
         let writer = thread::Builder::new()
             .name("campanile-store".into())
-            .spawn(move || run_writer(backend, rx, durability))
+            .spawn(move || run_writer(backend, rx, durability, observe))
             .map_err(|e| StoreError::Open {
                 path: config.path.display().to_string(),
                 reason: format!("cannot start the writer thread: {e}"),
@@ -196,7 +229,22 @@ impl Store {
     }
 }
 
-fn run_writer(backend: RedbBackend, rx: std_mpsc::Receiver<Request>, durability: Durability) {
+fn run_writer(
+    backend: RedbBackend,
+    rx: std_mpsc::Receiver<Request>,
+    durability: Durability,
+    observe: CommitObserver,
+) {
+    let apply = |ops: &[Op], durable: bool| {
+        let started = Instant::now();
+        let result = backend.apply(ops, durable);
+        observe(&Commit {
+            elapsed: started.elapsed(),
+            durable,
+            ok: result.is_ok(),
+        });
+        result
+    };
     let flush_interval = match durability {
         Durability::Deferred { flush_interval } => flush_interval,
         _ => Duration::MAX,
@@ -235,7 +283,7 @@ fn run_writer(backend: RedbBackend, rx: std_mpsc::Receiver<Request>, durability:
         }
         let durable =
             stop || durability == Durability::Immediate || last_sync.elapsed() >= flush_interval;
-        let result = backend.apply(&ops, durable);
+        let result = apply(&ops, durable);
         if let Err(e) = &result {
             tracing::error!(error = %e, ops = ops.len(), "store write failed");
         }
@@ -254,7 +302,7 @@ fn run_writer(backend: RedbBackend, rx: std_mpsc::Receiver<Request>, durability:
     }
     // Every sender is gone: make what is written durable before the thread ends.
     if dirty {
-        if let Err(e) = backend.apply(&[], true) {
+        if let Err(e) = apply(&[], true) {
             tracing::error!(error = %e, "final store flush failed");
         }
     }
@@ -316,6 +364,28 @@ mod tests {
         assert_eq!(snap.alerts.len(), 1);
         assert_eq!(snap.alerts[0].labels.get("alertname"), Some("A"));
         assert_eq!(snap.notified[0].1.firing, vec![1]);
+    }
+
+    #[tokio::test]
+    async fn observer_sees_every_commit() {
+        let dir = tempfile::tempdir().unwrap();
+        let config = StoreConfig {
+            path: dir.path().join("campanile.redb"),
+            durability: Durability::Immediate,
+        };
+        let seen = Arc::new(std::sync::Mutex::new(Vec::new()));
+        let log = seen.clone();
+        let (store, _) = Store::open_observed(
+            &config,
+            Box::new(move |c: &Commit| log.lock().unwrap().push(*c)),
+        )
+        .unwrap();
+        store.commit(vec![Op::PutAlert(1, alert("A"))]).await.unwrap();
+        store.commit(vec![Op::DeleteAlert(1)]).await.unwrap();
+        store.close();
+        let seen = seen.lock().unwrap();
+        assert!(seen.len() >= 2, "{seen:?}");
+        assert!(seen.iter().all(|c| c.ok && c.durable), "{seen:?}");
     }
 
     #[test]

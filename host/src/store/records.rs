@@ -75,3 +75,36 @@ pub struct OutboxEntry {
     pub body: Option<String>,
     pub severity: Option<String>,
 }
+
+/// An operator's silence (Alertmanager's), by its id.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct StoredSilence {
+    pub id: String,
+    pub matchers: Vec<StoredMatcher>,
+    #[serde(with = "time::serde::rfc3339")]
+    pub starts_at: OffsetDateTime,
+    #[serde(with = "time::serde::rfc3339")]
+    pub ends_at: OffsetDateTime,
+    #[serde(with = "time::serde::rfc3339")]
+    pub updated_at: OffsetDateTime,
+    pub created_by: String,
+    pub comment: String,
+}
+
+/// One matcher of a silence, as Alertmanager's API writes it.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct StoredMatcher {
+    pub name: String,
+    pub value: String,
+    pub is_regex: bool,
+    pub is_equal: bool,
+}
+
+/// An acknowledgement of a group, by group key.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct StoredAck {
+    pub by: String,
+    pub comment: String,
+    #[serde(with = "time::serde::rfc3339")]
+    pub at: OffsetDateTime,
+}

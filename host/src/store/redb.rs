@@ -4,13 +4,15 @@ use std::path::{Path, PathBuf};
 
 use redb::{Database, Durability, ReadableDatabase, ReadableTable, TableDefinition};
 
-use super::records::{NotifiedRecord, OutboxEntry, StoredAlert};
+use super::records::{NotifiedRecord, OutboxEntry, StoredAck, StoredAlert, StoredSilence};
 use super::{Op, Snapshot, StoreError};
 
 const ALERTS: TableDefinition<u64, &[u8]> = TableDefinition::new("alerts");
 const NOTIFIED: TableDefinition<&str, &[u8]> = TableDefinition::new("notified");
 const OUTBOX: TableDefinition<u64, &[u8]> = TableDefinition::new("outbox");
 const META: TableDefinition<&str, u64> = TableDefinition::new("meta");
+const SILENCES: TableDefinition<&str, &[u8]> = TableDefinition::new("silences");
+const ACKS: TableDefinition<&str, &[u8]> = TableDefinition::new("acks");
 
 const SCHEMA_VERSION: u64 = 1;
 
@@ -65,6 +67,8 @@ impl RedbBackend {
             txn.open_table(ALERTS).map_err(self.err())?;
             txn.open_table(NOTIFIED).map_err(self.err())?;
             txn.open_table(OUTBOX).map_err(self.err())?;
+            txn.open_table(SILENCES).map_err(self.err())?;
+            txn.open_table(ACKS).map_err(self.err())?;
         }
         txn.commit().map_err(self.err())
     }
@@ -90,6 +94,8 @@ impl RedbBackend {
             let mut alerts = txn.open_table(ALERTS).map_err(self.err())?;
             let mut notified = txn.open_table(NOTIFIED).map_err(self.err())?;
             let mut outbox = txn.open_table(OUTBOX).map_err(self.err())?;
+            let mut silences = txn.open_table(SILENCES).map_err(self.err())?;
+            let mut acks = txn.open_table(ACKS).map_err(self.err())?;
             for op in ops {
                 match op {
                     Op::PutAlert(fp, a) => {
@@ -115,6 +121,21 @@ impl RedbBackend {
                     }
                     Op::DeleteOutbox(id) => {
                         outbox.remove(id).map_err(self.err())?;
+                    }
+                    Op::PutSilence(s) => {
+                        silences
+                            .insert(s.id.as_str(), encode(s.as_ref()).as_slice())
+                            .map_err(self.err())?;
+                    }
+                    Op::DeleteSilence(id) => {
+                        silences.remove(id.as_str()).map_err(self.err())?;
+                    }
+                    Op::PutAck(key, a) => {
+                        acks.insert(key.as_str(), encode(a).as_slice())
+                            .map_err(self.err())?;
+                    }
+                    Op::DeleteAck(key) => {
+                        acks.remove(key.as_str()).map_err(self.err())?;
                     }
                 }
             }
@@ -157,6 +178,28 @@ impl RedbBackend {
             let (k, v) = row.map_err(self.err())?;
             snap.outbox
                 .push((k.value(), self.decode::<OutboxEntry>("outbox", v.value())?));
+        }
+        for row in txn
+            .open_table(SILENCES)
+            .map_err(self.err())?
+            .iter()
+            .map_err(self.err())?
+        {
+            let (_, v) = row.map_err(self.err())?;
+            snap.silences
+                .push(self.decode::<StoredSilence>("silences", v.value())?);
+        }
+        for row in txn
+            .open_table(ACKS)
+            .map_err(self.err())?
+            .iter()
+            .map_err(self.err())?
+        {
+            let (k, v) = row.map_err(self.err())?;
+            snap.acks.push((
+                k.value().to_string(),
+                self.decode::<StoredAck>("acks", v.value())?,
+            ));
         }
         Ok(snap)
     }

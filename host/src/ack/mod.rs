@@ -1,0 +1,188 @@
+//! Acknowledgements: an operator says "I have this group" — who, when, and an optional comment.
+//! Alertmanager has no such thing; campanile keeps one per group key, durably, until it is
+//! withdrawn or the group resolves (no firing alert left), whichever comes first.
+//!
+//! An acknowledgement does not mute: notifications still follow the routing rules. It is state
+//! for people and, once the plugin platform exposes it, for routing plugins (to stop escalating).
+
+use std::collections::{BTreeMap, HashSet};
+use std::sync::{Arc, RwLock};
+
+use serde::Serialize;
+use time::OffsetDateTime;
+
+use crate::dedup::AlertCache;
+use crate::notify::payload::go_time;
+use crate::route::RouteTable;
+use crate::store::{Op, Store, StoreError, StoredAck};
+
+#[derive(Debug, thiserror::Error)]
+pub enum AckError {
+    #[error("{0}")]
+    Invalid(String),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+/// One acknowledgement of a group.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct Ack {
+    pub group_key: String,
+    pub by: String,
+    pub comment: String,
+    #[serde(serialize_with = "go_time")]
+    pub at: OffsetDateTime,
+}
+
+/// Every acknowledgement, by group key.
+pub struct Acks {
+    live: RwLock<BTreeMap<String, Ack>>,
+    /// One change at a time: made durable, then visible.
+    writer: tokio::sync::Mutex<()>,
+    store: Arc<Store>,
+}
+
+impl Acks {
+    pub fn new(store: Arc<Store>, stored: Vec<(String, StoredAck)>) -> Acks {
+        let live = stored
+            .into_iter()
+            .map(|(group_key, a)| {
+                let ack = Ack {
+                    group_key: group_key.clone(),
+                    by: a.by,
+                    comment: a.comment,
+                    at: a.at,
+                };
+                (group_key, ack)
+            })
+            .collect();
+        Acks {
+            live: RwLock::new(live),
+            writer: tokio::sync::Mutex::new(()),
+            store,
+        }
+    }
+
+    /// Acknowledges the group `group_key` (replacing an earlier acknowledgement of it).
+    pub async fn ack(
+        &self,
+        group_key: &str,
+        by: &str,
+        comment: &str,
+        now: OffsetDateTime,
+    ) -> Result<Ack, AckError> {
+        if by.trim().is_empty() {
+            return Err(AckError::Invalid("by: who acknowledges must be given".into()));
+        }
+        let ack = Ack {
+            group_key: group_key.to_string(),
+            by: by.to_string(),
+            comment: comment.to_string(),
+            at: now,
+        };
+        let _writer = self.writer.lock().await;
+        let stored = StoredAck {
+            by: ack.by.clone(),
+            comment: ack.comment.clone(),
+            at: ack.at,
+        };
+        self.store
+            .commit(vec![Op::PutAck(group_key.to_string(), stored)])
+            .await?;
+        self.live
+            .write()
+            .expect("acks lock")
+            .insert(group_key.to_string(), ack.clone());
+        Ok(ack)
+    }
+
+    /// Withdraws the acknowledgement of `group_key`; returns it, or `None` if there was none.
+    pub async fn unack(&self, group_key: &str) -> Result<Option<Ack>, AckError> {
+        let _writer = self.writer.lock().await;
+        if self.get(group_key).is_none() {
+            return Ok(None);
+        }
+        self.store
+            .commit(vec![Op::DeleteAck(group_key.to_string())])
+            .await?;
+        Ok(self.live.write().expect("acks lock").remove(group_key))
+    }
+
+    pub fn get(&self, group_key: &str) -> Option<Ack> {
+        self.live.read().expect("acks lock").get(group_key).cloned()
+    }
+
+    /// Every acknowledgement, by group key.
+    pub fn list(&self) -> Vec<Ack> {
+        self.live
+            .read()
+            .expect("acks lock")
+            .values()
+            .cloned()
+            .collect()
+    }
+
+    /// Clears the acknowledgements of groups that have resolved: those not in `firing` (the
+    /// keys of groups with a firing alert). Returns the cleared ones.
+    pub fn clear_resolved(&self, firing: &HashSet<String>) -> Vec<Ack> {
+        let mut live = self.live.write().expect("acks lock");
+        if live.is_empty() {
+            return Vec::new();
+        }
+        let gone: Vec<String> = live
+            .keys()
+            .filter(|k| !firing.contains(*k))
+            .cloned()
+            .collect();
+        let cleared: Vec<Ack> = gone.iter().filter_map(|k| live.remove(k)).collect();
+        drop(live);
+        self.store
+            .submit(gone.into_iter().map(Op::DeleteAck).collect());
+        for ack in &cleared {
+            tracing::info!(group_key = %ack.group_key, by = %ack.by, "group resolved; acknowledgement cleared");
+        }
+        cleared
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.live.read().expect("acks lock").is_empty()
+    }
+}
+
+/// The keys of the groups that have a firing alert at `now`.
+pub fn firing_groups(cache: &AlertCache, routes: &RouteTable, now: OffsetDateTime) -> HashSet<String> {
+    let mut keys = HashSet::new();
+    for alert in cache.snapshot() {
+        if alert.resolved_at(now) {
+            continue;
+        }
+        for id in routes.matching(&alert.labels) {
+            let route = routes.get(id);
+            keys.insert(route.group_key(&route.group_labels(&alert.labels)));
+        }
+    }
+    keys
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn ack_unack_and_clear_when_resolved() {
+        let acks = Acks::new(Arc::new(Store::in_memory()), Vec::new());
+        let now = OffsetDateTime::now_utc();
+        assert!(acks.ack("g1", " ", "", now).await.is_err(), "who is required");
+        acks.ack("g1", "alice", "on it", now).await.unwrap();
+        acks.ack("g2", "bob", "", now).await.unwrap();
+        assert_eq!(acks.get("g1").unwrap().by, "alice");
+
+        assert_eq!(acks.unack("g2").await.unwrap().unwrap().by, "bob");
+        assert_eq!(acks.unack("g2").await.unwrap(), None);
+
+        let firing: HashSet<String> = ["g1".to_string()].into();
+        assert!(acks.clear_resolved(&firing).is_empty());
+        assert_eq!(acks.clear_resolved(&HashSet::new()).len(), 1);
+        assert!(acks.is_empty());
+    }
+}

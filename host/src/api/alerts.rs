@@ -1,0 +1,199 @@
+//! `GET /api/v2/alerts`: the live alerts in Alertmanager's `gettableAlert` shape, with their
+//! mute status, filtered as Alertmanager filters them (`active`, `silenced`, `inhibited`,
+//! `receiver`, `filter`).
+
+use hyper::{Response, StatusCode};
+use regex::Regex;
+use serde::Serialize;
+use time::OffsetDateTime;
+
+use super::{v2_error, Query};
+use crate::app::AppState;
+use crate::model::{Alert, Fingerprint, Labels};
+use crate::mute::MuteStatus;
+use crate::notify::payload::go_time;
+use crate::route::matcher::Op;
+use crate::route::Matcher;
+use crate::server::{json, Body};
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct GettableAlert {
+    labels: Labels,
+    annotations: Labels,
+    #[serde(serialize_with = "go_time")]
+    starts_at: OffsetDateTime,
+    #[serde(serialize_with = "go_time")]
+    ends_at: OffsetDateTime,
+    #[serde(serialize_with = "go_time")]
+    updated_at: OffsetDateTime,
+    #[serde(rename = "generatorURL")]
+    generator_url: String,
+    fingerprint: Fingerprint,
+    status: AlertStatus,
+    receivers: Vec<ReceiverRef>,
+}
+
+impl GettableAlert {
+    pub(super) fn fingerprint(&self) -> Fingerprint {
+        self.fingerprint
+    }
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct AlertStatus {
+    /// `active`, or `suppressed` when silenced or inhibited.
+    state: &'static str,
+    silenced_by: Vec<String>,
+    inhibited_by: Vec<String>,
+}
+
+#[derive(Serialize)]
+pub struct ReceiverRef {
+    pub name: String,
+}
+
+/// The API status of a mute status.
+fn alert_status(mute: MuteStatus) -> AlertStatus {
+    AlertStatus {
+        state: if mute.is_muted() {
+            "suppressed"
+        } else {
+            "active"
+        },
+        silenced_by: mute.silenced_by,
+        inhibited_by: mute.inhibited_by,
+    }
+}
+
+/// Which alerts a request wants (Alertmanager's `alertFilter` and receiver filter).
+pub(super) struct AlertFilter {
+    active: bool,
+    silenced: bool,
+    inhibited: bool,
+    matchers: Vec<Matcher>,
+    receiver: Option<Regex>,
+}
+
+impl AlertFilter {
+    pub(super) fn from_query(query: &Query) -> Result<AlertFilter, String> {
+        let receiver = match query.one("receiver") {
+            None | Some("") => None,
+            Some(re) => Some(
+                Regex::new(&format!("^(?:{re})$"))
+                    .map_err(|e| format!("failed to parse receiver param: {e}"))?,
+            ),
+        };
+        Ok(AlertFilter {
+            active: query.flag("active", true)?,
+            silenced: query.flag("silenced", true)?,
+            inhibited: query.flag("inhibited", true)?,
+            matchers: query.matchers()?,
+            receiver,
+        })
+    }
+
+    pub(super) fn wants_receiver(&self, name: &str) -> bool {
+        self.receiver.as_ref().is_none_or(|re| re.is_match(name))
+    }
+
+    /// Whether the alert, with this status, is wanted; resolved alerts never are.
+    pub(super) fn wants(&self, alert: &Alert, status: &MuteStatus, now: OffsetDateTime) -> bool {
+        if alert.resolved_at(now) {
+            return false;
+        }
+        if !self.active && !status.is_muted() {
+            return false;
+        }
+        if !self.silenced && !status.silenced_by.is_empty() {
+            return false;
+        }
+        if !self.inhibited && !status.inhibited_by.is_empty() {
+            return false;
+        }
+        self.matchers
+            .iter()
+            .all(|m| filter_matches(m, &alert.labels))
+    }
+}
+
+/// Alertmanager's `matchFilterLabels`: an empty value in a filter also accepts, for `=` and
+/// `=~`, an absent label, and for `!=` and `!~`, a present one.
+fn filter_matches(m: &Matcher, labels: &Labels) -> bool {
+    let present = labels.get(&m.name).is_some();
+    let negative = matches!(m.op, Op::NotEq | Op::NotRe);
+    if m.value.is_empty() && present == negative {
+        return true;
+    }
+    m.matches(labels)
+}
+
+/// The names of the receivers of the routes `labels` belongs to.
+pub(super) fn receivers_of(state: &AppState, labels: &Labels) -> Vec<String> {
+    state
+        .routes
+        .matching(labels)
+        .into_iter()
+        .map(|id| state.routes.get(id).config.receiver.clone())
+        .collect()
+}
+
+pub(super) fn gettable(
+    alert: &Alert,
+    status: MuteStatus,
+    receivers: Vec<String>,
+) -> GettableAlert {
+    GettableAlert {
+        labels: alert.labels.clone(),
+        annotations: alert.annotations.clone(),
+        starts_at: alert.starts_at,
+        ends_at: alert.ends_at,
+        updated_at: alert.updated_at,
+        generator_url: alert.generator_url.clone(),
+        fingerprint: alert.fingerprint,
+        status: alert_status(status),
+        receivers: receivers
+            .into_iter()
+            .map(|name| ReceiverRef { name })
+            .collect(),
+    }
+}
+
+/// `GET /api/v2/alerts`: the alerts that have not resolved, sorted by fingerprint.
+pub(super) fn get(state: &AppState, query: &Query) -> Response<Body> {
+    let filter = match AlertFilter::from_query(query) {
+        Ok(f) => f,
+        Err(e) => return v2_error(StatusCode::BAD_REQUEST, e),
+    };
+    let now = OffsetDateTime::now_utc();
+    let mut out: Vec<GettableAlert> = Vec::new();
+    for alert in state.cache.snapshot() {
+        let receivers = receivers_of(state, &alert.labels);
+        if !receivers.iter().any(|r| filter.wants_receiver(r)) {
+            continue;
+        }
+        let status = state.mute.status(&alert, now);
+        if filter.wants(&alert, &status, now) {
+            out.push(gettable(&alert, status, receivers));
+        }
+    }
+    out.sort_by_key(|a| a.fingerprint);
+    json(StatusCode::OK, &out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn empty_filter_values_follow_alertmanager() {
+        let labels = Labels::from_pairs([("team", "db")]);
+        let m = |s: &str| Matcher::parse(s).unwrap();
+        assert!(filter_matches(&m(r#"zone="""#), &labels), "absent = empty");
+        assert!(filter_matches(&m(r#"team!="""#), &labels), "present != empty");
+        assert!(!filter_matches(&m(r#"team="""#), &labels));
+        assert!(filter_matches(&m("team=~d."), &labels));
+        assert!(!filter_matches(&m("team=web"), &labels));
+    }
+}

@@ -1,0 +1,114 @@
+//! Bearer-token authentication. With `server.auth_token` (or `auth_token_file`) set, every
+//! write — ingest, silences, acknowledgements — needs `Authorization: Bearer <token>`; reads
+//! (the operator API, `/metrics`) need it too when `server.read_auth = true`. Health probes
+//! never do. Tokens are compared in constant time.
+
+use hyper::header::{HeaderMap, AUTHORIZATION, WWW_AUTHENTICATE};
+use hyper::{Method, Response, StatusCode};
+use subtle::ConstantTimeEq;
+
+use crate::config::ServerConfig;
+use crate::server::{error, Body};
+
+/// What a request does, for authentication.
+#[derive(Debug, PartialEq)]
+enum Access {
+    /// Health probes: always open.
+    Probe,
+    Read,
+    Write,
+}
+
+fn access(method: &Method, path: &str) -> Access {
+    if matches!(path, "/-/healthy" | "/-/ready") {
+        Access::Probe
+    } else if matches!(*method, Method::GET | Method::HEAD) {
+        Access::Read
+    } else {
+        Access::Write
+    }
+}
+
+/// `Ok` if the request may go on; otherwise the 401 to answer.
+pub fn check(
+    server: &ServerConfig,
+    method: &Method,
+    path: &str,
+    headers: &HeaderMap,
+) -> Result<(), Response<Body>> {
+    let Some(token) = &server.auth_token else {
+        return Ok(());
+    };
+    match access(method, path) {
+        Access::Probe => return Ok(()),
+        Access::Read if !server.read_auth => return Ok(()),
+        Access::Read | Access::Write => {}
+    }
+    let presented = headers
+        .get(AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.split_once(' '))
+        .filter(|(scheme, _)| scheme.eq_ignore_ascii_case("bearer"))
+        .map(|(_, t)| t.trim());
+    let granted = presented
+        .is_some_and(|t| bool::from(t.as_bytes().ct_eq(token.expose().as_bytes())));
+    if granted {
+        return Ok(());
+    }
+    tracing::info!(%method, path, "refused: missing or wrong bearer token");
+    let mut r = error(
+        StatusCode::UNAUTHORIZED,
+        "this endpoint needs Authorization: Bearer <token> (server.auth_token)".into(),
+    );
+    r.headers_mut().insert(
+        WWW_AUTHENTICATE,
+        "Bearer realm=\"campanile\"".parse().expect("static header"),
+    );
+    Err(r)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::AuthToken;
+
+    fn server(token: Option<&str>, read_auth: bool) -> ServerConfig {
+        ServerConfig {
+            listen: "127.0.0.1:1".parse().unwrap(),
+            max_body_size: 1,
+            external_url: String::new(),
+            auth_token: token.map(|t| AuthToken::new(t.into())),
+            read_auth,
+        }
+    }
+
+    fn with(value: &str) -> HeaderMap {
+        let mut h = HeaderMap::new();
+        h.insert(AUTHORIZATION, value.parse().unwrap());
+        h
+    }
+
+    #[test]
+    fn writes_need_the_token_reads_only_when_asked() {
+        let none = HeaderMap::new();
+        let s = server(Some("s3cret"), false);
+        let post = Method::POST;
+        let get = Method::GET;
+        assert_eq!(
+            check(&s, &post, "/api/v2/alerts", &none).unwrap_err().status(),
+            401
+        );
+        assert!(check(&s, &post, "/api/v2/alerts", &with("Bearer wrong")).is_err());
+        assert!(check(&s, &post, "/api/v2/alerts", &with("Basic s3cret")).is_err());
+        assert!(check(&s, &post, "/api/v2/alerts", &with("Bearer s3cret")).is_ok());
+        assert!(check(&s, &post, "/api/v2/alerts", &with("bearer s3cret")).is_ok());
+        assert!(check(&s, &get, "/api/v2/alerts", &none).is_ok());
+
+        let s = server(Some("s3cret"), true);
+        assert!(check(&s, &get, "/api/v2/alerts", &none).is_err());
+        assert!(check(&s, &get, "/-/ready", &none).is_ok());
+        assert!(check(&s, &get, "/metrics", &with("Bearer s3cret")).is_ok());
+
+        assert!(check(&server(None, false), &post, "/api/v2/silences", &none).is_ok());
+    }
+}

@@ -1,0 +1,71 @@
+//! `GET /api/v2/alerts/groups`: the live alerts gathered as the dispatcher groups them (per
+//! route and group-by labels), in Alertmanager's `alertGroup` shape, filtered like
+//! `GET /api/v2/alerts`. Each group also carries campanile's `groupKey` (what acknowledgements
+//! name) and, when acknowledged, its `acknowledgement`; Alertmanager clients ignore both.
+
+use std::collections::BTreeMap;
+
+use hyper::{Response, StatusCode};
+use serde::Serialize;
+use time::OffsetDateTime;
+
+use super::alerts::{gettable, receivers_of, AlertFilter, GettableAlert, ReceiverRef};
+use super::{v2_error, Query};
+use crate::ack::Ack;
+use crate::app::AppState;
+use crate::model::Labels;
+use crate::server::{json, Body};
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct AlertGroup {
+    labels: Labels,
+    receiver: ReceiverRef,
+    alerts: Vec<GettableAlert>,
+    group_key: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    acknowledgement: Option<Ack>,
+}
+
+pub(super) fn get(state: &AppState, query: &Query) -> Response<Body> {
+    let filter = match AlertFilter::from_query(query) {
+        Ok(f) => f,
+        Err(e) => return v2_error(StatusCode::BAD_REQUEST, e),
+    };
+    let now = OffsetDateTime::now_utc();
+    let mut groups: BTreeMap<String, AlertGroup> = BTreeMap::new();
+    for alert in state.cache.snapshot() {
+        let status = state.mute.status(&alert, now);
+        if !filter.wants(&alert, &status, now) {
+            continue;
+        }
+        let receivers = receivers_of(state, &alert.labels);
+        for id in state.routes.matching(&alert.labels) {
+            let route = state.routes.get(id);
+            if !filter.wants_receiver(&route.config.receiver) {
+                continue;
+            }
+            let labels = route.group_labels(&alert.labels);
+            let key = route.group_key(&labels);
+            let group = groups.entry(key.clone()).or_insert_with(|| AlertGroup {
+                labels,
+                receiver: ReceiverRef {
+                    name: route.config.receiver.clone(),
+                },
+                alerts: Vec::new(),
+                acknowledgement: state.acks.get(&key),
+                group_key: key,
+            });
+            group
+                .alerts
+                .push(gettable(&alert, status.clone(), receivers.clone()));
+        }
+    }
+    let mut out: Vec<AlertGroup> = groups.into_values().collect();
+    for g in &mut out {
+        g.alerts.sort_by_key(|a| a.fingerprint());
+    }
+    // Alertmanager's order: by group labels, then receiver.
+    out.sort_by(|a, b| (&a.labels, &a.receiver.name).cmp(&(&b.labels, &b.receiver.name)));
+    json(StatusCode::OK, &out)
+}

@@ -1,0 +1,81 @@
+//! The mute stage: whether an alert is kept out of notifications right now, by inhibition or
+//! by a silence — Alertmanager's `Muter`s, in Alertmanager's order (inhibition, then
+//! silences), behind one check.
+//!
+//! It runs when a group is flushed, before the group's dedup rule (see
+//! [`crate::group::AggrGroup::flush_muted`]), because in Alertmanager the mute stages come
+//! before the dedup stage: a muted alert is neither notified nor recorded as notified, so it is
+//! told as soon as its mute ends rather than at the next repeat interval. The operator API asks
+//! the same stage for an alert's `silencedBy` and `inhibitedBy`.
+
+use std::sync::Arc;
+
+use time::OffsetDateTime;
+
+use crate::inhibit::Inhibitor;
+use crate::model::{Alert, Labels, SharedAlert};
+use crate::silence::Silences;
+
+/// Something that can mute alerts by their labels (Alertmanager's `Muter` interface).
+pub trait Muter: Send + Sync {
+    /// Whether an alert with `labels` is muted at `now`.
+    fn mutes(&self, labels: &Labels, now: OffsetDateTime) -> bool;
+}
+
+impl Muter for Silences {
+    fn mutes(&self, labels: &Labels, now: OffsetDateTime) -> bool {
+        !self.silenced_by(labels, now).is_empty()
+    }
+}
+
+impl Muter for Inhibitor {
+    fn mutes(&self, labels: &Labels, now: OffsetDateTime) -> bool {
+        self.inhibited_by(labels, now).is_some()
+    }
+}
+
+/// Why an alert is muted, for the API (`status.silencedBy`, `status.inhibitedBy`).
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct MuteStatus {
+    /// Ids of the active silences that match the alert.
+    pub silenced_by: Vec<String>,
+    /// Fingerprints of the alerts that inhibit it.
+    pub inhibited_by: Vec<String>,
+}
+
+impl MuteStatus {
+    pub fn is_muted(&self) -> bool {
+        !self.silenced_by.is_empty() || !self.inhibited_by.is_empty()
+    }
+}
+
+pub struct MuteStage {
+    pub inhibitor: Arc<Inhibitor>,
+    pub silences: Arc<Silences>,
+}
+
+impl MuteStage {
+    /// Takes note of an alert as it is filed (the inhibitor's sources).
+    pub fn observe(&self, alert: &SharedAlert, now: OffsetDateTime) {
+        self.inhibitor.observe(alert, now);
+    }
+
+    /// Whether `alert` is kept out of notifications at `now`.
+    pub fn mutes(&self, alert: &Alert, now: OffsetDateTime) -> bool {
+        let muters: [&dyn Muter; 2] = [&*self.inhibitor, &*self.silences];
+        muters.iter().any(|m| m.mutes(&alert.labels, now))
+    }
+
+    /// Every reason `alert` is muted at `now`.
+    pub fn status(&self, alert: &Alert, now: OffsetDateTime) -> MuteStatus {
+        MuteStatus {
+            silenced_by: self.silences.silenced_by(&alert.labels, now),
+            inhibited_by: self
+                .inhibitor
+                .inhibited_by(&alert.labels, now)
+                .map(|fp| fp.to_string())
+                .into_iter()
+                .collect(),
+        }
+    }
+}

@@ -1,0 +1,209 @@
+//! The `email` integration: one message per notification over SMTP (lettre on tokio, TLS by
+//! rustls): multipart/alternative with a plain-text and an HTML part, the subject from the
+//! title. STARTTLS (required, so no downgrade), implicit TLS, or none for a local relay.
+//!
+//! SMTP answers sort like HTTP ones: a 5xx reply is permanent, anything else (4xx, connection
+//! and TLS failures) is worth retrying.
+
+use std::fmt::Write;
+use std::time::Duration;
+
+use lettre::message::{Mailbox, MultiPart};
+use lettre::transport::smtp::authentication::Credentials;
+use lettre::transport::smtp::client::{Certificate, Tls, TlsParameters};
+use lettre::transport::smtp::extension::ClientId;
+use lettre::{AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
+
+use super::render::{self, label_line};
+use super::{severity, truncate, BoxFuture, Notification, Notifier, NotifyError};
+use crate::config::{EmailConfig, SmtpTls};
+
+/// Subjects are one line; mail clients show far less than this.
+const SUBJECT_CHARS: usize = 250;
+
+pub struct Email {
+    config: EmailConfig,
+    timeout: Duration,
+}
+
+impl Email {
+    /// `timeout` bounds each SMTP command (the worker bounds the whole attempt).
+    pub fn new(config: EmailConfig, timeout: Duration) -> Self {
+        Email { config, timeout }
+    }
+
+    /// A transport for one delivery: connections are not pooled, alert mail is rare.
+    fn transport(&self) -> Result<AsyncSmtpTransport<Tokio1Executor>, NotifyError> {
+        let c = &self.config;
+        let mut builder = AsyncSmtpTransport::<Tokio1Executor>::builder_dangerous(c.host.as_str())
+            .port(c.port)
+            .timeout(Some(self.timeout));
+        if c.tls != SmtpTls::None {
+            let mut params = TlsParameters::builder(c.host.clone());
+            if let Some(pem) = &c.ca_pem {
+                let cert = Certificate::from_pem(pem)
+                    .map_err(|e| NotifyError::Rejected(format!("ca_file: {e}")))?;
+                params = params.add_root_certificate(cert);
+            }
+            let params = params
+                .build_rustls()
+                .map_err(|e| NotifyError::Rejected(format!("TLS set-up: {e}")))?;
+            builder = builder.tls(match c.tls {
+                SmtpTls::Implicit => Tls::Wrapper(params),
+                _ => Tls::Required(params),
+            });
+        }
+        if let (Some(user), Some(password)) = (&c.username, &c.password) {
+            builder = builder.credentials(Credentials::new(user.clone(), password.expose().clone()));
+        }
+        if let Some(hello) = &c.hello {
+            builder = builder.hello_name(ClientId::Domain(hello.clone()));
+        }
+        Ok(builder.build())
+    }
+
+    async fn send(&self, n: &Notification) -> Result<(), NotifyError> {
+        let message = message(n, &self.config.from, &self.config.to, &self.config.cc)?;
+        self.transport()?.send(message).await.map(drop).map_err(|e| {
+            if e.is_permanent() {
+                NotifyError::Rejected(format!("the SMTP server refused the message: {e}"))
+            } else {
+                NotifyError::Transport(format!("SMTP: {e}"))
+            }
+        })
+    }
+}
+
+impl Notifier for Email {
+    fn integration(&self) -> &'static str {
+        "email"
+    }
+
+    fn notify<'a>(&'a self, n: &'a Notification) -> BoxFuture<'a, Result<(), NotifyError>> {
+        Box::pin(self.send(n))
+    }
+}
+
+pub fn message(
+    n: &Notification,
+    from: &Mailbox,
+    to: &[Mailbox],
+    cc: &[Mailbox],
+) -> Result<Message, NotifyError> {
+    let title = render::title(n);
+    let mut builder = Message::builder()
+        .from(from.clone())
+        .subject(truncate::line(&title, SUBJECT_CHARS));
+    for m in to {
+        builder = builder.to(m.clone());
+    }
+    for m in cc {
+        builder = builder.cc(m.clone());
+    }
+    let text = format!("{title}\n\n{}", render::text_body(n));
+    builder
+        .multipart(MultiPart::alternative_plain_html(text, html(n, &title)))
+        .map_err(|e| NotifyError::Rejected(format!("cannot build the message: {e}")))
+}
+
+/// Text made safe for HTML content and attribute values.
+pub fn escape(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&#39;"),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+/// The HTML part: the title, the group, then one block per alert with its links (or the
+/// plugin's body, preformatted).
+pub fn html(n: &Notification, title: &str) -> String {
+    let colour = format!("#{:06x}", severity::colour(n));
+    let mut h = String::from("<!DOCTYPE html>\n<html><body style=\"font-family: sans-serif\">\n");
+    let _ = writeln!(h, "<h2 style=\"color: {colour}\">{}</h2>", escape(title));
+    if !n.flush.group_labels.is_empty() {
+        let _ = writeln!(
+            h,
+            "<p>Group: {}</p>",
+            escape(&label_line(&n.flush.group_labels))
+        );
+    }
+    match &n.body {
+        Some(body) => {
+            let _ = writeln!(h, "<pre style=\"white-space: pre-wrap\">{}</pre>", escape(body));
+        }
+        None => {
+            for v in render::views(n) {
+                let _ = writeln!(
+                    h,
+                    "<div style=\"border-left: 4px solid {colour}; padding-left: 8px; margin: 12px 0\">"
+                );
+                let _ = writeln!(
+                    h,
+                    "<p><strong>{}</strong> {}</p>",
+                    v.status.as_str().to_uppercase(),
+                    escape(v.headline)
+                );
+                if let Some(d) = v.description {
+                    let _ = writeln!(h, "<p>{}</p>", escape(d));
+                }
+                let links: Vec<String> = [("Runbook", v.runbook), ("Source", v.source)]
+                    .into_iter()
+                    .filter_map(|(text, url)| {
+                        url.map(|u| format!("<a href=\"{}\">{text}</a>", escape(u)))
+                    })
+                    .collect();
+                if !links.is_empty() {
+                    let _ = writeln!(h, "<p>{}</p>", links.join(" · "));
+                }
+                let _ = writeln!(
+                    h,
+                    "<p style=\"color: #666\">Labels: {}</p>\n</div>",
+                    escape(&label_line(v.labels))
+                );
+            }
+        }
+    }
+    let _ = writeln!(
+        h,
+        "<p style=\"color: #999\">Sent by <a href=\"{0}\">campanile</a></p>\n</body></html>",
+        escape(&n.external_url)
+    );
+    h
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::notify::render::tests::disk_full;
+
+    #[test]
+    fn html_escapes_and_links() {
+        let mut n = disk_full();
+        n.body = None;
+        let h = html(&n, "<b>t</b>");
+        assert!(h.contains("<h2 style=\"color: #d0021b\">&lt;b&gt;t&lt;/b&gt;</h2>"), "{h}");
+        assert!(h.contains("<a href=\"https://runbooks.test/disk\">Runbook</a>"), "{h}");
+        assert!(h.contains("<strong>RESOLVED</strong> DiskFull"), "{h}");
+    }
+
+    #[test]
+    fn message_has_both_parts_and_recipients() {
+        let n = disk_full();
+        let from: Mailbox = "campanile <alerts@campanile.test>".parse().unwrap();
+        let to: Mailbox = "ops@campanile.test".parse().unwrap();
+        let m = message(&n, &from, &[to], &[]).unwrap();
+        let raw = String::from_utf8(m.formatted()).unwrap();
+        assert!(raw.contains("Subject: [FIRING:1] DiskFull"), "{raw}");
+        assert!(raw.contains("multipart/alternative"), "{raw}");
+        assert!(raw.contains("text/plain"), "{raw}");
+        assert!(raw.contains("text/html"), "{raw}");
+    }
+}

@@ -1,0 +1,286 @@
+//! Silences, with Alertmanager's semantics: matchers with `=`, `!=`, `=~`, `!~`; a time window
+//! (pending → active → expired); update in place when history is kept, otherwise expire and
+//! re-create; expired silences kept for a retention period, then forgotten.
+//!
+//! [`Silences`] is the registry: the API writes it (each change durable before it answers), and
+//! the mute stage reads it (see `crate::mute`). `model` is one silence and its rules.
+
+mod model;
+
+use std::collections::BTreeMap;
+use std::sync::{Arc, RwLock};
+use std::time::Duration;
+
+use time::OffsetDateTime;
+
+pub use model::{Silence, SilenceMatcher, SilenceState};
+
+use crate::model::Labels;
+use crate::store::{Op, Store, StoreError, StoredSilence};
+
+/// How long an expired silence is kept (Alertmanager's `--data.retention` default).
+pub const RETENTION: Duration = Duration::from_secs(120 * 3600);
+
+#[derive(Debug, thiserror::Error)]
+pub enum SilenceError {
+    #[error("silence not found")]
+    NotFound,
+    #[error("silence invalid: {0}")]
+    Invalid(String),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+/// A silence as an operator posts it: with the id of the silence it replaces, if any.
+#[derive(Debug)]
+pub struct NewSilence {
+    pub id: Option<String>,
+    pub matchers: Vec<SilenceMatcher>,
+    pub starts_at: OffsetDateTime,
+    pub ends_at: OffsetDateTime,
+    pub created_by: String,
+    pub comment: String,
+}
+
+/// Every silence, by id.
+pub struct Silences {
+    live: RwLock<BTreeMap<String, Silence>>,
+    /// One change at a time: a change is decided, made durable, then applied.
+    writer: tokio::sync::Mutex<()>,
+    store: Arc<Store>,
+}
+
+impl Silences {
+    /// The registry, holding what the store had. A stored silence that no longer compiles is
+    /// logged and left out.
+    pub fn new(store: Arc<Store>, stored: Vec<StoredSilence>) -> Silences {
+        let mut live = BTreeMap::new();
+        for s in stored {
+            let id = s.id.clone();
+            match Silence::try_from(s) {
+                Ok(s) => {
+                    live.insert(id, s);
+                }
+                Err(e) => tracing::error!(silence = %id, "stored silence left out: {e}"),
+            }
+        }
+        Silences {
+            live: RwLock::new(live),
+            writer: tokio::sync::Mutex::new(()),
+            store,
+        }
+    }
+
+    /// Creates a silence, or changes the one named by `new.id` (Alertmanager's `Set`): in place
+    /// if the change keeps history, else by expiring it and creating a new one. Returns the id.
+    pub async fn set(&self, new: NewSilence, now: OffsetDateTime) -> Result<String, SilenceError> {
+        // The API's own checks, before the silence's.
+        if new.starts_at >= new.ends_at {
+            return Err(SilenceError::Invalid(
+                "start time must be before end time".into(),
+            ));
+        }
+        if new.ends_at < now {
+            return Err(SilenceError::Invalid(
+                "end time can't be in the past".into(),
+            ));
+        }
+        let _writer = self.writer.lock().await;
+        let mut silence = Silence {
+            id: new.id.clone().unwrap_or_default(),
+            matchers: new.matchers,
+            starts_at: new.starts_at,
+            ends_at: new.ends_at,
+            updated_at: now,
+            created_by: new.created_by,
+            comment: new.comment,
+        };
+        let mut changes = Vec::with_capacity(2);
+        if let Some(id) = &new.id {
+            let previous = self.get(id).ok_or(SilenceError::NotFound)?;
+            if previous.can_update_to(&silence, now) {
+                silence.validate()?;
+                self.apply(vec![silence]).await?;
+                return Ok(id.clone());
+            }
+            if previous.state_at(now) != SilenceState::Expired {
+                changes.push(previous.expired_at(now));
+            }
+        }
+        silence.id = uuid::Uuid::new_v4().to_string();
+        silence.starts_at = silence.starts_at.max(now);
+        silence.validate()?;
+        let id = silence.id.clone();
+        changes.push(silence);
+        self.apply(changes).await?;
+        Ok(id)
+    }
+
+    /// Ends a silence now; expiring an expired silence is no change.
+    pub async fn expire(&self, id: &str, now: OffsetDateTime) -> Result<(), SilenceError> {
+        let _writer = self.writer.lock().await;
+        let silence = self.get(id).ok_or(SilenceError::NotFound)?;
+        if silence.state_at(now) == SilenceState::Expired {
+            return Ok(());
+        }
+        self.apply(vec![silence.expired_at(now)]).await
+    }
+
+    /// Makes the changes durable, then visible.
+    async fn apply(&self, changes: Vec<Silence>) -> Result<(), SilenceError> {
+        let ops = changes
+            .iter()
+            .map(|s| Op::PutSilence(Box::new(s.into())))
+            .collect();
+        self.store.commit(ops).await?;
+        let mut live = self.live.write().expect("silences lock");
+        for s in changes {
+            live.insert(s.id.clone(), s);
+        }
+        Ok(())
+    }
+
+    pub fn get(&self, id: &str) -> Option<Silence> {
+        self.live.read().expect("silences lock").get(id).cloned()
+    }
+
+    /// Every silence, in no particular order.
+    pub fn list(&self) -> Vec<Silence> {
+        self.live
+            .read()
+            .expect("silences lock")
+            .values()
+            .cloned()
+            .collect()
+    }
+
+    /// The ids of the active silences that match `labels`, sorted.
+    pub fn silenced_by(&self, labels: &Labels, now: OffsetDateTime) -> Vec<String> {
+        self.live
+            .read()
+            .expect("silences lock")
+            .values()
+            .filter(|s| s.state_at(now) == SilenceState::Active && s.matches(labels))
+            .map(|s| s.id.clone())
+            .collect()
+    }
+
+    /// Forgets silences that ended more than [`RETENTION`] ago. Returns how many.
+    pub fn gc(&self, now: OffsetDateTime) -> usize {
+        let mut live = self.live.write().expect("silences lock");
+        let gone: Vec<String> = live
+            .values()
+            .filter(|s| s.ends_at + RETENTION <= now)
+            .map(|s| s.id.clone())
+            .collect();
+        for id in &gone {
+            live.remove(id);
+        }
+        drop(live);
+        let count = gone.len();
+        self.store
+            .submit(gone.into_iter().map(Op::DeleteSilence).collect());
+        count
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::{Durability, StoreConfig};
+
+    fn new_silence(value: &str, start: OffsetDateTime, end: OffsetDateTime) -> NewSilence {
+        NewSilence {
+            id: None,
+            matchers: vec![SilenceMatcher::new("alertname", value, false, true).unwrap()],
+            starts_at: start,
+            ends_at: end,
+            created_by: "ops".into(),
+            comment: "maintenance".into(),
+        }
+    }
+
+    #[tokio::test]
+    async fn create_update_replace_expire() {
+        let silences = Silences::new(Arc::new(Store::in_memory()), Vec::new());
+        let now = OffsetDateTime::now_utc();
+        let hour = time::Duration::hours(1);
+        let labels = Labels::from_pairs([("alertname", "A")]);
+
+        let id = silences
+            .set(new_silence("A", now - hour, now + hour), now)
+            .await
+            .unwrap();
+        assert_eq!(silences.get(&id).unwrap().starts_at, now, "never starts in the past");
+        assert_eq!(silences.silenced_by(&labels, now), vec![id.clone()]);
+
+        // Longer, same matchers and start: same id.
+        let mut longer = new_silence("A", now, now + 2 * hour);
+        longer.id = Some(id.clone());
+        assert_eq!(silences.set(longer, now).await.unwrap(), id);
+
+        // Other matchers: the old one expires, a new one takes over.
+        let mut other = new_silence("B", now, now + hour);
+        other.id = Some(id.clone());
+        let later = now + time::Duration::seconds(1);
+        let new_id = silences.set(other, later).await.unwrap();
+        assert_ne!(new_id, id);
+        let after = later + time::Duration::seconds(1);
+        assert_eq!(
+            silences.get(&id).unwrap().state_at(after),
+            SilenceState::Expired
+        );
+        assert!(silences.silenced_by(&labels, after).is_empty());
+
+        silences.expire(&new_id, after).await.unwrap();
+        let end = after + time::Duration::seconds(1);
+        assert_eq!(
+            silences.get(&new_id).unwrap().state_at(end),
+            SilenceState::Expired
+        );
+        assert!(matches!(
+            silences.expire("nope", end).await,
+            Err(SilenceError::NotFound)
+        ));
+
+        assert_eq!(silences.gc(end + time::Duration::try_from(RETENTION).unwrap()), 2);
+        assert!(silences.list().is_empty());
+    }
+
+    #[tokio::test]
+    async fn unknown_id_is_not_found() {
+        let silences = Silences::new(Arc::new(Store::in_memory()), Vec::new());
+        let now = OffsetDateTime::now_utc();
+        let mut s = new_silence("A", now, now + time::Duration::hours(1));
+        s.id = Some("0b4e6f5c-0000-4000-8000-000000000000".into());
+        assert!(matches!(
+            silences.set(s, now).await,
+            Err(SilenceError::NotFound)
+        ));
+    }
+
+    #[tokio::test]
+    async fn silences_survive_a_restart() {
+        let dir = tempfile::tempdir().unwrap();
+        let config = StoreConfig {
+            path: dir.path().join("campanile.redb"),
+            durability: Durability::Immediate,
+        };
+        let now = OffsetDateTime::now_utc();
+        let id = {
+            let (store, _) = Store::open(&config).unwrap();
+            let silences = Silences::new(store.clone(), Vec::new());
+            let id = silences
+                .set(new_silence("A", now, now + time::Duration::hours(1)), now)
+                .await
+                .unwrap();
+            store.close();
+            id
+        };
+        let (_, snapshot) = Store::open(&config).unwrap();
+        let silences = Silences::new(Arc::new(Store::in_memory()), snapshot.silences);
+        let s = silences.get(&id).expect("silence reloaded");
+        assert_eq!(s.created_by, "ops");
+        assert_eq!(s.matchers[0].to_string(), r#"alertname="A""#);
+    }
+}

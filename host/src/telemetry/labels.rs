@@ -1,0 +1,49 @@
+//! Label sets of campanile's metrics. Label values that come from a fixed vocabulary are
+//! `&'static str`; names from the configuration (receivers, plugins) are `String`s.
+
+use prometheus_client::encoding::EncodeLabelSet;
+
+/// `campanile_alerts_received_total`: which endpoint, and what became of the alerts
+/// (`accepted`, `invalid`, `cache_full`, `store_failed`).
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct IngestLabels {
+    pub endpoint: &'static str,
+    pub outcome: &'static str,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct PluginLabels {
+    pub plugin: String,
+}
+
+/// `campanile_plugin_faults_total`: `kind` is the fault's short name (trap, timeout, …).
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct PluginFaultLabels {
+    pub plugin: String,
+    pub kind: &'static str,
+}
+
+/// `campanile_notifications_total`: `outcome` is `sent` or `failed` (for good).
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct NotifyLabels {
+    pub receiver: String,
+    pub integration: &'static str,
+    pub outcome: &'static str,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct ReceiverLabels {
+    pub receiver: String,
+}
+
+/// `campanile_store_commit_duration_seconds`: `durable` is `"true"` for commits that were
+/// fsynced, `"false"` for ones left to a later flush (`store.durability = "deferred"`).
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub(super) struct CommitLabels {
+    pub durable: &'static str,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub(super) struct BuildLabels {
+    pub version: &'static str,
+}

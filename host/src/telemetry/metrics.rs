@@ -1,0 +1,248 @@
+//! The metrics registry: every metric campanile exports, named `campanile_<name>_<unit>[_total]`.
+//! Modules update the public fields where the events happen; `GET /metrics` calls
+//! [`Metrics::encode`]. Values that are cheaper to read than to track (the number of live
+//! alerts) are refreshed at scrape time by hooks registered with [`Metrics::on_scrape`].
+
+use std::sync::Mutex;
+
+use prometheus_client::metrics::counter::Counter;
+use prometheus_client::metrics::family::Family;
+use prometheus_client::metrics::gauge::Gauge;
+use prometheus_client::metrics::histogram::Histogram;
+use prometheus_client::registry::{Registry, Unit};
+
+use super::labels::{
+    BuildLabels, CommitLabels, IngestLabels, NotifyLabels, PluginFaultLabels, PluginLabels,
+    ReceiverLabels,
+};
+use crate::store::Commit;
+
+/// Plugin calls take microseconds to a timeout (100 ms by default).
+const PLUGIN_BUCKETS: [f64; 11] = [
+    0.00001, 0.00005, 0.0001, 0.0005, 0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1.0,
+];
+
+/// Store commits: tens of microseconds without fsync, milliseconds to seconds with it.
+const COMMIT_BUCKETS: [f64; 13] = [
+    0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1.0, 5.0,
+];
+
+type ScrapeHook = Box<dyn Fn() + Send + Sync>;
+
+/// Every metric campanile exports. Cheap to update from any task.
+pub struct Metrics {
+    registry: Registry,
+    on_scrape: Mutex<Vec<ScrapeHook>>,
+    pub alerts_received: Family<IngestLabels, Counter>,
+    pub alerts_deduplicated: Counter,
+    pub alerts_active: Gauge,
+    pub groups: Gauge,
+    pub plugin_calls: Family<PluginLabels, Counter>,
+    pub plugin_faults: Family<PluginFaultLabels, Counter>,
+    pub plugin_duration: Family<PluginLabels, Histogram>,
+    pub notifications: Family<NotifyLabels, Counter>,
+    pub notification_retries: Family<ReceiverLabels, Counter>,
+    pub notification_queue: Family<ReceiverLabels, Gauge>,
+    store_commit_duration: Family<CommitLabels, Histogram>,
+    store_commit_failures: Counter,
+}
+
+impl Default for Metrics {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl Metrics {
+    pub fn new() -> Self {
+        let m = Metrics {
+            registry: Registry::with_prefix("campanile"),
+            on_scrape: Mutex::new(Vec::new()),
+            alerts_received: Family::default(),
+            alerts_deduplicated: Counter::default(),
+            alerts_active: Gauge::default(),
+            groups: Gauge::default(),
+            plugin_calls: Family::default(),
+            plugin_faults: Family::default(),
+            plugin_duration: Family::new_with_constructor(|| Histogram::new(PLUGIN_BUCKETS)),
+            notifications: Family::default(),
+            notification_retries: Family::default(),
+            notification_queue: Family::default(),
+            store_commit_duration: Family::new_with_constructor(|| {
+                Histogram::new(COMMIT_BUCKETS)
+            }),
+            store_commit_failures: Counter::default(),
+        };
+        m.register_all()
+    }
+
+    fn register_all(mut self) -> Self {
+        let r = &mut self.registry;
+        r.register(
+            "alerts_received",
+            "Alerts received, by endpoint and outcome (accepted, invalid, cache_full, store_failed)",
+            self.alerts_received.clone(),
+        );
+        r.register(
+            "alerts_deduplicated",
+            "Re-sent alerts merged into one already held",
+            self.alerts_deduplicated.clone(),
+        );
+        r.register(
+            "alerts_active",
+            "Distinct alerts held (firing, or resolved and within retention)",
+            self.alerts_active.clone(),
+        );
+        r.register("groups", "Aggregation groups", self.groups.clone());
+        r.register(
+            "plugin_calls",
+            "Calls to routing plugins",
+            self.plugin_calls.clone(),
+        );
+        r.register(
+            "plugin_faults",
+            "Plugin calls that faulted, by kind; the route's receiver was told instead",
+            self.plugin_faults.clone(),
+        );
+        r.register_with_unit(
+            "plugin_call_duration",
+            "Time to instantiate a plugin and run route",
+            Unit::Seconds,
+            self.plugin_duration.clone(),
+        );
+        r.register(
+            "notifications",
+            "Notifications finished with, by receiver, integration and outcome (sent, failed)",
+            self.notifications.clone(),
+        );
+        r.register(
+            "notification_retries",
+            "Notification attempts that failed and were retried",
+            self.notification_retries.clone(),
+        );
+        r.register(
+            "notification_queue",
+            "Notifications waiting for a receiver worker",
+            self.notification_queue.clone(),
+        );
+        r.register_with_unit(
+            "store_commit_duration",
+            "Time to write one store transaction; durable=\"true\" includes the fsync",
+            Unit::Seconds,
+            self.store_commit_duration.clone(),
+        );
+        r.register(
+            "store_commit_failures",
+            "Store transactions that failed to write",
+            self.store_commit_failures.clone(),
+        );
+        let build = Family::<BuildLabels, Gauge>::default();
+        build
+            .get_or_create(&BuildLabels {
+                version: env!("CARGO_PKG_VERSION"),
+            })
+            .set(1);
+        r.register("build_info", "Build information (always 1)", build);
+        let started = Gauge::<i64>::default();
+        started.set(time::OffsetDateTime::now_utc().unix_timestamp());
+        r.register_with_unit(
+            "start_time",
+            "When this process started, in seconds since the Unix epoch",
+            Unit::Seconds,
+            started,
+        );
+        self
+    }
+
+    /// Records one store transaction (the store's commit observer).
+    pub fn observe_commit(&self, commit: &Commit) {
+        if !commit.ok {
+            self.store_commit_failures.inc();
+        }
+        let durable = if commit.durable { "true" } else { "false" };
+        self.store_commit_duration
+            .get_or_create(&CommitLabels { durable })
+            .observe(commit.elapsed.as_secs_f64());
+    }
+
+    /// Runs `hook` before every encoding, to bring gauges up to date. The hook must not hold
+    /// an `Arc` of these metrics (that would be a cycle); clone the gauge it sets instead.
+    pub fn on_scrape(&self, hook: impl Fn() + Send + Sync + 'static) {
+        self.on_scrape
+            .lock()
+            .expect("scrape hooks lock")
+            .push(Box::new(hook));
+    }
+
+    /// The exposition of every metric, in the OpenMetrics text format (which Prometheus
+    /// scrapes; see the content type in `server.rs`).
+    pub fn encode(&self) -> String {
+        for hook in self.on_scrape.lock().expect("scrape hooks lock").iter() {
+            hook();
+        }
+        let mut out = String::new();
+        prometheus_client::encoding::text::encode(&mut out, &self.registry)
+            .expect("writing to a String cannot fail");
+        out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use super::*;
+
+    #[test]
+    fn names_follow_the_convention() {
+        let m = Metrics::new();
+        m.alerts_received
+            .get_or_create(&IngestLabels {
+                endpoint: "api_v2",
+                outcome: "accepted",
+            })
+            .inc();
+        m.observe_commit(&Commit {
+            elapsed: Duration::from_millis(3),
+            durable: true,
+            ok: true,
+        });
+        let text = m.encode();
+        for line in [
+            "campanile_alerts_received_total{endpoint=\"api_v2\",outcome=\"accepted\"} 1",
+            "campanile_store_commit_duration_seconds_count{durable=\"true\"} 1",
+            "campanile_store_commit_failures_total 0",
+            "campanile_build_info{version=\"",
+            "# TYPE campanile_start_time_seconds gauge",
+            "# EOF",
+        ] {
+            assert!(text.contains(line), "{line:?} missing from:\n{text}");
+        }
+    }
+
+    #[test]
+    fn scrape_hooks_run_before_encoding() {
+        let m = Metrics::new();
+        let active = m.alerts_active.clone();
+        m.on_scrape(move || {
+            active.set(42);
+        });
+        assert!(m.encode().contains("campanile_alerts_active 42"));
+    }
+
+    #[test]
+    fn failed_commits_are_counted() {
+        let m = Metrics::new();
+        m.observe_commit(&Commit {
+            elapsed: Duration::from_micros(50),
+            durable: false,
+            ok: false,
+        });
+        let text = m.encode();
+        assert!(text.contains("campanile_store_commit_failures_total 1"), "{text}");
+        assert!(
+            text.contains("campanile_store_commit_duration_seconds_count{durable=\"false\"} 1"),
+            "{text}"
+        );
+    }
+}

@@ -1,0 +1,471 @@
+//! The operator APIs against the real binary, driven by the real `amtool` (Debian's
+//! `prometheus-alertmanager` 0.25): silences mute and unmute notifications, alert and group
+//! queries, `amtool config routes`, inhibition, bearer-token authentication, and
+//! acknowledgements.
+
+#[path = "harness/mod.rs"]
+mod harness;
+
+use std::path::PathBuf;
+use std::process::Output;
+use std::time::Duration;
+
+use harness::*;
+use serde_json::{json, Value};
+
+/// A webhook receiver on the sink's `/hook`, groups by alertname, due after 1 s; `extra` comes
+/// first (for `[server]`) and `tail` last (for `[[inhibit_rules]]`, child routes).
+fn config(sink: &Sink, extra: &str, tail: &str) -> String {
+    format!(
+        r#"{extra}
+[[receivers]]
+name = "hook"
+type = "webhook"
+url = "{}"
+send_resolved = true
+
+[route]
+receiver = "hook"
+group_by = ["alertname"]
+group_wait = "1s"
+group_interval = "1s"
+repeat_interval = "1h"
+{tail}
+"#,
+        sink.url("/hook")
+    )
+}
+
+/// How long a muted alert must stay unnotified to count as muted: several group intervals.
+const MUTED_FOR: Duration = Duration::from_secs(4);
+
+fn amtool_binary() -> PathBuf {
+    let path = std::env::var_os("PATH").unwrap_or_default();
+    std::env::split_paths(&path)
+        .map(|dir| dir.join("amtool"))
+        .find(|p| p.is_file())
+        .unwrap_or_else(|| {
+            panic!("amtool is not on PATH: install the Debian package prometheus-alertmanager")
+        })
+}
+
+/// Runs `amtool --alertmanager.url=http://ADDR ARGS…` and returns its output.
+async fn amtool(campanile: &Campanile, args: &[&str]) -> Output {
+    tokio::process::Command::new(amtool_binary())
+        .arg(format!("--alertmanager.url=http://{}", campanile.addr))
+        .args(args)
+        .output()
+        .await
+        .expect("run amtool")
+}
+
+/// Runs amtool and asserts it succeeded; returns its standard output.
+async fn amtool_ok(campanile: &Campanile, args: &[&str]) -> String {
+    let out = amtool(campanile, args).await;
+    let stdout = String::from_utf8_lossy(&out.stdout).to_string();
+    assert!(
+        out.status.success(),
+        "amtool {args:?} failed ({}): stdout {stdout:?}, stderr {:?}",
+        out.status,
+        String::from_utf8_lossy(&out.stderr)
+    );
+    stdout
+}
+
+async fn amtool_json(campanile: &Campanile, args: &[&str]) -> Vec<Value> {
+    let mut all = vec!["-o", "json"];
+    all.extend_from_slice(args);
+    let stdout = amtool_ok(campanile, &all).await;
+    match serde_json::from_str(&stdout) {
+        Ok(Value::Array(items)) => items,
+        other => panic!("amtool {args:?} did not print a JSON array: {other:?} from {stdout:?}"),
+    }
+}
+
+fn alertnames(items: &[Value]) -> Vec<&str> {
+    let mut names: Vec<&str> = items
+        .iter()
+        .filter_map(|a| a["labels"]["alertname"].as_str())
+        .collect();
+    names.sort();
+    names
+}
+
+/// Whether any notification on `/hook` held a firing alert named `name`.
+fn notified_firing(sink: &Sink, name: &str) -> bool {
+    sink.payloads("/hook").iter().any(|p| {
+        webhook_alerts(p)
+            .iter()
+            .any(|a| a["labels"]["alertname"] == name && a["status"] == "firing")
+    })
+}
+
+async fn never_notified(sink: &Sink, name: &str) {
+    stays_true(
+        &format!("no notification of {name}"),
+        MUTED_FOR,
+        async || match notified_firing(sink, name) {
+            true => Err(sink.summary()),
+            false => Ok(()),
+        },
+    )
+    .await;
+}
+
+async fn wait_notified(sink: &Sink, name: &str) {
+    wait_until(
+        &format!("a notification of {name} firing"),
+        PATIENCE,
+        async || notified_firing(sink, name).then_some(()).ok_or_else(|| sink.summary()),
+    )
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn amtool_silence_mutes_until_expired() {
+    let sink = Sink::start().await;
+    let campanile = Campanile::start(&config(&sink, "", "")).await;
+    let silenced = unique("Silenced");
+    let control = unique("Control");
+
+    let added = amtool_ok(
+        &campanile,
+        &[
+            "silence",
+            "add",
+            &format!("alertname={silenced}"),
+            "severity=~warn.*",
+            "--comment=maintenance",
+            "--author=ops",
+            "--duration=1h",
+        ],
+    )
+    .await;
+    let id = added.trim().to_string();
+    assert_eq!(id.len(), 36, "amtool prints the new silence id: {added:?}");
+
+    let silences = amtool_json(&campanile, &["silence", "query"]).await;
+    assert_eq!(silences.len(), 1, "{silences:?}");
+    let s = &silences[0];
+    assert_eq!(s["id"], id.as_str());
+    assert_eq!(s["status"]["state"], "active");
+    assert_eq!(s["createdBy"], "ops");
+    assert_eq!(s["comment"], "maintenance");
+    let matchers = s["matchers"].as_array().unwrap();
+    assert!(matchers.contains(&json!({"name": "alertname", "value": silenced, "isRegex": false, "isEqual": true})));
+    assert!(matchers.contains(&json!({"name": "severity", "value": "warn.*", "isRegex": true, "isEqual": true})));
+    let table = amtool_ok(&campanile, &["silence", "query", &format!("alertname={silenced}")]).await;
+    assert!(table.contains(&id), "amtool silence query lists it: {table}");
+    let quiet = amtool_ok(&campanile, &["silence", "query", "-q"]).await;
+    assert_eq!(quiet.trim(), id);
+
+    let reply = campanile
+        .post_alerts(&json!([
+            {"labels": {"alertname": silenced, "severity": "warning"}, "annotations": {"summary": "muted"}},
+            {"labels": {"alertname": control, "severity": "warning"}},
+        ]))
+        .await;
+    assert_eq!(reply.status, 200, "{reply:?}");
+    wait_notified(&sink, &control).await;
+    never_notified(&sink, &silenced).await;
+
+    // The API and amtool see it as silenced.
+    let alerts = campanile.alerts().await;
+    let muted = alert_with_label(&alerts, "alertname", &silenced).expect("silenced alert listed");
+    assert_eq!(muted["status"]["state"], "suppressed");
+    assert_eq!(muted["status"]["silencedBy"], json!([id]));
+    assert_eq!(muted["status"]["inhibitedBy"], json!([]));
+    let active = amtool_json(&campanile, &["alert", "query"]).await;
+    assert_eq!(alertnames(&active), [control.as_str()], "active only by default");
+    let with_silenced = amtool_json(&campanile, &["alert", "query", "--silenced"]).await;
+    assert_eq!(alertnames(&with_silenced), [silenced.as_str()], "--silenced alone lists only suppressed ones");
+    let filtered = amtool_json(&campanile, &["alert", "query", "-a", "-s", &format!("alertname={control}")]).await;
+    assert_eq!(alertnames(&filtered), [control.as_str()]);
+    let simple = amtool_ok(&campanile, &["alert", "query", "-s", &silenced]).await;
+    assert!(simple.contains(&silenced) && simple.contains("suppressed"), "{simple}");
+    let reply = campanile.get("/api/v2/alerts?silenced=false&active=true").await;
+    assert_eq!(alertnames(reply.json().as_array().unwrap()), [control.as_str()]);
+
+    let groups = campanile.get("/api/v2/alerts/groups").await.json();
+    let groups = groups.as_array().unwrap();
+    assert_eq!(groups.len(), 2, "{groups:?}");
+    assert!(groups.iter().all(|g| g["receiver"]["name"] == "hook"));
+    assert!(groups.iter().any(|g| g["labels"] == json!({"alertname": silenced})));
+
+    // Expired: the alert is told at the next group interval, not the repeat interval.
+    amtool_ok(&campanile, &["silence", "expire", &id]).await;
+    wait_notified(&sink, &silenced).await;
+    let expired = amtool_json(&campanile, &["silence", "query", "--expired"]).await;
+    assert_eq!(expired.len(), 1);
+    assert_eq!(expired[0]["status"]["state"], "expired");
+    assert!(amtool_json(&campanile, &["silence", "query"]).await.is_empty());
+    let one = campanile.get(&format!("/api/v2/silence/{id}")).await;
+    assert_eq!(one.status, 200);
+    assert_eq!(one.json()["status"]["state"], "expired");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn amtool_silence_import_update_and_errors() {
+    let sink = Sink::start().await;
+    let campanile = Campanile::start(&config(&sink, "", "")).await;
+    let name = unique("Imported");
+
+    // An export from another Alertmanager: its id is unknown here, so amtool re-creates it.
+    let now = time::OffsetDateTime::now_utc();
+    let rfc = |t: time::OffsetDateTime| {
+        t.format(&time::format_description::well_known::Rfc3339)
+            .unwrap()
+    };
+    let export = json!([{
+        "id": "3f6a2b1c-9d4e-4f5a-8b7c-0d1e2f3a4b5c",
+        "status": {"state": "active"},
+        "updatedAt": rfc(now),
+        "matchers": [{"name": "alertname", "value": name, "isRegex": false, "isEqual": true}],
+        "startsAt": rfc(now - time::Duration::minutes(5)),
+        "endsAt": rfc(now + time::Duration::hours(2)),
+        "createdBy": "elsewhere",
+        "comment": "imported",
+    }]);
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("silences.json");
+    std::fs::write(&file, export.to_string()).unwrap();
+    let printed = amtool_ok(&campanile, &["silence", "import", file.to_str().unwrap()]).await;
+    let id = printed.trim().to_string();
+    assert_eq!(id.len(), 36, "{printed:?}");
+    assert_ne!(id, "3f6a2b1c-9d4e-4f5a-8b7c-0d1e2f3a4b5c");
+
+    // Re-importing its own export with --force creates a second one.
+    let exported = amtool_ok(&campanile, &["-o", "json", "silence", "query"]).await;
+    std::fs::write(&file, &exported).unwrap();
+    amtool_ok(&campanile, &["silence", "import", "--force", file.to_str().unwrap()]).await;
+    assert_eq!(amtool_json(&campanile, &["silence", "query"]).await.len(), 2);
+
+    // Extending keeps the id; changing the matchers expires the old one and makes a new one.
+    let current = campanile.get(&format!("/api/v2/silence/{id}")).await.json();
+    let mut longer = current.clone();
+    longer["endsAt"] = json!(rfc(now + time::Duration::hours(5)));
+    let reply = campanile.post_json("/api/v2/silences", &longer).await;
+    assert_eq!(reply.status, 200, "{reply:?}");
+    assert_eq!(reply.json()["silenceID"], id.as_str());
+    let mut other = current.clone();
+    other["matchers"][0]["value"] = json!(format!("{name}-other"));
+    let reply = campanile.post_json("/api/v2/silences", &other).await;
+    let new_id = reply.json()["silenceID"].as_str().unwrap().to_string();
+    assert_ne!(new_id, id);
+    let old = campanile.get(&format!("/api/v2/silence/{id}")).await.json();
+    assert_eq!(old["status"]["state"], "expired");
+
+    // Alertmanager's refusals.
+    let mut backwards = current.clone();
+    backwards["id"] = json!("");
+    backwards["endsAt"] = json!(rfc(now - time::Duration::hours(1)));
+    let reply = campanile.post_json("/api/v2/silences", &backwards).await;
+    assert_eq!(reply.status, 400, "{reply:?}");
+    assert!(reply.json().is_string(), "errors are JSON strings: {reply:?}");
+    let mut matches_all = current.clone();
+    matches_all["id"] = json!("");
+    matches_all["matchers"] = json!([{"name": "x", "value": ".*", "isRegex": true}]);
+    assert_eq!(campanile.post_json("/api/v2/silences", &matches_all).await.status, 400);
+    let out = amtool(&campanile, &["silence", "expire", "00000000-0000-4000-8000-000000000000"]).await;
+    assert!(!out.status.success(), "expiring an unknown silence fails");
+    assert_eq!(campanile.get("/api/v2/silence/nope").await.status, 404);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn amtool_config_routes_status_and_receivers() {
+    let sink = Sink::start().await;
+    let tail = r#"
+[[route.routes]]
+name = "db"
+matchers = ['team="db"']
+receiver = "hook"
+continue = true
+
+[[inhibit_rules]]
+source_matchers = ['severity="critical"']
+target_matchers = ['severity="warning"']
+equal = ["cluster"]
+"#;
+    let campanile = Campanile::start(&config(&sink, "", tail)).await;
+    let tree = amtool_ok(&campanile, &["config", "routes"]).await;
+    assert!(tree.contains("default-route  receiver: hook"), "{tree}");
+    assert!(tree.contains(r#"{team="db"}  continue: true  receiver: hook"#), "{tree}");
+    let shown = amtool_ok(&campanile, &["config", "show"]).await;
+    assert!(shown.contains("inhibit_rules:"), "{shown}");
+
+    let status = campanile.get("/api/v2/status").await.json();
+    assert_eq!(status["cluster"]["status"], "disabled");
+    assert!(status["uptime"].is_string());
+    assert!(status["versionInfo"]["version"].is_string());
+    let receivers = campanile.get("/api/v2/receivers").await.json();
+    assert_eq!(receivers, json!([{"name": "hook"}]));
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn critical_inhibits_warnings_until_it_resolves() {
+    let sink = Sink::start().await;
+    let tail = r#"
+[[inhibit_rules]]
+source_matchers = ['severity="critical"']
+target_matchers = ['severity="warning"']
+equal = ["cluster"]
+"#;
+    let campanile = Campanile::start(&config(&sink, "", tail)).await;
+    let critical = unique("Critical");
+    let inhibited = unique("Inhibited");
+    let other_cluster = unique("OtherCluster");
+    let reply = campanile
+        .post_alerts(&json!([
+            {"labels": {"alertname": critical, "severity": "critical", "cluster": "a"}},
+            {"labels": {"alertname": inhibited, "severity": "warning", "cluster": "a"}},
+            {"labels": {"alertname": other_cluster, "severity": "warning", "cluster": "b"}},
+        ]))
+        .await;
+    assert_eq!(reply.status, 200, "{reply:?}");
+    wait_notified(&sink, &critical).await;
+    wait_notified(&sink, &other_cluster).await;
+    never_notified(&sink, &inhibited).await;
+
+    let alerts = campanile.alerts().await;
+    let source = alert_with_label(&alerts, "alertname", &critical).unwrap();
+    let target = alert_with_label(&alerts, "alertname", &inhibited).unwrap();
+    assert_eq!(target["status"]["state"], "suppressed");
+    assert_eq!(target["status"]["inhibitedBy"], json!([source["fingerprint"]]));
+    let listed = amtool_json(&campanile, &["alert", "query", "--inhibited"]).await;
+    assert_eq!(alertnames(&listed), [inhibited.as_str()]);
+
+    // The critical alert resolves: the warning is told.
+    let reply = campanile
+        .post_alerts(&json!([{
+            "labels": {"alertname": critical, "severity": "critical", "cluster": "a"},
+            "endsAt": rfc3339_from_now(time::Duration::seconds(-1)),
+        }]))
+        .await;
+    assert_eq!(reply.status, 200, "{reply:?}");
+    wait_notified(&sink, &inhibited).await;
+}
+
+const TOKEN: &str = "operator-s3cret-token";
+
+async fn send(
+    campanile: &Campanile,
+    method: reqwest::Method,
+    path: &str,
+    token: Option<&str>,
+    body: Option<&Value>,
+) -> u16 {
+    let mut request = client().request(method, campanile.url(path));
+    if let Some(token) = token {
+        request = request.bearer_auth(token);
+    }
+    if let Some(body) = body {
+        request = request.json(body);
+    }
+    request.send().await.expect("request").status().as_u16()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn writes_need_the_bearer_token() {
+    let sink = Sink::start().await;
+    let extra = format!("[server]\nauth_token = \"{TOKEN}\"\n");
+    let campanile = Campanile::start(&config(&sink, &extra, "")).await;
+    let alerts = json!([{"labels": {"alertname": unique("Authed")}}]);
+    let post = reqwest::Method::POST;
+    let get = reqwest::Method::GET;
+    assert_eq!(send(&campanile, post.clone(), "/api/v2/alerts", None, Some(&alerts)).await, 401);
+    assert_eq!(send(&campanile, post.clone(), "/api/v2/alerts", Some("wrong"), Some(&alerts)).await, 401);
+    assert_eq!(send(&campanile, post.clone(), "/api/v2/alerts", Some(TOKEN), Some(&alerts)).await, 200);
+    assert_eq!(send(&campanile, post.clone(), "/api/v1/alertmanager", None, Some(&json!({}))).await, 401);
+    assert_eq!(send(&campanile, post.clone(), "/api/v1/groups/ack", None, Some(&json!({}))).await, 401);
+    assert_eq!(send(&campanile, reqwest::Method::DELETE, "/api/v2/silence/x", None, None).await, 401);
+    assert_eq!(send(&campanile, get.clone(), "/api/v2/alerts", None, None).await, 200, "reads are open");
+
+    // amtool without credentials is refused; with an http.config.file carrying the token it works.
+    let out = amtool(&campanile, &["silence", "add", "alertname=X", "--comment=c", "--author=a"]).await;
+    assert!(!out.status.success(), "unauthenticated amtool silence add must fail");
+    let dir = tempfile::tempdir().unwrap();
+    let http_config = dir.path().join("http.yml");
+    std::fs::write(&http_config, format!("authorization:\n  type: Bearer\n  credentials: {TOKEN}\n")).unwrap();
+    let flag = format!("--http.config.file={}", http_config.display());
+    let id = amtool_ok(&campanile, &[&flag, "silence", "add", "alertname=X", "--comment=c", "--author=a"]).await;
+    amtool_ok(&campanile, &[&flag, "silence", "expire", id.trim()]).await;
+
+    // With read_auth (and the token from a file), reads need it too; probes never do.
+    let dir = tempfile::tempdir().unwrap();
+    let token_file = dir.path().join("token");
+    std::fs::write(&token_file, format!("{TOKEN}\n")).unwrap();
+    let extra = format!(
+        "[server]\nauth_token_file = \"{}\"\nread_auth = true\n",
+        token_file.display()
+    );
+    let locked = Campanile::start(&config(&sink, &extra, "")).await;
+    assert_eq!(send(&locked, get.clone(), "/api/v2/alerts", None, None).await, 401);
+    assert_eq!(send(&locked, get.clone(), "/api/v2/silences", None, None).await, 401);
+    assert_eq!(send(&locked, get.clone(), "/metrics", None, None).await, 401);
+    assert_eq!(send(&locked, get.clone(), "/api/v2/alerts", Some(TOKEN), None).await, 200);
+    assert_eq!(send(&locked, get.clone(), "/-/ready", None, None).await, 200);
+    assert_eq!(send(&locked, get, "/-/healthy", None, None).await, 200);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn acknowledge_a_group_until_it_resolves() {
+    let sink = Sink::start().await;
+    let campanile = Campanile::start(&config(&sink, "", "")).await;
+    let name = unique("Acked");
+    let labels = json!({"alertname": name, "instance": "db-1"});
+    assert_eq!(campanile.post_alerts(&json!([{"labels": labels}])).await.status, 200);
+    wait_notified(&sink, &name).await;
+
+    let groups = campanile.get("/api/v2/alerts/groups").await.json();
+    let group = groups
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|g| g["labels"]["alertname"] == name.as_str())
+        .expect("the group is listed")
+        .clone();
+    let key = group["groupKey"].as_str().expect("groupKey").to_string();
+    assert_eq!(key, format!("{{}}:{{alertname=\"{name}\"}}"));
+    // The key is the one notifications carry.
+    let (payload, _) = sink.wait_for_labelled("/hook", "alertname", &name).await;
+    assert_eq!(payload["groupKey"], key.as_str());
+
+    let ack = json!({"group_key": key, "by": "alice", "comment": "looking"});
+    let reply = campanile.post_json("/api/v1/groups/ack", &ack).await;
+    assert_eq!(reply.status, 200, "{reply:?}");
+    assert_eq!(reply.json()["by"], "alice");
+    let unknown = json!({"group_key": "{}:{alertname=\"nope\"}", "by": "alice"});
+    assert_eq!(campanile.post_json("/api/v1/groups/ack", &unknown).await.status, 404);
+    let no_one = json!({"group_key": key, "by": ""});
+    assert_eq!(campanile.post_json("/api/v1/groups/ack", &no_one).await.status, 400);
+
+    let groups = campanile.get("/api/v2/alerts/groups").await.json();
+    let group = groups
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|g| g["groupKey"] == key.as_str())
+        .unwrap()
+        .clone();
+    assert_eq!(group["acknowledgement"]["by"], "alice");
+    assert_eq!(group["acknowledgement"]["comment"], "looking");
+    let listed = campanile.get("/api/v1/groups/acks").await.json();
+    assert_eq!(listed.as_array().unwrap().len(), 1);
+
+    // Withdrawn, then given again, then cleared when the group resolves.
+    let delete = reqwest::Method::DELETE;
+    let body = json!({"group_key": key});
+    assert_eq!(send(&campanile, delete.clone(), "/api/v1/groups/ack", None, Some(&body)).await, 200);
+    assert_eq!(send(&campanile, delete, "/api/v1/groups/ack", None, Some(&body)).await, 404);
+    assert_eq!(campanile.post_json("/api/v1/groups/ack", &ack).await.status, 200);
+    let resolved = json!([{"labels": labels, "endsAt": rfc3339_from_now(time::Duration::seconds(-1))}]);
+    assert_eq!(campanile.post_alerts(&resolved).await.status, 200);
+    wait_until("the acknowledgement to clear", PATIENCE, async || {
+        let acks = campanile.get("/api/v1/groups/acks").await.json();
+        match acks.as_array().map(Vec::len) {
+            Some(0) => Ok(()),
+            _ => Err(acks.to_string()),
+        }
+    })
+    .await;
+}
