@@ -93,10 +93,16 @@ async fn plain_relay_gets_a_multipart_text_and_html_message() {
     );
     let headers = &m["headers"];
     assert_eq!(headers["From"], "campanile <alerts@campanile.example>");
-    assert_eq!(headers["To"], "oncall@example.com, Ops Team <ops@example.com>");
+    assert_eq!(
+        headers["To"],
+        "oncall@example.com, Ops Team <ops@example.com>"
+    );
     assert_eq!(headers["Cc"], "audit@example.com");
     assert_eq!(headers["Subject"], "[FIRING:1] MailDisk");
-    assert!(headers["Date"].is_string() && headers["Message-ID"].is_string(), "{headers}");
+    assert!(
+        headers["Date"].is_string() && headers["Message-ID"].is_string(),
+        "{headers}"
+    );
     assert_eq!(m["content_type"], "multipart/alternative");
 
     let text = part(m, "text/plain");
@@ -143,7 +149,10 @@ async fn starttls_with_authentication_and_a_private_ca() {
     assert_eq!(messages[0]["tls"], true);
     assert_eq!(messages[0]["authenticated_as"], "campanile");
     assert_eq!(messages[0]["headers"]["Subject"], "[FIRING:1] TlsDisk");
-    assert!(!campanile.log().contains("pa55word"), "the password was logged");
+    assert!(
+        !campanile.log().contains("pa55word"),
+        "the password was logged"
+    );
 }
 
 #[tokio::test]
@@ -188,19 +197,19 @@ async fn a_permanent_smtp_reply_is_not_retried() {
     let config = email_receiver(&smtp, "tls = \"none\"") + &route("mail");
     let campanile = Campanile::start(&config).await;
     post(&campanile, json!([alert("Denied", "warning")])).await;
-    wait_until("the 550 reply", PATIENCE, async || {
-        match smtp.refused() {
-            0 => Err("nothing refused yet".to_string()),
-            n => Ok(n),
-        }
+    wait_until("the 550 reply", PATIENCE, async || match smtp.refused() {
+        0 => Err("nothing refused yet".to_string()),
+        n => Ok(n),
     })
     .await;
-    stays_true("one attempt only", Duration::from_secs(3), async || {
-        match smtp.refused() {
+    stays_true(
+        "one attempt only",
+        Duration::from_secs(3),
+        async || match smtp.refused() {
             1 => Ok(()),
             n => Err(format!("{n} attempts")),
-        }
-    })
+        },
+    )
     .await;
     assert!(smtp.messages().is_empty());
     let log = campanile.log();
@@ -280,13 +289,21 @@ repeat_interval = "1h"
     assert_eq!(mail[0]["headers"]["Subject"], "[FIRING:1] E2EMail");
 
     // Each went to its receiver only.
-    stays_true("one notification per receiver", Duration::from_secs(2), async || {
-        let counts = (pagerduty.requests().len(), slack.requests().len(), smtp.messages().len());
-        if counts == (1, 1, 1) {
-            Ok(())
-        } else {
-            Err(format!("{counts:?}"))
-        }
-    })
+    stays_true(
+        "one notification per receiver",
+        Duration::from_secs(2),
+        async || {
+            let counts = (
+                pagerduty.requests().len(),
+                slack.requests().len(),
+                smtp.messages().len(),
+            );
+            if counts == (1, 1, 1) {
+                Ok(())
+            } else {
+                Err(format!("{counts:?}"))
+            }
+        },
+    )
     .await;
 }

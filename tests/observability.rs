@@ -49,7 +49,10 @@ fn campanile_config(sink: &Sink) -> String {
         .as_array_mut()
         .expect("examples/campanile.toml has receivers");
     for receiver in receivers {
-        let name = receiver["name"].as_str().expect("receiver name").to_string();
+        let name = receiver["name"]
+            .as_str()
+            .expect("receiver name")
+            .to_string();
         let mut webhook = toml::Table::new();
         webhook.insert("name".into(), name.clone().into());
         webhook.insert("type".into(), "webhook".into());
@@ -70,7 +73,12 @@ fn prometheus_config(campanile: &str) -> String {
     let file = "prometheus.yml";
     let mut text = example(file);
     text = substitute(&text, file, "scrape_interval: 15s", "scrape_interval: 1s");
-    text = substitute(&text, file, "evaluation_interval: 15s", "evaluation_interval: 1s");
+    text = substitute(
+        &text,
+        file,
+        "evaluation_interval: 15s",
+        "evaluation_interval: 1s",
+    );
     text = substitute(&text, file, "campanile:9797", campanile);
     // No Alertmanager in this test: a closed local port rather than a name to resolve.
     substitute(&text, file, "alertmanager:9093", "127.0.0.1:9")
@@ -222,7 +230,10 @@ async fn wait_ready(child: &mut Child, addr: &str, log: &Path) -> Result<(), Str
             }
         }
         if Instant::now() >= deadline {
-            return Err(format!("not ready after {PATIENCE:?}; log:\n{}", tail(&log_text())));
+            return Err(format!(
+                "not ready after {PATIENCE:?}; log:\n{}",
+                tail(&log_text())
+            ));
         }
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
@@ -369,7 +380,12 @@ async fn example_alertmanager_forwards_to_campanile() {
 #[tokio::test(flavor = "multi_thread")]
 async fn example_files_pass_their_tools_checks() {
     let dir = tempfile::tempdir().unwrap();
-    for name in ["campanile.toml", "prometheus.yml", "rules.yml", "alertmanager.yml"] {
+    for name in [
+        "campanile.toml",
+        "prometheus.yml",
+        "rules.yml",
+        "alertmanager.yml",
+    ] {
         std::fs::copy(examples_dir().join(name), dir.path().join(name)).unwrap();
     }
     // The plugin beside the config, where the image has it.
@@ -385,8 +401,16 @@ async fn example_files_pass_their_tools_checks() {
     assert!(stdout.contains("OK"), "{stdout}");
 
     for (tool, package, args) in [
-        ("promtool", "prometheus", vec!["check", "config", "prometheus.yml"]),
-        ("promtool", "prometheus", vec!["check", "rules", "rules.yml"]),
+        (
+            "promtool",
+            "prometheus",
+            vec!["check", "config", "prometheus.yml"],
+        ),
+        (
+            "promtool",
+            "prometheus",
+            vec!["check", "rules", "rules.yml"],
+        ),
         (
             "amtool",
             "prometheus-alertmanager",
@@ -430,8 +454,17 @@ fn version_help_and_exit_codes() {
 
     let (code, stdout, _) = run(&["--help"]);
     assert_eq!(code, 0);
-    for expected in ["serve", "check-config", "healthcheck", "Exit status", "RUST_LOG"] {
-        assert!(stdout.contains(expected), "--help lacks {expected:?}:\n{stdout}");
+    for expected in [
+        "serve",
+        "check-config",
+        "healthcheck",
+        "Exit status",
+        "RUST_LOG",
+    ] {
+        assert!(
+            stdout.contains(expected),
+            "--help lacks {expected:?}:\n{stdout}"
+        );
     }
 
     // Usage errors and invalid configurations exit 2.
@@ -461,9 +494,10 @@ fn version_help_and_exit_codes() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn health_endpoints_and_healthcheck_command() {
-    let campanile =
-        Campanile::start("[[receivers]]\nname = \"log\"\ntype = \"log\"\n\n[route]\nreceiver = \"log\"\n")
-            .await;
+    let campanile = Campanile::start(
+        "[[receivers]]\nname = \"log\"\ntype = \"log\"\n\n[route]\nreceiver = \"log\"\n",
+    )
+    .await;
     for path in ["/-/healthy", "/-/ready"] {
         let reply = campanile.get(path).await;
         assert_eq!(reply.status, 200, "{path}: {reply:?}");
@@ -524,7 +558,13 @@ group_wait = "1s"
     let log = dir.path().join("campanile.log");
     let file = File::create(&log).unwrap();
     let mut child = Command::new(BINARY)
-        .args(["serve", "--config", config.to_str().unwrap(), "--listen", &addr])
+        .args([
+            "serve",
+            "--config",
+            config.to_str().unwrap(),
+            "--listen",
+            &addr,
+        ])
         .env("CAMPANILE_LOG_FORMAT", "json")
         .env("RUST_LOG", "info")
         .current_dir(dir.path())
@@ -555,9 +595,9 @@ group_wait = "1s"
                 .into_iter()
                 .find(|l| {
                     l["fields"]["receiver"] == "audit"
-                        && l["fields"]["message"]
-                            .as_str()
-                            .is_some_and(|m| m.starts_with("notification") && m.contains(&alertname))
+                        && l["fields"]["message"].as_str().is_some_and(|m| {
+                            m.starts_with("notification") && m.contains(&alertname)
+                        })
                 })
                 .ok_or(text)
         })

@@ -116,7 +116,11 @@ async fn wait_notified(sink: &Sink, name: &str) {
     wait_until(
         &format!("a notification of {name} firing"),
         PATIENCE,
-        async || notified_firing(sink, name).then_some(()).ok_or_else(|| sink.summary()),
+        async || {
+            notified_firing(sink, name)
+                .then_some(())
+                .ok_or_else(|| sink.summary())
+        },
     )
     .await;
 }
@@ -152,10 +156,21 @@ async fn amtool_silence_mutes_until_expired() {
     assert_eq!(s["createdBy"], "ops");
     assert_eq!(s["comment"], "maintenance");
     let matchers = s["matchers"].as_array().unwrap();
-    assert!(matchers.contains(&json!({"name": "alertname", "value": silenced, "isRegex": false, "isEqual": true})));
-    assert!(matchers.contains(&json!({"name": "severity", "value": "warn.*", "isRegex": true, "isEqual": true})));
-    let table = amtool_ok(&campanile, &["silence", "query", &format!("alertname={silenced}")]).await;
-    assert!(table.contains(&id), "amtool silence query lists it: {table}");
+    assert!(matchers.contains(
+        &json!({"name": "alertname", "value": silenced, "isRegex": false, "isEqual": true})
+    ));
+    assert!(matchers.contains(
+        &json!({"name": "severity", "value": "warn.*", "isRegex": true, "isEqual": true})
+    ));
+    let table = amtool_ok(
+        &campanile,
+        &["silence", "query", &format!("alertname={silenced}")],
+    )
+    .await;
+    assert!(
+        table.contains(&id),
+        "amtool silence query lists it: {table}"
+    );
     let quiet = amtool_ok(&campanile, &["silence", "query", "-q"]).await;
     assert_eq!(quiet.trim(), id);
 
@@ -176,21 +191,49 @@ async fn amtool_silence_mutes_until_expired() {
     assert_eq!(muted["status"]["silencedBy"], json!([id]));
     assert_eq!(muted["status"]["inhibitedBy"], json!([]));
     let active = amtool_json(&campanile, &["alert", "query"]).await;
-    assert_eq!(alertnames(&active), [control.as_str()], "active only by default");
+    assert_eq!(
+        alertnames(&active),
+        [control.as_str()],
+        "active only by default"
+    );
     let with_silenced = amtool_json(&campanile, &["alert", "query", "--silenced"]).await;
-    assert_eq!(alertnames(&with_silenced), [silenced.as_str()], "--silenced alone lists only suppressed ones");
-    let filtered = amtool_json(&campanile, &["alert", "query", "-a", "-s", &format!("alertname={control}")]).await;
+    assert_eq!(
+        alertnames(&with_silenced),
+        [silenced.as_str()],
+        "--silenced alone lists only suppressed ones"
+    );
+    let filtered = amtool_json(
+        &campanile,
+        &[
+            "alert",
+            "query",
+            "-a",
+            "-s",
+            &format!("alertname={control}"),
+        ],
+    )
+    .await;
     assert_eq!(alertnames(&filtered), [control.as_str()]);
     let simple = amtool_ok(&campanile, &["alert", "query", "-s", &silenced]).await;
-    assert!(simple.contains(&silenced) && simple.contains("suppressed"), "{simple}");
-    let reply = campanile.get("/api/v2/alerts?silenced=false&active=true").await;
-    assert_eq!(alertnames(reply.json().as_array().unwrap()), [control.as_str()]);
+    assert!(
+        simple.contains(&silenced) && simple.contains("suppressed"),
+        "{simple}"
+    );
+    let reply = campanile
+        .get("/api/v2/alerts?silenced=false&active=true")
+        .await;
+    assert_eq!(
+        alertnames(reply.json().as_array().unwrap()),
+        [control.as_str()]
+    );
 
     let groups = campanile.get("/api/v2/alerts/groups").await.json();
     let groups = groups.as_array().unwrap();
     assert_eq!(groups.len(), 2, "{groups:?}");
     assert!(groups.iter().all(|g| g["receiver"]["name"] == "hook"));
-    assert!(groups.iter().any(|g| g["labels"] == json!({"alertname": silenced})));
+    assert!(groups
+        .iter()
+        .any(|g| g["labels"] == json!({"alertname": silenced})));
 
     // Expired: the alert is told at the next group interval, not the repeat interval.
     amtool_ok(&campanile, &["silence", "expire", &id]).await;
@@ -198,7 +241,9 @@ async fn amtool_silence_mutes_until_expired() {
     let expired = amtool_json(&campanile, &["silence", "query", "--expired"]).await;
     assert_eq!(expired.len(), 1);
     assert_eq!(expired[0]["status"]["state"], "expired");
-    assert!(amtool_json(&campanile, &["silence", "query"]).await.is_empty());
+    assert!(amtool_json(&campanile, &["silence", "query"])
+        .await
+        .is_empty());
     let one = campanile.get(&format!("/api/v2/silence/{id}")).await;
     assert_eq!(one.status, 200);
     assert_eq!(one.json()["status"]["state"], "expired");
@@ -237,8 +282,15 @@ async fn amtool_silence_import_update_and_errors() {
     // Re-importing its own export with --force creates a second one.
     let exported = amtool_ok(&campanile, &["-o", "json", "silence", "query"]).await;
     std::fs::write(&file, &exported).unwrap();
-    amtool_ok(&campanile, &["silence", "import", "--force", file.to_str().unwrap()]).await;
-    assert_eq!(amtool_json(&campanile, &["silence", "query"]).await.len(), 2);
+    amtool_ok(
+        &campanile,
+        &["silence", "import", "--force", file.to_str().unwrap()],
+    )
+    .await;
+    assert_eq!(
+        amtool_json(&campanile, &["silence", "query"]).await.len(),
+        2
+    );
 
     // Extending keeps the id; changing the matchers expires the old one and makes a new one.
     let current = campanile.get(&format!("/api/v2/silence/{id}")).await.json();
@@ -261,12 +313,25 @@ async fn amtool_silence_import_update_and_errors() {
     backwards["endsAt"] = json!(rfc(now - time::Duration::hours(1)));
     let reply = campanile.post_json("/api/v2/silences", &backwards).await;
     assert_eq!(reply.status, 400, "{reply:?}");
-    assert!(reply.json().is_string(), "errors are JSON strings: {reply:?}");
+    assert!(
+        reply.json().is_string(),
+        "errors are JSON strings: {reply:?}"
+    );
     let mut matches_all = current.clone();
     matches_all["id"] = json!("");
     matches_all["matchers"] = json!([{"name": "x", "value": ".*", "isRegex": true}]);
-    assert_eq!(campanile.post_json("/api/v2/silences", &matches_all).await.status, 400);
-    let out = amtool(&campanile, &["silence", "expire", "00000000-0000-4000-8000-000000000000"]).await;
+    assert_eq!(
+        campanile
+            .post_json("/api/v2/silences", &matches_all)
+            .await
+            .status,
+        400
+    );
+    let out = amtool(
+        &campanile,
+        &["silence", "expire", "00000000-0000-4000-8000-000000000000"],
+    )
+    .await;
     assert!(!out.status.success(), "expiring an unknown silence fails");
     assert_eq!(campanile.get("/api/v2/silence/nope").await.status, 404);
 }
@@ -289,7 +354,10 @@ equal = ["cluster"]
     let campanile = Campanile::start(&config(&sink, "", tail)).await;
     let tree = amtool_ok(&campanile, &["config", "routes"]).await;
     assert!(tree.contains("default-route  receiver: hook"), "{tree}");
-    assert!(tree.contains(r#"{team="db"}  continue: true  receiver: hook"#), "{tree}");
+    assert!(
+        tree.contains(r#"{team="db"}  continue: true  receiver: hook"#),
+        "{tree}"
+    );
     let shown = amtool_ok(&campanile, &["config", "show"]).await;
     assert!(shown.contains("inhibit_rules:"), "{shown}");
 
@@ -330,7 +398,10 @@ equal = ["cluster"]
     let source = alert_with_label(&alerts, "alertname", &critical).unwrap();
     let target = alert_with_label(&alerts, "alertname", &inhibited).unwrap();
     assert_eq!(target["status"]["state"], "suppressed");
-    assert_eq!(target["status"]["inhibitedBy"], json!([source["fingerprint"]]));
+    assert_eq!(
+        target["status"]["inhibitedBy"],
+        json!([source["fingerprint"]])
+    );
     let listed = amtool_json(&campanile, &["alert", "query", "--inhibited"]).await;
     assert_eq!(alertnames(&listed), [inhibited.as_str()]);
 
@@ -372,22 +443,108 @@ async fn writes_need_the_bearer_token() {
     let alerts = json!([{"labels": {"alertname": unique("Authed")}}]);
     let post = reqwest::Method::POST;
     let get = reqwest::Method::GET;
-    assert_eq!(send(&campanile, post.clone(), "/api/v2/alerts", None, Some(&alerts)).await, 401);
-    assert_eq!(send(&campanile, post.clone(), "/api/v2/alerts", Some("wrong"), Some(&alerts)).await, 401);
-    assert_eq!(send(&campanile, post.clone(), "/api/v2/alerts", Some(TOKEN), Some(&alerts)).await, 200);
-    assert_eq!(send(&campanile, post.clone(), "/api/v1/alertmanager", None, Some(&json!({}))).await, 401);
-    assert_eq!(send(&campanile, post.clone(), "/api/v1/groups/ack", None, Some(&json!({}))).await, 401);
-    assert_eq!(send(&campanile, reqwest::Method::DELETE, "/api/v2/silence/x", None, None).await, 401);
-    assert_eq!(send(&campanile, get.clone(), "/api/v2/alerts", None, None).await, 200, "reads are open");
+    assert_eq!(
+        send(
+            &campanile,
+            post.clone(),
+            "/api/v2/alerts",
+            None,
+            Some(&alerts)
+        )
+        .await,
+        401
+    );
+    assert_eq!(
+        send(
+            &campanile,
+            post.clone(),
+            "/api/v2/alerts",
+            Some("wrong"),
+            Some(&alerts)
+        )
+        .await,
+        401
+    );
+    assert_eq!(
+        send(
+            &campanile,
+            post.clone(),
+            "/api/v2/alerts",
+            Some(TOKEN),
+            Some(&alerts)
+        )
+        .await,
+        200
+    );
+    assert_eq!(
+        send(
+            &campanile,
+            post.clone(),
+            "/api/v1/alertmanager",
+            None,
+            Some(&json!({}))
+        )
+        .await,
+        401
+    );
+    assert_eq!(
+        send(
+            &campanile,
+            post.clone(),
+            "/api/v1/groups/ack",
+            None,
+            Some(&json!({}))
+        )
+        .await,
+        401
+    );
+    assert_eq!(
+        send(
+            &campanile,
+            reqwest::Method::DELETE,
+            "/api/v2/silence/x",
+            None,
+            None
+        )
+        .await,
+        401
+    );
+    assert_eq!(
+        send(&campanile, get.clone(), "/api/v2/alerts", None, None).await,
+        200,
+        "reads are open"
+    );
 
     // amtool without credentials is refused; with an http.config.file carrying the token it works.
-    let out = amtool(&campanile, &["silence", "add", "alertname=X", "--comment=c", "--author=a"]).await;
-    assert!(!out.status.success(), "unauthenticated amtool silence add must fail");
+    let out = amtool(
+        &campanile,
+        &["silence", "add", "alertname=X", "--comment=c", "--author=a"],
+    )
+    .await;
+    assert!(
+        !out.status.success(),
+        "unauthenticated amtool silence add must fail"
+    );
     let dir = tempfile::tempdir().unwrap();
     let http_config = dir.path().join("http.yml");
-    std::fs::write(&http_config, format!("authorization:\n  type: Bearer\n  credentials: {TOKEN}\n")).unwrap();
+    std::fs::write(
+        &http_config,
+        format!("authorization:\n  type: Bearer\n  credentials: {TOKEN}\n"),
+    )
+    .unwrap();
     let flag = format!("--http.config.file={}", http_config.display());
-    let id = amtool_ok(&campanile, &[&flag, "silence", "add", "alertname=X", "--comment=c", "--author=a"]).await;
+    let id = amtool_ok(
+        &campanile,
+        &[
+            &flag,
+            "silence",
+            "add",
+            "alertname=X",
+            "--comment=c",
+            "--author=a",
+        ],
+    )
+    .await;
     amtool_ok(&campanile, &[&flag, "silence", "expire", id.trim()]).await;
 
     // With read_auth (and the token from a file), reads need it too; probes never do.
@@ -399,11 +556,26 @@ async fn writes_need_the_bearer_token() {
         token_file.display()
     );
     let locked = Campanile::start(&config(&sink, &extra, "")).await;
-    assert_eq!(send(&locked, get.clone(), "/api/v2/alerts", None, None).await, 401);
-    assert_eq!(send(&locked, get.clone(), "/api/v2/silences", None, None).await, 401);
-    assert_eq!(send(&locked, get.clone(), "/metrics", None, None).await, 401);
-    assert_eq!(send(&locked, get.clone(), "/api/v2/alerts", Some(TOKEN), None).await, 200);
-    assert_eq!(send(&locked, get.clone(), "/-/ready", None, None).await, 200);
+    assert_eq!(
+        send(&locked, get.clone(), "/api/v2/alerts", None, None).await,
+        401
+    );
+    assert_eq!(
+        send(&locked, get.clone(), "/api/v2/silences", None, None).await,
+        401
+    );
+    assert_eq!(
+        send(&locked, get.clone(), "/metrics", None, None).await,
+        401
+    );
+    assert_eq!(
+        send(&locked, get.clone(), "/api/v2/alerts", Some(TOKEN), None).await,
+        200
+    );
+    assert_eq!(
+        send(&locked, get.clone(), "/-/ready", None, None).await,
+        200
+    );
     assert_eq!(send(&locked, get, "/-/healthy", None, None).await, 200);
 }
 
@@ -413,7 +585,13 @@ async fn acknowledge_a_group_until_it_resolves() {
     let campanile = Campanile::start(&config(&sink, "", "")).await;
     let name = unique("Acked");
     let labels = json!({"alertname": name, "instance": "db-1"});
-    assert_eq!(campanile.post_alerts(&json!([{"labels": labels}])).await.status, 200);
+    assert_eq!(
+        campanile
+            .post_alerts(&json!([{"labels": labels}]))
+            .await
+            .status,
+        200
+    );
     wait_notified(&sink, &name).await;
 
     let groups = campanile.get("/api/v2/alerts/groups").await.json();
@@ -435,9 +613,21 @@ async fn acknowledge_a_group_until_it_resolves() {
     assert_eq!(reply.status, 200, "{reply:?}");
     assert_eq!(reply.json()["by"], "alice");
     let unknown = json!({"group_key": "{}:{alertname=\"nope\"}", "by": "alice"});
-    assert_eq!(campanile.post_json("/api/v1/groups/ack", &unknown).await.status, 404);
+    assert_eq!(
+        campanile
+            .post_json("/api/v1/groups/ack", &unknown)
+            .await
+            .status,
+        404
+    );
     let no_one = json!({"group_key": key, "by": ""});
-    assert_eq!(campanile.post_json("/api/v1/groups/ack", &no_one).await.status, 400);
+    assert_eq!(
+        campanile
+            .post_json("/api/v1/groups/ack", &no_one)
+            .await
+            .status,
+        400
+    );
 
     let groups = campanile.get("/api/v2/alerts/groups").await.json();
     let group = groups
@@ -455,10 +645,27 @@ async fn acknowledge_a_group_until_it_resolves() {
     // Withdrawn, then given again, then cleared when the group resolves.
     let delete = reqwest::Method::DELETE;
     let body = json!({"group_key": key});
-    assert_eq!(send(&campanile, delete.clone(), "/api/v1/groups/ack", None, Some(&body)).await, 200);
-    assert_eq!(send(&campanile, delete, "/api/v1/groups/ack", None, Some(&body)).await, 404);
-    assert_eq!(campanile.post_json("/api/v1/groups/ack", &ack).await.status, 200);
-    let resolved = json!([{"labels": labels, "endsAt": rfc3339_from_now(time::Duration::seconds(-1))}]);
+    assert_eq!(
+        send(
+            &campanile,
+            delete.clone(),
+            "/api/v1/groups/ack",
+            None,
+            Some(&body)
+        )
+        .await,
+        200
+    );
+    assert_eq!(
+        send(&campanile, delete, "/api/v1/groups/ack", None, Some(&body)).await,
+        404
+    );
+    assert_eq!(
+        campanile.post_json("/api/v1/groups/ack", &ack).await.status,
+        200
+    );
+    let resolved =
+        json!([{"labels": labels, "endsAt": rfc3339_from_now(time::Duration::seconds(-1))}]);
     assert_eq!(campanile.post_alerts(&resolved).await.status, 200);
     wait_until("the acknowledgement to clear", PATIENCE, async || {
         let acks = campanile.get("/api/v1/groups/acks").await.json();

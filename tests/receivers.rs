@@ -145,7 +145,11 @@ async fn slack_gets_text_and_blocks_from_a_url_file() {
     let peer = HttpPeer::start(Answer::slack_ok()).await;
     let dir = tempfile::tempdir().unwrap();
     let url_file = dir.path().join("slack-url");
-    std::fs::write(&url_file, format!("{}\n", peer.url("/services/T0/B0/s3cr3t"))).unwrap();
+    std::fs::write(
+        &url_file,
+        format!("{}\n", peer.url("/services/T0/B0/s3cr3t")),
+    )
+    .unwrap();
     let campanile = Campanile::start(&config(
         &format!(
             r##"
@@ -164,7 +168,10 @@ username = "campanile"
     post(&campanile, json!([alert("SlackDisk", "warning")])).await;
     let requests = peer.wait_for(1).await;
     let r = &requests[0];
-    assert_eq!((r.method.as_str(), r.path.as_str()), ("POST", "/services/T0/B0/s3cr3t"));
+    assert_eq!(
+        (r.method.as_str(), r.path.as_str()),
+        ("POST", "/services/T0/B0/s3cr3t")
+    );
     assert_eq!(r.header("content-type"), Some("application/json"));
     assert_eq!(
         r.json(),
@@ -184,7 +191,10 @@ username = "campanile"
     // Slack's receivers default to send_resolved = false, as in Alertmanager.
     post(&campanile, json!([resolved("SlackDisk", "warning")])).await;
     no_more_than(&peer, 1, Duration::from_secs(3)).await;
-    assert!(!campanile.log().contains("s3cr3t"), "the URL's token was logged");
+    assert!(
+        !campanile.log().contains("s3cr3t"),
+        "the URL's token was logged"
+    );
 }
 
 #[tokio::test]
@@ -202,18 +212,29 @@ async fn slack_429_is_retried_after_retry_after_seconds() {
     post(&campanile, json!([alert("Limited", "warning")])).await;
     let requests = peer.wait_for(2).await;
     assert_eq!(requests[0].answered, 429);
-    assert_eq!(requests[0].json(), requests[1].json(), "the same message again");
+    assert_eq!(
+        requests[0].json(),
+        requests[1].json(),
+        "the same message again"
+    );
     let waited = gap(&requests[0], &requests[1]);
     assert!(waited >= Duration::from_secs(2), "retried after {waited:?}");
     no_more_than(&peer, 2, Duration::from_secs(2)).await;
     wait_until("the retry counted", PATIENCE, async || {
         let retries = campanile
-            .metric("campanile_notification_retries_total", &[("receiver", "chat")])
+            .metric(
+                "campanile_notification_retries_total",
+                &[("receiver", "chat")],
+            )
             .await;
         let sent = campanile
             .metric(
                 "campanile_notifications_total",
-                &[("receiver", "chat"), ("outcome", "sent"), ("integration", "slack")],
+                &[
+                    ("receiver", "chat"),
+                    ("outcome", "sent"),
+                    ("integration", "slack"),
+                ],
             )
             .await;
         if retries == 1.0 && sent == 1.0 {
@@ -295,20 +316,24 @@ async fn discord_400_is_not_retried_and_its_body_is_logged() {
     post(&campanile, json!([alert("Refused", "warning")])).await;
     peer.wait_for(1).await;
     no_more_than(&peer, 1, Duration::from_secs(3)).await;
-    wait_until("the permanent failure in the log and metrics", PATIENCE, async || {
-        let failed = campanile
-            .metric(
-                "campanile_notifications_total",
-                &[("receiver", "dc"), ("outcome", "failed")],
-            )
-            .await;
-        let log = campanile.log();
-        if failed == 1.0 && log.contains("Cannot send an empty message") {
-            Ok(())
-        } else {
-            Err(format!("failed = {failed}"))
-        }
-    })
+    wait_until(
+        "the permanent failure in the log and metrics",
+        PATIENCE,
+        async || {
+            let failed = campanile
+                .metric(
+                    "campanile_notifications_total",
+                    &[("receiver", "dc"), ("outcome", "failed")],
+                )
+                .await;
+            let log = campanile.log();
+            if failed == 1.0 && log.contains("Cannot send an empty message") {
+                Ok(())
+            } else {
+                Err(format!("failed = {failed}"))
+            }
+        },
+    )
     .await;
 }
 
@@ -329,9 +354,18 @@ async fn msteams_card_after_5xx_with_growing_backoff() {
     let answered: Vec<u16> = requests.iter().map(|r| r.answered).collect();
     assert_eq!(answered, [500, 503, 202]);
     // Exponential backoff with jitter: at least half of 250 ms, then of 500 ms.
-    let (first, second) = (gap(&requests[0], &requests[1]), gap(&requests[1], &requests[2]));
-    assert!(first >= Duration::from_millis(125), "first retry after {first:?}");
-    assert!(second >= Duration::from_millis(250), "second retry after {second:?}");
+    let (first, second) = (
+        gap(&requests[0], &requests[1]),
+        gap(&requests[1], &requests[2]),
+    );
+    assert!(
+        first >= Duration::from_millis(125),
+        "first retry after {first:?}"
+    );
+    assert!(
+        second >= Duration::from_millis(250),
+        "second retry after {second:?}"
+    );
     no_more_than(&peer, 3, Duration::from_secs(1)).await;
     assert_eq!(
         requests[2].json(),
@@ -376,7 +410,10 @@ async fn retry_after_as_an_http_date_is_honoured() {
     let requests = peer.wait_for(2).await;
     // The date has whole seconds: it is at least 2 s after the script was set.
     let waited = gap(&requests[0], &requests[1]);
-    assert!(waited >= Duration::from_millis(1500), "retried after {waited:?}");
+    assert!(
+        waited >= Duration::from_millis(1500),
+        "retried after {waited:?}"
+    );
 }
 
 fn pagerduty_receiver(peer: &HttpPeer, extra: &str) -> String {
@@ -403,7 +440,10 @@ async fn pagerduty_trigger_and_resolve_share_one_dedup_key() {
     assert_eq!(
         normalise(
             requests[0].json().clone(),
-            &["/payload/timestamp", "/payload/custom_details/alerts/0/fingerprint"]
+            &[
+                "/payload/timestamp",
+                "/payload/custom_details/alerts/0/fingerprint"
+            ]
         ),
         json!({
             "routing_key": "R0UTINGKEY0000000000000000000000",
@@ -438,8 +478,14 @@ async fn pagerduty_trigger_and_resolve_share_one_dedup_key() {
     assert_eq!(resolve["dedup_key"], requests[0].json()["dedup_key"]);
     assert_eq!(resolve["dedup_key"], key.as_str());
     assert_eq!(resolve["payload"]["summary"], "[RESOLVED] PdDisk");
-    assert_eq!(resolve["payload"]["custom_details"]["alerts"][0]["status"], "resolved");
-    assert!(!campanile.log().contains("R0UTINGKEY"), "the routing key was logged");
+    assert_eq!(
+        resolve["payload"]["custom_details"]["alerts"][0]["status"],
+        "resolved"
+    );
+    assert!(
+        !campanile.log().contains("R0UTINGKEY"),
+        "the routing key was logged"
+    );
 }
 
 #[tokio::test]
@@ -455,10 +501,15 @@ async fn pagerduty_hang_past_the_timeout_is_retried() {
     let requests = peer.wait_for(2).await;
     assert_eq!(requests[0].json(), requests[1].json());
     let waited = gap(&requests[0], &requests[1]);
-    assert!(waited >= Duration::from_millis(500), "retried after {waited:?}");
+    assert!(
+        waited >= Duration::from_millis(500),
+        "retried after {waited:?}"
+    );
     assert_eq!(requests[1].json()["payload"]["severity"], "error");
     assert!(
-        campanile.log().contains("no answer within the timeout of 500ms"),
+        campanile
+            .log()
+            .contains("no answer within the timeout of 500ms"),
         "the timeout is not in the log"
     );
     no_more_than(&peer, 2, Duration::from_secs(1)).await;
@@ -478,7 +529,10 @@ async fn pagerduty_400_body_is_logged_without_the_routing_key() {
     let key_file = dir.path().join("pd-key");
     std::fs::write(&key_file, secret).unwrap();
     let campanile = Campanile::start(&config(
-        &pagerduty_receiver(&peer, &format!("routing_key_file = '{}'", key_file.display())),
+        &pagerduty_receiver(
+            &peer,
+            &format!("routing_key_file = '{}'", key_file.display()),
+        ),
         "pager",
     ))
     .await;
@@ -517,7 +571,10 @@ async fn opsgenie_creates_then_closes_by_alias() {
     let requests = peer.wait_for(1).await;
     let alias = incident_key("genie", "OgDisk");
     let create = &requests[0];
-    assert_eq!((create.path.as_str(), create.query.as_deref()), ("/v2/alerts", None));
+    assert_eq!(
+        (create.path.as_str(), create.query.as_deref()),
+        ("/v2/alerts", None)
+    );
     assert_eq!(
         create.header("authorization"),
         Some("GenieKey eb243592-faa2-4ba2-a551q-1afdf565c889")
@@ -551,7 +608,10 @@ async fn opsgenie_creates_then_closes_by_alias() {
         close.json(),
         &json!({"source": "campanile", "note": "Resolved: [RESOLVED] OgDisk"})
     );
-    assert!(!campanile.log().contains("eb243592"), "the API key was logged");
+    assert!(
+        !campanile.log().contains("eb243592"),
+        "the API key was logged"
+    );
 }
 
 #[tokio::test]
@@ -576,10 +636,18 @@ async fn rate_limit_spaces_attempts_and_waiting_ones_are_queued() {
     }
     let mut got: Vec<String> = requests
         .iter()
-        .map(|r| r.json()["blocks"][1]["elements"][0]["text"].as_str().unwrap().to_string())
+        .map(|r| {
+            r.json()["blocks"][1]["elements"][0]["text"]
+                .as_str()
+                .unwrap()
+                .to_string()
+        })
         .collect();
     got.sort();
-    let want: Vec<String> = names.iter().map(|n| format!("Group: alertname={n}")).collect();
+    let want: Vec<String> = names
+        .iter()
+        .map(|n| format!("Group: alertname={n}"))
+        .collect();
     assert_eq!(got, want, "every group delivered once");
 }
 
@@ -633,16 +701,20 @@ receiver = "fast"
     // The other receiver gets all three while the first delivery still hangs, and the two
     // behind it wait in the slow receiver's queue, visibly.
     fast.wait_for(3).await;
-    wait_until("2 notifications queued for the slow receiver", PATIENCE, async || {
-        let depth = campanile
-            .metric("campanile_notification_queue", &[("receiver", "slow")])
-            .await;
-        if depth == 2.0 {
-            Ok(())
-        } else {
-            Err(format!("queue depth {depth}"))
-        }
-    })
+    wait_until(
+        "2 notifications queued for the slow receiver",
+        PATIENCE,
+        async || {
+            let depth = campanile
+                .metric("campanile_notification_queue", &[("receiver", "slow")])
+                .await;
+            if depth == 2.0 {
+                Ok(())
+            } else {
+                Err(format!("queue depth {depth}"))
+            }
+        },
+    )
     .await;
     assert_eq!(slow.requests().len(), 1, "{}", slow.summary());
     // Once the hang ends, the queue drains: nothing was dropped.
@@ -685,7 +757,10 @@ async fn webhook_url_tokens_stay_out_of_transport_errors() {
     .await;
     let log = campanile.log();
     assert!(log.contains("will retry"), "{log}");
-    assert!(!log.contains("T0KENT0KEN"), "the URL's token reached the log:\n{log}");
+    assert!(
+        !log.contains("T0KENT0KEN"),
+        "the URL's token reached the log:\n{log}"
+    );
 }
 
 #[tokio::test]
@@ -729,7 +804,8 @@ username = "u"
     )
     .unwrap();
     let out = check_config(&file);
-    let text = String::from_utf8_lossy(&out.stdout).to_string() + &String::from_utf8_lossy(&out.stderr);
+    let text =
+        String::from_utf8_lossy(&out.stdout).to_string() + &String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(2), "{text}");
     for expected in [
         "receivers[0].routing_key: set only one of `routing_key`, `routing_key_file` or `routing_key_env`",
@@ -741,7 +817,10 @@ username = "u"
     ] {
         assert!(text.contains(expected), "missing {expected:?} in:\n{text}");
     }
-    assert!(!text.contains("VERYSECRET"), "a secret reached the error:\n{text}");
+    assert!(
+        !text.contains("VERYSECRET"),
+        "a secret reached the error:\n{text}"
+    );
     // None of the receivers is reported as missing by the route that names one.
     assert!(!text.contains("no receiver named"), "{text}");
 }

@@ -61,7 +61,8 @@ async fn handle(state: &AppState, req: Request<Incoming>) -> Response<Body> {
     let path = req.uri().path().to_string();
     let span = tracing::debug_span!("request", %method, %path);
     async move {
-        if let Err(refused) = api::auth::check(&state.config.server, &method, &path, req.headers())
+        if let Some(refused) =
+            api::auth::refusal(&state.config.server, &method, &path, req.headers())
         {
             return refused;
         }
@@ -185,7 +186,10 @@ fn ingest_error(e: &IngestError) -> Response<Body> {
 }
 
 /// Reads the whole body, refusing with 413 past `limit` bytes.
-pub(crate) async fn read_body(req: Request<Incoming>, limit: usize) -> Result<Bytes, Response<Body>> {
+pub(crate) async fn read_body(
+    req: Request<Incoming>,
+    limit: usize,
+) -> Result<Bytes, Response<Body>> {
     let too_large = || {
         error(
             StatusCode::PAYLOAD_TOO_LARGE,

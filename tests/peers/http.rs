@@ -204,7 +204,10 @@ impl HttpPeer {
                     "{} {}{} -> {}: {}",
                     r.method,
                     r.path,
-                    r.query.as_deref().map(|q| format!("?{q}")).unwrap_or_default(),
+                    r.query
+                        .as_deref()
+                        .map(|q| format!("?{q}"))
+                        .unwrap_or_default(),
                     r.answered,
                     String::from_utf8_lossy(&r.body)
                 )

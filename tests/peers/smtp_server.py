@@ -59,7 +59,7 @@ class Recorder:
             "mail_from": envelope.mail_from,
             "rcpt_tos": envelope.rcpt_tos,
             "authenticated_as": login_of(session),
-            "tls": session.ssl is not None,
+            "tls": uses_tls(server, session),
             "content_type": message.get_content_type(),
             "headers": {k: str(v) for k, v in message.items()},
             "parts": parts,
@@ -71,6 +71,15 @@ class Recorder:
             json.dump(record, f)
         os.rename(path + ".tmp", path)
         return "250 2.0.0 Message accepted"
+
+
+def uses_tls(server, session):
+    """Whether this session is encrypted: after STARTTLS (session.ssl) or from the first byte
+    (implicit TLS, where aiosmtpd leaves session.ssl unset but the transport is TLS)."""
+    if session.ssl is not None:
+        return True
+    transport = getattr(server, "transport", None)
+    return transport is not None and transport.get_extra_info("ssl_object") is not None
 
 
 def login_of(session):

@@ -72,7 +72,9 @@ impl Acks {
         now: OffsetDateTime,
     ) -> Result<Ack, AckError> {
         if by.trim().is_empty() {
-            return Err(AckError::Invalid("by: who acknowledges must be given".into()));
+            return Err(AckError::Invalid(
+                "by: who acknowledges must be given".into(),
+            ));
         }
         let ack = Ack {
             group_key: group_key.to_string(),
@@ -150,7 +152,11 @@ impl Acks {
 }
 
 /// The keys of the groups that have a firing alert at `now`.
-pub fn firing_groups(cache: &AlertCache, routes: &RouteTable, now: OffsetDateTime) -> HashSet<String> {
+pub fn firing_groups(
+    cache: &AlertCache,
+    routes: &RouteTable,
+    now: OffsetDateTime,
+) -> HashSet<String> {
     let mut keys = HashSet::new();
     for alert in cache.snapshot() {
         if alert.resolved_at(now) {
@@ -172,7 +178,10 @@ mod tests {
     async fn ack_unack_and_clear_when_resolved() {
         let acks = Acks::new(Arc::new(Store::in_memory()), Vec::new());
         let now = OffsetDateTime::now_utc();
-        assert!(acks.ack("g1", " ", "", now).await.is_err(), "who is required");
+        assert!(
+            acks.ack("g1", " ", "", now).await.is_err(),
+            "who is required"
+        );
         acks.ack("g1", "alice", "on it", now).await.unwrap();
         acks.ack("g2", "bob", "", now).await.unwrap();
         assert_eq!(acks.get("g1").unwrap().by, "alice");

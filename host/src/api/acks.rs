@@ -36,7 +36,12 @@ pub(super) async fn post(state: &AppState, req: Request<Incoming>) -> Response<B
     };
     let request: AckRequest = match serde_json::from_slice(&body) {
         Ok(r) => r,
-        Err(e) => return error(StatusCode::BAD_REQUEST, format!("invalid acknowledgement: {e}")),
+        Err(e) => {
+            return error(
+                StatusCode::BAD_REQUEST,
+                format!("invalid acknowledgement: {e}"),
+            )
+        }
     };
     let now = OffsetDateTime::now_utc();
     if !firing_groups(&state.cache, &state.routes, now).contains(&request.group_key) {

@@ -139,11 +139,7 @@ pub(super) fn receivers_of(state: &AppState, labels: &Labels) -> Vec<String> {
         .collect()
 }
 
-pub(super) fn gettable(
-    alert: &Alert,
-    status: MuteStatus,
-    receivers: Vec<String>,
-) -> GettableAlert {
+pub(super) fn gettable(alert: &Alert, status: MuteStatus, receivers: Vec<String>) -> GettableAlert {
     GettableAlert {
         labels: alert.labels.clone(),
         annotations: alert.annotations.clone(),
@@ -191,7 +187,10 @@ mod tests {
         let labels = Labels::from_pairs([("team", "db")]);
         let m = |s: &str| Matcher::parse(s).unwrap();
         assert!(filter_matches(&m(r#"zone="""#), &labels), "absent = empty");
-        assert!(filter_matches(&m(r#"team!="""#), &labels), "present != empty");
+        assert!(
+            filter_matches(&m(r#"team!="""#), &labels),
+            "present != empty"
+        );
         assert!(!filter_matches(&m(r#"team="""#), &labels));
         assert!(filter_matches(&m("team=~d."), &labels));
         assert!(!filter_matches(&m("team=web"), &labels));

@@ -29,19 +29,19 @@ fn access(method: &Method, path: &str) -> Access {
     }
 }
 
-/// `Ok` if the request may go on; otherwise the 401 to answer.
-pub fn check(
+/// `None` if the request may go on; otherwise the 401 to answer.
+pub fn refusal(
     server: &ServerConfig,
     method: &Method,
     path: &str,
     headers: &HeaderMap,
-) -> Result<(), Response<Body>> {
+) -> Option<Response<Body>> {
     let Some(token) = &server.auth_token else {
-        return Ok(());
+        return None;
     };
     match access(method, path) {
-        Access::Probe => return Ok(()),
-        Access::Read if !server.read_auth => return Ok(()),
+        Access::Probe => return None,
+        Access::Read if !server.read_auth => return None,
         Access::Read | Access::Write => {}
     }
     let presented = headers
@@ -50,10 +50,10 @@ pub fn check(
         .and_then(|v| v.split_once(' '))
         .filter(|(scheme, _)| scheme.eq_ignore_ascii_case("bearer"))
         .map(|(_, t)| t.trim());
-    let granted = presented
-        .is_some_and(|t| bool::from(t.as_bytes().ct_eq(token.expose().as_bytes())));
+    let granted =
+        presented.is_some_and(|t| bool::from(t.as_bytes().ct_eq(token.expose().as_bytes())));
     if granted {
-        return Ok(());
+        return None;
     }
     tracing::info!(%method, path, "refused: missing or wrong bearer token");
     let mut r = error(
@@ -64,7 +64,7 @@ pub fn check(
         WWW_AUTHENTICATE,
         "Bearer realm=\"campanile\"".parse().expect("static header"),
     );
-    Err(r)
+    Some(r)
 }
 
 #[cfg(test)]
@@ -95,20 +95,22 @@ mod tests {
         let post = Method::POST;
         let get = Method::GET;
         assert_eq!(
-            check(&s, &post, "/api/v2/alerts", &none).unwrap_err().status(),
+            refusal(&s, &post, "/api/v2/alerts", &none)
+                .expect("refused")
+                .status(),
             401
         );
-        assert!(check(&s, &post, "/api/v2/alerts", &with("Bearer wrong")).is_err());
-        assert!(check(&s, &post, "/api/v2/alerts", &with("Basic s3cret")).is_err());
-        assert!(check(&s, &post, "/api/v2/alerts", &with("Bearer s3cret")).is_ok());
-        assert!(check(&s, &post, "/api/v2/alerts", &with("bearer s3cret")).is_ok());
-        assert!(check(&s, &get, "/api/v2/alerts", &none).is_ok());
+        assert!(refusal(&s, &post, "/api/v2/alerts", &with("Bearer wrong")).is_some());
+        assert!(refusal(&s, &post, "/api/v2/alerts", &with("Basic s3cret")).is_some());
+        assert!(refusal(&s, &post, "/api/v2/alerts", &with("Bearer s3cret")).is_none());
+        assert!(refusal(&s, &post, "/api/v2/alerts", &with("bearer s3cret")).is_none());
+        assert!(refusal(&s, &get, "/api/v2/alerts", &none).is_none());
 
         let s = server(Some("s3cret"), true);
-        assert!(check(&s, &get, "/api/v2/alerts", &none).is_err());
-        assert!(check(&s, &get, "/-/ready", &none).is_ok());
-        assert!(check(&s, &get, "/metrics", &with("Bearer s3cret")).is_ok());
+        assert!(refusal(&s, &get, "/api/v2/alerts", &none).is_some());
+        assert!(refusal(&s, &get, "/-/ready", &none).is_none());
+        assert!(refusal(&s, &get, "/metrics", &with("Bearer s3cret")).is_none());
 
-        assert!(check(&server(None, false), &post, "/api/v2/silences", &none).is_ok());
+        assert!(refusal(&server(None, false), &post, "/api/v2/silences", &none).is_none());
     }
 }

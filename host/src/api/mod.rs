@@ -90,7 +90,11 @@ impl Query {
     }
 
     fn one(&self, name: &str) -> Option<&str> {
-        self.0.iter().rev().find(|(k, _)| k == name).map(|(_, v)| v.as_str())
+        self.0
+            .iter()
+            .rev()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.as_str())
     }
 
     /// A boolean parameter (`true`/`false`), `default` when absent.
@@ -127,6 +131,8 @@ mod tests {
         let m = q.matchers().unwrap();
         assert_eq!(m[0].value, "Disk Full");
         assert_eq!(m[1].name, "team");
-        assert!(Query::parse(Some("active=yes")).flag("active", true).is_err());
+        assert!(Query::parse(Some("active=yes"))
+            .flag("active", true)
+            .is_err());
     }
 }

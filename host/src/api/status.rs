@@ -202,10 +202,19 @@ group_wait = "1500ms"
         )
         .unwrap();
         let y = alertmanager_yaml(&config);
-        assert!(y.contains("route:\n  receiver: \"oncall\"\n  group_by: [\"alertname\"]\n"), "{y}");
+        assert!(
+            y.contains("route:\n  receiver: \"oncall\"\n  group_by: [\"alertname\"]\n"),
+            "{y}"
+        );
         assert!(y.contains("  routes:\n    - receiver: \"db\"\n"), "{y}");
         assert!(y.contains("      matchers: [\"team=\\\"db\\\"\"]\n      continue: true\n      group_wait: 1500ms\n"), "{y}");
-        assert!(y.contains("  - source_matchers: [\"severity=\\\"critical\\\"\"]\n"), "{y}");
-        assert!(y.contains("receivers:\n  - name: \"oncall\"\n  - name: \"db\"\n"), "{y}");
+        assert!(
+            y.contains("  - source_matchers: [\"severity=\\\"critical\\\"\"]\n"),
+            "{y}"
+        );
+        assert!(
+            y.contains("receivers:\n  - name: \"oncall\"\n  - name: \"db\"\n"),
+            "{y}"
+        );
     }
 }

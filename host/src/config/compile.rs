@@ -4,12 +4,10 @@ use std::collections::{BTreeMap, HashSet};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use super::raw::{
-    RawConfig, RawInhibitRule, RawPlugin, RawReceiver, RawRoute, RawServer, RawSize, RawStore,
-};
+use super::raw::{RawConfig, RawInhibitRule, RawPlugin, RawRoute, RawServer, RawSize, RawStore};
 use super::{
-    AuthToken, Config, ConfigError, InhibitRuleConfig, ConfigErrors, Durability, GroupBy, IngestConfig, LimitsConfig,
-    PluginConfig, ReceiverConfig, ReceiverKind, RouteConfig, ServerConfig, StoreConfig,
+    AuthToken, Config, ConfigError, ConfigErrors, Durability, GroupBy, IngestConfig,
+    InhibitRuleConfig, LimitsConfig, PluginConfig, RouteConfig, ServerConfig, StoreConfig,
 };
 use crate::route::matcher::{is_valid_label_name, Matcher};
 

@@ -13,8 +13,8 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use crate::route::Matcher;
-pub use receivers::*;
 pub use crate::store::{Durability, StoreConfig};
+pub use receivers::*;
 
 /// The configuration used when `campanile serve` is given no file.
 pub const DEFAULT_TOML: &str = include_str!("default.toml");

@@ -35,11 +35,17 @@ impl Rule {
     }
 
     fn is_source(&self, labels: &Labels) -> bool {
-        self.config.source_matchers.iter().all(|m| m.matches(labels))
+        self.config
+            .source_matchers
+            .iter()
+            .all(|m| m.matches(labels))
     }
 
     fn is_target(&self, labels: &Labels) -> bool {
-        self.config.target_matchers.iter().all(|m| m.matches(labels))
+        self.config
+            .target_matchers
+            .iter()
+            .all(|m| m.matches(labels))
     }
 }
 
@@ -97,9 +103,9 @@ impl Inhibitor {
             let Some(bucket) = sources.get(&rule.key(labels)) else {
                 continue;
             };
-            let source = bucket.values().find(|a| {
-                !a.resolved_at(now) && !(two_sided && rule.is_target(&a.labels))
-            });
+            let source = bucket
+                .values()
+                .find(|a| !a.resolved_at(now) && (!two_sided || !rule.is_target(&a.labels)));
             if let Some(a) = source {
                 return Some(a.fingerprint);
             }
@@ -166,7 +172,11 @@ mod tests {
             inhibitor.inhibited_by(&warning_a, now),
             Some(critical.fingerprint)
         );
-        assert_eq!(inhibitor.inhibited_by(&warning_b, now), None, "equal differs");
+        assert_eq!(
+            inhibitor.inhibited_by(&warning_b, now),
+            None,
+            "equal differs"
+        );
         assert_eq!(
             inhibitor.inhibited_by(&critical.labels, now),
             None,

@@ -75,9 +75,15 @@ mod tests {
         n.title = Some("T".repeat(3000));
         n.body = Some("B".repeat(9000));
         let m = message(&n);
-        assert_eq!(m["content"].as_str().unwrap().chars().count(), CONTENT_CHARS);
+        assert_eq!(
+            m["content"].as_str().unwrap().chars().count(),
+            CONTENT_CHARS
+        );
         let embed = &m["embeds"][0];
-        assert_eq!(embed["title"].as_str().unwrap().chars().count(), TITLE_CHARS);
+        assert_eq!(
+            embed["title"].as_str().unwrap().chars().count(),
+            TITLE_CHARS
+        );
         assert_eq!(
             embed["description"].as_str().unwrap().chars().count(),
             DESCRIPTION_CHARS

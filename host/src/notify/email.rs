@@ -15,7 +15,7 @@ use lettre::transport::smtp::extension::ClientId;
 use lettre::{AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
 
 use super::render::{self, label_line};
-use super::{severity, truncate, BoxFuture, Notification, Notifier, NotifyError};
+use super::{incident, severity, truncate, BoxFuture, Notification, Notifier, NotifyError};
 use crate::config::{EmailConfig, SmtpTls};
 
 /// Subjects are one line; mail clients show far less than this.
@@ -54,7 +54,8 @@ impl Email {
             });
         }
         if let (Some(user), Some(password)) = (&c.username, &c.password) {
-            builder = builder.credentials(Credentials::new(user.clone(), password.expose().clone()));
+            builder =
+                builder.credentials(Credentials::new(user.clone(), password.expose().clone()));
         }
         if let Some(hello) = &c.hello {
             builder = builder.hello_name(ClientId::Domain(hello.clone()));
@@ -64,13 +65,17 @@ impl Email {
 
     async fn send(&self, n: &Notification) -> Result<(), NotifyError> {
         let message = message(n, &self.config.from, &self.config.to, &self.config.cc)?;
-        self.transport()?.send(message).await.map(drop).map_err(|e| {
-            if e.is_permanent() {
-                NotifyError::Rejected(format!("the SMTP server refused the message: {e}"))
-            } else {
-                NotifyError::Transport(format!("SMTP: {e}"))
-            }
-        })
+        self.transport()?
+            .send(message)
+            .await
+            .map(drop)
+            .map_err(|e| {
+                if e.is_permanent() {
+                    NotifyError::Rejected(format!("the SMTP server refused the message: {e}"))
+                } else {
+                    NotifyError::Transport(format!("SMTP: {e}"))
+                }
+            })
     }
 }
 
@@ -93,6 +98,7 @@ pub fn message(
     let title = render::title(n);
     let mut builder = Message::builder()
         .from(from.clone())
+        .message_id(Some(message_id(n, from)))
         .subject(truncate::line(&title, SUBJECT_CHARS));
     for m in to {
         builder = builder.to(m.clone());
@@ -104,6 +110,18 @@ pub fn message(
     builder
         .multipart(MultiPart::alternative_plain_html(text, html(n, &title)))
         .map_err(|e| NotifyError::Rejected(format!("cannot build the message: {e}")))
+}
+
+/// A Message-ID that is the same for every attempt at one notification (a retry, a re-delivery
+/// from the outbox after a restart), so mail systems and clients can fold duplicates: the
+/// group's incident key, the flush time and the sender's domain.
+fn message_id(n: &Notification, from: &Mailbox) -> String {
+    format!(
+        "<{}.{}@{}>",
+        &incident::key(n)[..32],
+        (n.flush.at.unix_timestamp_nanos() / 1_000_000),
+        from.email.domain()
+    )
 }
 
 /// Text made safe for HTML content and attribute values.
@@ -137,7 +155,11 @@ pub fn html(n: &Notification, title: &str) -> String {
     }
     match &n.body {
         Some(body) => {
-            let _ = writeln!(h, "<pre style=\"white-space: pre-wrap\">{}</pre>", escape(body));
+            let _ = writeln!(
+                h,
+                "<pre style=\"white-space: pre-wrap\">{}</pre>",
+                escape(body)
+            );
         }
         None => {
             for v in render::views(n) {
@@ -189,8 +211,14 @@ mod tests {
         let mut n = disk_full();
         n.body = None;
         let h = html(&n, "<b>t</b>");
-        assert!(h.contains("<h2 style=\"color: #d0021b\">&lt;b&gt;t&lt;/b&gt;</h2>"), "{h}");
-        assert!(h.contains("<a href=\"https://runbooks.test/disk\">Runbook</a>"), "{h}");
+        assert!(
+            h.contains("<h2 style=\"color: #d0021b\">&lt;b&gt;t&lt;/b&gt;</h2>"),
+            "{h}"
+        );
+        assert!(
+            h.contains("<a href=\"https://runbooks.test/disk\">Runbook</a>"),
+            "{h}"
+        );
         assert!(h.contains("<strong>RESOLVED</strong> DiskFull"), "{h}");
     }
 

@@ -98,7 +98,10 @@ mod tests {
         );
         let in_a_minute = httpdate::fmt_http_date(SystemTime::now() + Duration::from_secs(61));
         let d = retry_after(&headers(&in_a_minute)).unwrap();
-        assert!(d > Duration::from_secs(55) && d <= Duration::from_secs(61), "{d:?}");
+        assert!(
+            d > Duration::from_secs(55) && d <= Duration::from_secs(61),
+            "{d:?}"
+        );
         let past = httpdate::fmt_http_date(SystemTime::now() - Duration::from_secs(60));
         assert_eq!(retry_after(&headers(&past)), Some(Duration::ZERO));
         assert_eq!(retry_after(&headers("soon")), None);

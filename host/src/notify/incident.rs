@@ -32,7 +32,9 @@ mod tests {
         let n = disk_full();
         let k = key(&n);
         assert_eq!(k.len(), 64);
-        assert!(k.bytes().all(|b| b.is_ascii_hexdigit() && !b.is_ascii_uppercase()));
+        assert!(k
+            .bytes()
+            .all(|b| b.is_ascii_hexdigit() && !b.is_ascii_uppercase()));
         assert_eq!(key(&disk_full()), k, "same group, same key");
         let mut other = disk_full();
         other.receiver = "other".into();

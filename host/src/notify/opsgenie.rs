@@ -166,7 +166,10 @@ mod tests {
         assert_eq!(priority(&n, &config()), "P5");
         n.title = Some("m".repeat(500));
         let c = create(&n, &config());
-        assert_eq!(c["message"].as_str().unwrap().chars().count(), MESSAGE_CHARS);
+        assert_eq!(
+            c["message"].as_str().unwrap().chars().count(),
+            MESSAGE_CHARS
+        );
         assert_eq!(c["tags"].as_array().unwrap().len(), MAX_TAGS);
         assert_eq!(c["details"]["alertname"], "DiskFull");
         assert_eq!(c["alias"], incident::key(&n));

@@ -127,14 +127,11 @@ fn fit(event: &mut Value) {
                 let drop = a.len().div_ceil(2);
                 a.truncate(a.len() - drop);
                 left_out += drop;
-                event.pointer_mut(details).expect("details")["truncated_alerts"] =
-                    json!(left_out);
+                event.pointer_mut(details).expect("details")["truncated_alerts"] = json!(left_out);
             }
             _ => {
                 let over = size(event) - EVENT_BYTES;
-                let body = event
-                    .pointer_mut(&format!("{details}/body"))
-                    .expect("body");
+                let body = event.pointer_mut(&format!("{details}/body")).expect("body");
                 let text = body.as_str().unwrap_or_default();
                 *body = json!(truncate::bytes(text, text.len().saturating_sub(over + 64)));
                 if size(event) > EVENT_BYTES {

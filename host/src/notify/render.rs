@@ -46,7 +46,10 @@ pub fn views(n: &Notification) -> Vec<AlertView<'_>> {
                     .get("description")
                     .filter(|d| *d != headline),
                 labels: &alert.labels,
-                runbook: alert.annotations.get("runbook_url").filter(|r| !r.is_empty()),
+                runbook: alert
+                    .annotations
+                    .get("runbook_url")
+                    .filter(|r| !r.is_empty()),
                 source: Some(alert.generator_url.as_str()).filter(|s| !s.is_empty()),
             }
         })
@@ -152,8 +155,8 @@ pub(crate) mod tests {
     use time::macros::datetime;
 
     use super::*;
-    use crate::group::{FlushedAlert, GroupFlush, Reason};
     use crate::config::{GroupBy, RouteConfig};
+    use crate::group::{FlushedAlert, GroupFlush, Reason};
     use crate::model::{Alert, Fingerprint};
     use crate::route::{Route, RouteTable};
 
@@ -229,7 +232,11 @@ pub(crate) mod tests {
         notification(vec![
             alert(
                 AlertStatus::Firing,
-                &[("alertname", "DiskFull"), ("instance", "db-1"), ("severity", "critical")],
+                &[
+                    ("alertname", "DiskFull"),
+                    ("instance", "db-1"),
+                    ("severity", "critical"),
+                ],
                 &[
                     ("summary", "Disk 95% full on db-1"),
                     ("description", "Only 2 GiB left"),

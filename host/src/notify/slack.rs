@@ -153,7 +153,10 @@ mod tests {
         let m = message(&n);
         assert_eq!(m["text"], "[FIRING:1] DiskFull");
         assert_eq!(m["blocks"][0]["text"]["text"], "[FIRING:1] DiskFull");
-        assert_eq!(m["blocks"][1]["elements"][0]["text"], "Group: alertname=DiskFull");
+        assert_eq!(
+            m["blocks"][1]["elements"][0]["text"],
+            "Group: alertname=DiskFull"
+        );
         assert_eq!(
             m["blocks"][2]["text"]["text"],
             "*FIRING* Disk 95% full on db-1\nOnly 2 GiB left\n<https://runbooks.test/disk|Runbook> · <http://prometheus.test/graph?g0.expr=disk|Source>\nLabels: alertname=DiskFull, instance=db-1, severity=critical"

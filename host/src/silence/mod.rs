@@ -211,7 +211,11 @@ mod tests {
             .set(new_silence("A", now - hour, now + hour), now)
             .await
             .unwrap();
-        assert_eq!(silences.get(&id).unwrap().starts_at, now, "never starts in the past");
+        assert_eq!(
+            silences.get(&id).unwrap().starts_at,
+            now,
+            "never starts in the past"
+        );
         assert_eq!(silences.silenced_by(&labels, now), vec![id.clone()]);
 
         // Longer, same matchers and start: same id.
@@ -243,7 +247,10 @@ mod tests {
             Err(SilenceError::NotFound)
         ));
 
-        assert_eq!(silences.gc(end + time::Duration::try_from(RETENTION).unwrap()), 2);
+        assert_eq!(
+            silences.gc(end + time::Duration::try_from(RETENTION).unwrap()),
+            2
+        );
         assert!(silences.list().is_empty());
     }
 

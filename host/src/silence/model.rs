@@ -46,7 +46,9 @@ impl SilenceMatcher {
         is_equal: bool,
     ) -> Result<SilenceMatcher, SilenceError> {
         if !is_valid_label_name(name) {
-            return Err(SilenceError::Invalid(format!("invalid label name {name:?}")));
+            return Err(SilenceError::Invalid(format!(
+                "invalid label name {name:?}"
+            )));
         }
         let op = match (is_regex, is_equal) {
             (false, true) => Op::Eq,
@@ -286,7 +288,11 @@ mod tests {
     #[test]
     fn validation_rules() {
         assert!(silence(vec![], 0, 10).validate().is_err());
-        let empty_only = silence(vec![m("a", "", false, true), m("b", ".*", true, true)], 0, 10);
+        let empty_only = silence(
+            vec![m("a", "", false, true), m("b", ".*", true, true)],
+            0,
+            10,
+        );
         assert!(empty_only.validate().is_err());
         assert!(silence(vec![m("a", "x", false, true)], 10, 0)
             .validate()

@@ -380,7 +380,10 @@ mod tests {
             Box::new(move |c: &Commit| log.lock().unwrap().push(*c)),
         )
         .unwrap();
-        store.commit(vec![Op::PutAlert(1, alert("A"))]).await.unwrap();
+        store
+            .commit(vec![Op::PutAlert(1, alert("A"))])
+            .await
+            .unwrap();
         store.commit(vec![Op::DeleteAlert(1)]).await.unwrap();
         store.close();
         let seen = seen.lock().unwrap();

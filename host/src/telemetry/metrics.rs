@@ -68,9 +68,7 @@ impl Metrics {
             notifications: Family::default(),
             notification_retries: Family::default(),
             notification_queue: Family::default(),
-            store_commit_duration: Family::new_with_constructor(|| {
-                Histogram::new(COMMIT_BUCKETS)
-            }),
+            store_commit_duration: Family::new_with_constructor(|| Histogram::new(COMMIT_BUCKETS)),
             store_commit_failures: Counter::default(),
         };
         m.register_all()
@@ -239,7 +237,10 @@ mod tests {
             ok: false,
         });
         let text = m.encode();
-        assert!(text.contains("campanile_store_commit_failures_total 1"), "{text}");
+        assert!(
+            text.contains("campanile_store_commit_failures_total 1"),
+            "{text}"
+        );
         assert!(
             text.contains("campanile_store_commit_duration_seconds_count{durable=\"false\"} 1"),
             "{text}"

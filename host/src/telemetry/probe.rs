@@ -103,7 +103,10 @@ mod tests {
         let (url, server) = serve_once("HTTP/1.1 200 OK\r\ncontent-length: 3\r\n\r\nOK\n");
         probe_ready(&url, Duration::from_secs(5)).unwrap();
         let request = server.join().unwrap();
-        assert!(request.starts_with("GET /-/ready HTTP/1.0\r\n"), "{request}");
+        assert!(
+            request.starts_with("GET /-/ready HTTP/1.0\r\n"),
+            "{request}"
+        );
     }
 
     #[test]
@@ -132,10 +135,7 @@ mod tests {
             split_url("http://127.0.0.1:9797/-/ready"),
             Some(("127.0.0.1:9797", "/-/ready"))
         );
-        assert_eq!(
-            split_url("http://[::1]:9797"),
-            Some(("[::1]:9797", "/"))
-        );
+        assert_eq!(split_url("http://[::1]:9797"), Some(("[::1]:9797", "/")));
         assert_eq!(split_url("https://127.0.0.1:9797/"), None);
         assert_eq!(split_url("http://localhost/-/ready"), None);
     }

@@ -161,7 +161,10 @@ impl Rx<'_, '_> {
                 };
                 let d = self.delivery(t.delivery(), &defaults);
                 let url = self.secret_url(t.url, t.url_file, t.url_env);
-                (d, url.map(|url| ReceiverKind::MsTeams(MsTeamsConfig { url })))
+                (
+                    d,
+                    url.map(|url| ReceiverKind::MsTeams(MsTeamsConfig { url })),
+                )
             }
             RawReceiver::PagerDuty(p) => {
                 let d = self.delivery(p.delivery(), &UNLIMITED);
@@ -264,10 +267,7 @@ impl Rx<'_, '_> {
             concurrency: concurrency.max(1),
             rate_limit,
         };
-        (
-            d.send_resolved.unwrap_or(defaults.send_resolved),
-            delivery,
-        )
+        (d.send_resolved.unwrap_or(defaults.send_resolved), delivery)
     }
 
     fn duration(&mut self, field: &str, v: Option<&str>, default: Duration) -> Duration {
@@ -391,7 +391,9 @@ impl Rx<'_, '_> {
             other => {
                 self.err(
                     "tls",
-                    format!("unknown tls {other:?}: expected \"starttls\", \"implicit\" or \"none\""),
+                    format!(
+                        "unknown tls {other:?}: expected \"starttls\", \"implicit\" or \"none\""
+                    ),
                 );
                 SmtpTls::StartTls
             }
@@ -411,7 +413,10 @@ impl Rx<'_, '_> {
                     Some(pem)
                 }
                 Ok(_) => {
-                    self.err("ca_file", format!("{} is not a PEM certificate", path.display()));
+                    self.err(
+                        "ca_file",
+                        format!("{} is not a PEM certificate", path.display()),
+                    );
                     None
                 }
                 Err(err) => {
@@ -420,12 +425,16 @@ impl Rx<'_, '_> {
                 }
             }
         });
-        let has_password = e.password.is_some() || e.password_file.is_some() || e.password_env.is_some();
+        let has_password =
+            e.password.is_some() || e.password_file.is_some() || e.password_env.is_some();
         let password = match (&e.username, has_password) {
             (Some(_), true) => self.secret("password", e.password, e.password_file, e.password_env),
             (None, false) => None,
             (Some(_), false) => {
-                self.err("password", "a username needs a password (`password`, `password_file` or `password_env`)");
+                self.err(
+                    "password",
+                    "a username needs a password (`password`, `password_file` or `password_env`)",
+                );
                 None
             }
             (None, true) => {
@@ -437,18 +446,16 @@ impl Rx<'_, '_> {
         if e.to.is_empty() {
             self.err("to", "needs at least one address");
         }
-        let to: Vec<Mailbox> = e
-            .to
-            .iter()
-            .enumerate()
-            .filter_map(|(i, a)| self.mailbox(&format!("to[{i}]"), a))
-            .collect();
-        let cc: Vec<Mailbox> = e
-            .cc
-            .iter()
-            .enumerate()
-            .filter_map(|(i, a)| self.mailbox(&format!("cc[{i}]"), a))
-            .collect();
+        let to: Vec<Mailbox> =
+            e.to.iter()
+                .enumerate()
+                .filter_map(|(i, a)| self.mailbox(&format!("to[{i}]"), a))
+                .collect();
+        let cc: Vec<Mailbox> =
+            e.cc.iter()
+                .enumerate()
+                .filter_map(|(i, a)| self.mailbox(&format!("cc[{i}]"), a))
+                .collect();
         Some(EmailConfig {
             host: e.host,
             port,
