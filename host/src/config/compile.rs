@@ -482,7 +482,7 @@ fn compile_route(
         continue_matching: raw.continue_matching,
         routes: Vec::new(),
     };
-    let children: Vec<RouteConfig> = raw
+    let mut children: Vec<RouteConfig> = raw
         .routes
         .into_iter()
         .enumerate()
@@ -499,8 +499,27 @@ fn compile_route(
             )
         })
         .collect();
+    // Alertmanager keeps the groups of two sibling routes with the same matchers apart (they
+    // belong to different route nodes) though their route keys are equal. Campanile identifies
+    // groups by key, so a repeated sibling key gets the sibling's index appended, as
+    // Alertmanager's route ID does.
+    let mut seen = HashSet::new();
+    for (i, child) in children.iter_mut().enumerate() {
+        if !seen.insert(child.key.clone()) {
+            let old = child.key.clone();
+            rekey(child, &old, &format!("{old}/{i}"));
+        }
+    }
     node.routes = children;
     node
+}
+
+/// Replaces the key prefix `old` with `new` in `route` and all its descendants.
+fn rekey(route: &mut RouteConfig, old: &str, new: &str) {
+    route.key = format!("{new}{}", &route.key[old.len()..]);
+    for child in &mut route.routes {
+        rekey(child, old, new);
+    }
 }
 
 #[cfg(test)]
@@ -552,6 +571,33 @@ group_by = ["..."]
         assert_eq!(
             c.route.group_by,
             super::GroupBy::Labels(vec!["alertname".into(), "cluster".into()])
+        );
+    }
+
+    #[test]
+    fn sibling_routes_with_the_same_matchers_get_distinct_keys() {
+        let c = parse(
+            r#"
+[[route.routes]]
+matchers = ['team="db"']
+continue = true
+[[route.routes.routes]]
+matchers = ['severity="critical"']
+[[route.routes]]
+matchers = ['team="db"']
+[[route.routes.routes]]
+matchers = ['severity="critical"']
+"#,
+        )
+        .unwrap();
+        let [first, second] = &c.route.routes[..] else {
+            panic!("two children")
+        };
+        assert_eq!(first.key, r#"{}/{team="db"}"#, "the first keeps Alertmanager's key");
+        assert_eq!(second.key, r#"{}/{team="db"}/1"#);
+        assert_eq!(
+            second.routes[0].key,
+            r#"{}/{team="db"}/1/{severity="critical"}"#
         );
     }
 
