@@ -19,7 +19,7 @@ use crate::model::{Alert, SharedAlert};
 use crate::mute::MuteStage;
 use crate::notify::Receivers;
 use crate::pipeline::Pipeline;
-use crate::plugin::{LoadError, PluginRuntime};
+use crate::plugin::{LoadError, PluginRuntime, PluginState};
 use crate::route::RouteTable;
 use crate::silence::Silences;
 use crate::store::{Op, Store, StoreError, StoredAlert};
@@ -77,7 +77,8 @@ pub async fn start(config: Config) -> Result<Running, StartError> {
     .expect("store opening task")?;
 
     let plugin_configs = config.plugins.clone();
-    let plugins = tokio::task::spawn_blocking(move || PluginRuntime::load(&plugin_configs))
+    let plugin_state = Arc::new(PluginState::new(store.clone(), snapshot.state));
+    let plugins = tokio::task::spawn_blocking(move || PluginRuntime::load(&plugin_configs, plugin_state))
         .await
         .expect("plugin loading task")?;
 
@@ -112,6 +113,7 @@ pub async fn start(config: Config) -> Result<Running, StartError> {
 
     let (batch_tx, batch_rx) = mpsc::channel(config.limits.ingest_queue);
     let (flush_tx, flush_rx) = mpsc::unbounded_channel();
+    let (routed_tx, routed_rx) = mpsc::unbounded_channel();
     let mut dispatcher = Dispatcher::new(
         routes.clone(),
         flush_tx,
@@ -121,13 +123,15 @@ pub async fn start(config: Config) -> Result<Running, StartError> {
     )
     .with_mute(mute.clone());
     dispatcher.restore(restored);
-    tokio::spawn(dispatcher.run(batch_rx, shutdown.clone()));
+    tokio::spawn(dispatcher.run(batch_rx, routed_rx, shutdown.clone()));
     tokio::spawn(housekeeping(cache.clone(), shutdown.clone()));
     let pipeline = Arc::new(Pipeline {
         plugins: Arc::new(plugins),
         receivers,
         metrics: metrics.clone(),
         store: store.clone(),
+        acks: acks.clone(),
+        routed: routed_tx,
     });
     pipeline.replay_outbox(snapshot.outbox, &routes).await;
     tokio::spawn(pipeline.run(flush_rx));

@@ -1,13 +1,14 @@
 //! The `campanile` binary: flags, logging, and hand-off to `app`.
 
 use std::path::PathBuf;
+use std::sync::Arc;
 use std::process::ExitCode;
 use std::time::Duration;
 
 use clap::{Parser, Subcommand};
 
 use campanile::config::Config;
-use campanile::plugin::PluginRuntime;
+use campanile::plugin::{PluginRuntime, PluginState};
 use campanile::telemetry::{init_logging, probe_ready, LogFormat, DEFAULT_READY_URL};
 
 /// Shown after `--help`: what the exit status means, and where to start.
@@ -87,7 +88,7 @@ fn main() -> ExitCode {
         },
         Command::CheckConfig { file } => match Config::load(&file) {
             Ok(c) => {
-                if let Err(e) = PluginRuntime::load(&c.plugins) {
+                if let Err(e) = PluginRuntime::load(&c.plugins, Arc::new(PluginState::in_memory())) {
                     eprintln!("{}: {e}", file.display());
                     return ExitCode::from(2);
                 }

@@ -23,12 +23,15 @@ use std::time::Instant;
 use tokio::sync::mpsc;
 use tracing::Instrument;
 
-use crate::group::{FlushedAlert, GroupFlush, Reason};
+use time::OffsetDateTime;
+
+use crate::ack::Acks;
+use crate::group::{FlushedAlert, GroupFlush, Reason, Routed};
 use crate::model::AlertStatus;
 use crate::notify::{Overrides, Receivers};
 use crate::plugin::{Action, PluginFault, PluginRuntime, Severity};
 use crate::route::RouteTable;
-use crate::store::{Op, OutboxEntry, Store};
+use crate::store::{extend_history, Op, OutboxEntry, SentRecord, Store};
 use crate::telemetry::{Metrics, PluginFaultLabels, PluginLabels};
 
 pub struct Pipeline {
@@ -36,6 +39,21 @@ pub struct Pipeline {
     pub receivers: Arc<Receivers>,
     pub metrics: Arc<Metrics>,
     pub store: Arc<Store>,
+    /// Acknowledgements, for the group record and to stop wake-ups.
+    pub acks: Arc<Acks>,
+    /// Back to the dispatcher: what was decided for each flush.
+    pub routed: mpsc::UnboundedSender<Routed>,
+}
+
+/// Longest wake-up a plugin may ask for.
+const MAX_WAKE_SECS: u32 = 30 * 24 * 3600;
+
+/// What the routing stage decided for a flush.
+#[derive(Debug, Default, PartialEq)]
+pub struct Decision {
+    pub deliveries: Vec<Delivery>,
+    /// Seconds until the plugin wants to be called again.
+    pub wake_after: Option<u32>,
 }
 
 /// One receiver to tell, with the plugin's overrides.
@@ -54,6 +72,16 @@ impl Delivery {
     }
 }
 
+impl Decision {
+    /// The route's own receiver, as it is: no plugin, or the plugin faulted.
+    fn plain(receiver: &str) -> Self {
+        Decision {
+            deliveries: vec![Delivery::plain(receiver)],
+            wake_after: None,
+        }
+    }
+}
+
 impl Pipeline {
     /// Handles flushes as they come; each in its own task so a slow plugin or receiver queue
     /// holds up only its own group.
@@ -63,7 +91,8 @@ impl Pipeline {
         }
     }
 
-    pub async fn handle(self: Arc<Self>, flush: GroupFlush) {
+    pub async fn handle(self: Arc<Self>, mut flush: GroupFlush) {
+        flush.acknowledged = self.acks.get(&flush.key);
         let flush = Arc::new(flush);
         let span = tracing::info_span!(
             "flush",
@@ -72,9 +101,29 @@ impl Pipeline {
             reason = flush.reason.as_str()
         );
         async {
-            let mut deliveries = self.decide(&flush).await;
+            if flush.reason == Reason::Wake {
+                if let Some(ack) = &flush.acknowledged {
+                    tracing::info!(by = %ack.by, "wake-up dropped: the group is acknowledged");
+                    self.tell_dispatcher(&flush, Vec::new(), None);
+                    return;
+                }
+            }
+            let Decision {
+                mut deliveries,
+                wake_after,
+            } = self.decide(&flush).await;
             deliveries.retain(|d| self.receivers.wants(&d.receiver, &flush));
-            let ids = self.record(&flush, &deliveries).await;
+            let wake_at = wake_after.map(|s| flush.at + time::Duration::seconds(s.into()));
+            let sent: Vec<SentRecord> = deliveries
+                .iter()
+                .map(|d| SentRecord {
+                    receiver: d.receiver.clone(),
+                    reason: flush.reason.as_str().to_string(),
+                    at: flush.at,
+                })
+                .collect();
+            let ids = self.record(&flush, &deliveries, &sent, wake_at).await;
+            self.tell_dispatcher(&flush, sent, wake_at);
             for (d, id) in deliveries.into_iter().zip(ids) {
                 self.receivers
                     .enqueue(&d.receiver, flush.clone(), d.overrides, id)
@@ -85,14 +134,35 @@ impl Pipeline {
         .await
     }
 
-    /// Commits the notification log entry and the outbox entries together. If the store fails,
-    /// the notifications still go out (telling people beats keeping records), without an
-    /// outbox entry.
-    async fn record(&self, flush: &GroupFlush, deliveries: &[Delivery]) -> Vec<Option<u64>> {
-        let mut ops = vec![Op::PutNotified(
-            flush.key.to_string(),
-            flush.notified_record(),
-        )];
+    fn tell_dispatcher(
+        &self,
+        flush: &GroupFlush,
+        sent: Vec<SentRecord>,
+        wake_at: Option<OffsetDateTime>,
+    ) {
+        // The dispatcher lives as long as the app; if it is gone we are shutting down.
+        let _ = self.routed.send(Routed {
+            key: flush.key.clone(),
+            sent,
+            wake_at,
+        });
+    }
+
+    /// Commits the notification log entry (with the group's history and wake-up) and the
+    /// outbox entries together. If the store fails, the notifications still go out (telling
+    /// people beats keeping records), without an outbox entry.
+    async fn record(
+        &self,
+        flush: &GroupFlush,
+        deliveries: &[Delivery],
+        sent: &[SentRecord],
+        wake_at: Option<OffsetDateTime>,
+    ) -> Vec<Option<u64>> {
+        let mut record = flush.record.clone();
+        record.sent = flush.history.clone();
+        extend_history(&mut record.sent, sent.iter().cloned());
+        record.wake_at = wake_at;
+        let mut ops = vec![Op::PutNotified(flush.key.to_string(), record)];
         let mut ids = Vec::with_capacity(deliveries.len());
         for d in deliveries {
             let id = self.store.next_outbox_id();
@@ -121,24 +191,28 @@ impl Pipeline {
                 .by_name(&e.route)
                 .unwrap_or_else(|| routes.get(0))
                 .clone();
+            let alerts: Vec<FlushedAlert> = e
+                .alerts
+                .into_iter()
+                .map(|(a, firing)| FlushedAlert {
+                    alert: Arc::new(a.into()),
+                    status: if firing {
+                        AlertStatus::Firing
+                    } else {
+                        AlertStatus::Resolved
+                    },
+                })
+                .collect();
             let flush = GroupFlush {
                 key: e.group_key.into(),
                 route,
                 group_labels: e.group_labels,
-                alerts: e
-                    .alerts
-                    .into_iter()
-                    .map(|(a, firing)| FlushedAlert {
-                        alert: Arc::new(a.into()),
-                        status: if firing {
-                            AlertStatus::Firing
-                        } else {
-                            AlertStatus::Resolved
-                        },
-                    })
-                    .collect(),
+                record: GroupFlush::record_of(&alerts, e.at),
+                alerts,
                 reason: Reason::parse(&e.reason).unwrap_or(Reason::Repeat),
                 at: e.at,
+                history: Vec::new(),
+                acknowledged: None,
             };
             let overrides = Overrides {
                 title: e.title,
@@ -151,11 +225,12 @@ impl Pipeline {
         }
     }
 
-    /// Who is told about this flush. Never empty unless the plugin explicitly suppressed it.
-    async fn decide(&self, flush: &Arc<GroupFlush>) -> Vec<Delivery> {
+    /// Who is told about this flush. Never empty unless the plugin explicitly suppressed it
+    /// or only asked to be woken later.
+    async fn decide(&self, flush: &Arc<GroupFlush>) -> Decision {
         let route = &flush.route.config;
         let Some(plugin) = route.plugin.clone() else {
-            return vec![Delivery::plain(&route.receiver)];
+            return Decision::plain(&route.receiver);
         };
         let started = Instant::now();
         let runtime = self.plugins.clone();
@@ -174,15 +249,15 @@ impl Pipeline {
             .observe(started.elapsed().as_secs_f64());
 
         match result.and_then(|actions| self.check(actions, &route.receiver)) {
-            Ok((deliveries, faults)) => {
+            Ok((decision, faults)) => {
                 for fault in faults {
                     self.fault(&plugin, &route.receiver, &fault);
                 }
-                deliveries
+                decision
             }
             Err(fault) => {
                 self.fault(&plugin, &route.receiver, &fault);
-                vec![Delivery::plain(&route.receiver)]
+                Decision::plain(&route.receiver)
             }
         }
     }
@@ -194,18 +269,23 @@ impl Pipeline {
         &self,
         actions: Vec<Action>,
         fallback: &str,
-    ) -> Result<(Vec<Delivery>, Vec<PluginFault>), PluginFault> {
+    ) -> Result<(Decision, Vec<PluginFault>), PluginFault> {
         if actions.is_empty() {
             return Err(PluginFault::Error(
                 "returned no action (use suppress to tell nobody)".into(),
             ));
         }
-        let mut deliveries: Vec<Delivery> = Vec::new();
+        let mut decision = Decision::default();
+        let deliveries = &mut decision.deliveries;
         let mut faults = Vec::new();
         for action in actions {
             let d = match action {
                 Action::Suppress(reason) => {
                     tracing::info!(reason = %reason, "plugin suppressed the notification");
+                    continue;
+                }
+                Action::WakeAfter(secs) => {
+                    decision.wake_after = Some(secs.clamp(1, MAX_WAKE_SECS));
                     continue;
                 }
                 Action::Notify {
@@ -230,7 +310,7 @@ impl Pipeline {
                 deliveries.push(d);
             }
         }
-        Ok((deliveries, faults))
+        Ok((decision, faults))
     }
 
     fn fault(&self, plugin: &str, fallback: &str, fault: &PluginFault) {

@@ -108,6 +108,50 @@ impl Group {
         find(&self.group_labels, name)
     }
 
+    /// Whether an operator has acknowledged the group.
+    ///
+    /// ```
+    /// use campanile_sdk::testing;
+    ///
+    /// let mut group = testing::group(vec![testing::alert(&[("alertname", "Down")])]);
+    /// assert!(!group.is_acknowledged());
+    /// group.acknowledged = Some(testing::acknowledgement("bob"));
+    /// assert!(group.is_acknowledged());
+    /// ```
+    pub fn is_acknowledged(&self) -> bool {
+        self.acknowledged.is_some()
+    }
+
+    /// When the group was first told to anyone (ms since the Unix epoch), if ever, as far as its
+    /// history (the last 64 notifications) reaches.
+    ///
+    /// ```
+    /// use campanile_sdk::{testing, time, NotifyReason};
+    ///
+    /// let mut group = testing::group(vec![testing::alert(&[("alertname", "Down")])]);
+    /// assert_eq!(group.first_sent_at(), None);
+    /// group.sent.push(testing::sent("chat", NotifyReason::First, 90_000));
+    /// group.sent.push(testing::sent("pager", NotifyReason::Wake, 30_000));
+    /// assert_eq!(group.first_sent_at(), Some(time::now_ms() - 90_000));
+    /// ```
+    pub fn first_sent_at(&self) -> Option<i64> {
+        self.sent.iter().map(|s| s.at).min()
+    }
+
+    /// Whether `receiver` was told about this group before.
+    ///
+    /// ```
+    /// use campanile_sdk::{testing, NotifyReason};
+    ///
+    /// let mut group = testing::group(vec![testing::alert(&[("alertname", "Down")])]);
+    /// group.sent.push(testing::sent("chat", NotifyReason::First, 1_000));
+    /// assert!(group.was_sent_to("chat"));
+    /// assert!(!group.was_sent_to("pager"));
+    /// ```
+    pub fn was_sent_to(&self, receiver: &str) -> bool {
+        self.sent.iter().any(|s| s.receiver == receiver)
+    }
+
     /// The value of the label `name` if every alert of the group has it with the same value.
     ///
     /// ```
@@ -276,6 +320,24 @@ impl Action {
     /// ```
     pub fn suppress(reason: impl Into<String>) -> Action {
         Action::Suppress(reason.into())
+    }
+
+    /// Asks the host to call [`Router::route`](crate::Router::route) again for this group after
+    /// `delay` (whole seconds, at least 1, at most 30 days), with reason
+    /// [`NotifyReason::Wake`](crate::NotifyReason::Wake) — unless the group has stopped firing or
+    /// is acknowledged by then. Each decision replaces the previous wake-up; a decision without
+    /// one cancels it. Wake-ups survive host restarts. This is how escalation is written:
+    /// "tell chat now, wake me in 15 minutes; if nobody acknowledged, page".
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use campanile_sdk::Action;
+    ///
+    /// assert_eq!(Action::wake_after(Duration::from_secs(900)), Action::WakeAfter(900));
+    /// assert_eq!(Action::wake_after(Duration::from_millis(10)), Action::WakeAfter(1));
+    /// ```
+    pub fn wake_after(delay: std::time::Duration) -> Action {
+        Action::WakeAfter(u32::try_from(delay.as_secs()).unwrap_or(u32::MAX).max(1))
     }
 }
 

@@ -68,6 +68,7 @@ mod matcher;
 
 pub mod config;
 pub mod log;
+pub mod state;
 #[cfg(not(target_arch = "wasm32"))]
 pub mod testing;
 pub mod time;
@@ -133,6 +134,31 @@ pub use bindings::campanile::router::types::NotifyReason;
 /// ```
 #[doc(inline)]
 pub use bindings::campanile::router::types::Group;
+
+/// An operator's acknowledgement of a group ([`Group::acknowledged`]): who, their comment, and
+/// when (ms since the Unix epoch). The host clears it when the group stops firing, and drops
+/// wake-ups ([`Action::wake_after`]) while it stands.
+///
+/// ```
+/// use campanile_sdk::testing;
+///
+/// let ack = testing::acknowledgement("alice");
+/// assert_eq!(ack.by, "alice");
+/// ```
+#[doc(inline)]
+pub use bindings::campanile::router::types::Acknowledgement;
+
+/// One notification a group was sent before ([`Group::sent`]): receiver, reason, and when
+/// (ms since the Unix epoch).
+///
+/// ```
+/// use campanile_sdk::{testing, NotifyReason};
+///
+/// let sent = testing::sent("chat", NotifyReason::First, 1_000);
+/// assert_eq!(sent.receiver, "chat");
+/// ```
+#[doc(inline)]
+pub use bindings::campanile::router::types::Sent;
 
 /// How urgent a notification is; receivers map it onto their own scale.
 ///
@@ -212,6 +238,36 @@ pub trait Router {
     /// }
     /// ```
     fn route(group: &Group) -> Result<Vec<Action>, String>;
+
+    /// The identity of an alert for deduplication: the labels that make two alerts the same
+    /// alert, or `None` to keep all labels (Alertmanager's fingerprint), which is the default.
+    ///
+    /// The host calls it only for the plugin its configuration names as
+    /// `ingest.identity_plugin`, for every alert it receives, so keep it cheap. The alert keeps
+    /// all its labels; only which alerts fold into one changes.
+    ///
+    /// ```
+    /// use campanile_sdk::{testing, Action, Group, Pair, Router};
+    ///
+    /// /// Folds the same alert from two HA Prometheus replicas.
+    /// struct DropReplica;
+    /// impl Router for DropReplica {
+    ///     fn route(group: &Group) -> Result<Vec<Action>, String> {
+    ///         Ok(vec![Action::notify(group.receiver.clone()).into()])
+    ///     }
+    ///     fn identity(labels: &[Pair]) -> Option<Vec<Pair>> {
+    ///         Some(labels.iter().filter(|p| p.name != "replica").cloned().collect())
+    ///     }
+    /// }
+    ///
+    /// let a = testing::pairs(&[("alertname", "Down"), ("replica", "a")]);
+    /// let b = testing::pairs(&[("alertname", "Down"), ("replica", "b")]);
+    /// assert_eq!(DropReplica::identity(&a), DropReplica::identity(&b));
+    /// ```
+    fn identity(labels: &[Pair]) -> Option<Vec<Pair>> {
+        let _ = labels;
+        None
+    }
 }
 
 /// Exports a [`Router`] implementation as the plugin's `route` function.
@@ -251,6 +307,12 @@ macro_rules! export_router {
                 ) -> ::core::result::Result<::std::vec::Vec<$crate::Action>, ::std::string::String>
                 {
                     <$router as $crate::Router>::route(&group)
+                }
+
+                fn identity(
+                    labels: ::std::vec::Vec<$crate::Pair>,
+                ) -> ::core::option::Option<::std::vec::Vec<$crate::Pair>> {
+                    <$router as $crate::Router>::identity(&labels)
                 }
             }
 

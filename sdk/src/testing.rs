@@ -1,10 +1,11 @@
 //! Unit-test plugins natively, with a plain `cargo test`.
 //!
 //! Only available on targets other than `wasm32`. There, [`config`](crate::config),
-//! [`log`](crate::log) and [`time`](crate::time) talk to a fake host kept per thread: set its
-//! config with [`set_config`], its clock with [`set_now_ms`], and read what the plugin logged with
-//! [`logs`]. `cargo test` runs every test on its own thread, so tests do not see each other's fake
-//! host. Build test inputs with [`alert`], [`resolved_alert`] and [`group`].
+//! [`log`](crate::log), [`state`](crate::state) and [`time`](crate::time) talk to a fake host
+//! kept per thread: set its config with [`set_config`], its clock with [`set_now_ms`], read what
+//! the plugin logged with [`logs`] and what it stored with [`state()`]. `cargo test` runs every
+//! test on its own thread, so tests do not see each other's fake host. Build test inputs with
+//! [`alert`], [`resolved_alert`], [`group`], [`acknowledgement`] and [`sent`].
 //!
 //! ```
 //! use campanile_sdk::{config, log, testing, Action, Group, Router};
@@ -33,7 +34,7 @@ use std::cell::RefCell;
 use std::collections::BTreeMap;
 
 use crate::log::Level;
-use crate::{Alert, AlertStatus, Group, NotifyReason, Pair};
+use crate::{Acknowledgement, Alert, AlertStatus, Group, NotifyReason, Pair, Sent};
 
 /// The fake clock's time until [`set_now_ms`] is called: 2023-11-14T22:13:20Z.
 ///
@@ -48,6 +49,8 @@ struct FakeHost {
     config: BTreeMap<String, String>,
     now_ms: i64,
     logs: Vec<(Level, String)>,
+    /// Key → (value, expiry in ms).
+    state: BTreeMap<String, (String, Option<i64>)>,
 }
 
 impl FakeHost {
@@ -56,9 +59,13 @@ impl FakeHost {
             config: BTreeMap::new(),
             now_ms: DEFAULT_NOW_MS,
             logs: Vec::new(),
+            state: BTreeMap::new(),
         }
     }
 }
+
+/// The host's limit on one key plus value, as the fake host enforces it too.
+const MAX_STATE_VALUE_BYTES: usize = 64 * 1024;
 
 thread_local! {
     static HOST: RefCell<FakeHost> = const { RefCell::new(FakeHost::new()) };
@@ -129,7 +136,32 @@ pub fn clear_logs() {
     with_host(|host| host.logs.clear());
 }
 
-/// Resets this thread's fake host: empty config, clock at [`DEFAULT_NOW_MS`], no logs.
+/// The plugin's live state on this thread's fake host, sorted by key: what [`state`](crate::state)
+/// holds now.
+///
+/// ```
+/// use campanile_sdk::{state, testing};
+///
+/// state::set("b", "2").unwrap();
+/// state::set("a", "1").unwrap();
+/// assert_eq!(
+///     testing::state(),
+///     [("a".to_string(), "1".to_string()), ("b".to_string(), "2".to_string())]
+/// );
+/// ```
+pub fn state() -> Vec<(String, String)> {
+    with_host(|host| {
+        let now = host.now_ms;
+        host.state
+            .iter()
+            .filter(|(_, (_, exp))| exp.is_none_or(|e| e > now))
+            .map(|(k, (v, _))| (k.clone(), v.clone()))
+            .collect()
+    })
+}
+
+/// Resets this thread's fake host: empty config and state, clock at [`DEFAULT_NOW_MS`], no
+/// logs.
 ///
 /// ```
 /// use campanile_sdk::{config, log, testing, time};
@@ -156,6 +188,37 @@ pub(crate) fn fake_config_keys() -> Vec<String> {
 
 pub(crate) fn fake_now_ms() -> i64 {
     with_host(|host| host.now_ms)
+}
+
+pub(crate) fn fake_state_get(key: &str) -> Option<String> {
+    with_host(|host| {
+        let now = host.now_ms;
+        host.state
+            .get(key)
+            .filter(|(_, exp)| exp.is_none_or(|e| e > now))
+            .map(|(v, _)| v.clone())
+    })
+}
+
+pub(crate) fn fake_state_set(key: &str, value: &str, ttl: Option<u32>) -> Result<(), String> {
+    let size = key.len() + value.len();
+    if size > MAX_STATE_VALUE_BYTES {
+        return Err(format!(
+            "key and value are {size} bytes; the limit per value is {MAX_STATE_VALUE_BYTES}"
+        ));
+    }
+    with_host(|host| {
+        let expires = ttl.map(|s| host.now_ms + i64::from(s) * 1000);
+        host.state
+            .insert(key.to_string(), (value.to_string(), expires));
+    });
+    Ok(())
+}
+
+pub(crate) fn fake_state_delete(key: &str) {
+    with_host(|host| {
+        host.state.remove(key);
+    });
 }
 
 pub(crate) fn fake_log(level: Level, message: &str) {
@@ -270,6 +333,44 @@ pub fn group(alerts: impl IntoIterator<Item = Alert>) -> Group {
         common_labels,
         alerts,
         reason: NotifyReason::First,
+        acknowledged: None,
+        sent: Vec::new(),
+    }
+}
+
+/// An acknowledgement by `by` at the fake clock's current time, to put in
+/// [`Group::acknowledged`].
+///
+/// ```
+/// use campanile_sdk::testing;
+///
+/// let mut group = testing::group(vec![testing::alert(&[("alertname", "Down")])]);
+/// group.acknowledged = Some(testing::acknowledgement("alice"));
+/// assert!(group.is_acknowledged());
+/// ```
+pub fn acknowledgement(by: &str) -> Acknowledgement {
+    Acknowledgement {
+        by: by.to_string(),
+        comment: String::new(),
+        at: fake_now_ms(),
+    }
+}
+
+/// A record that `receiver` was told `ago_ms` milliseconds before the fake clock's time, to put
+/// in [`Group::sent`].
+///
+/// ```
+/// use campanile_sdk::{testing, NotifyReason};
+///
+/// let mut group = testing::group(vec![testing::alert(&[("alertname", "Down")])]);
+/// group.sent.push(testing::sent("chat", NotifyReason::First, 60_000));
+/// assert_eq!(group.first_sent_at(), Some(campanile_sdk::time::now_ms() - 60_000));
+/// ```
+pub fn sent(receiver: &str, reason: NotifyReason, ago_ms: i64) -> Sent {
+    Sent {
+        receiver: receiver.to_string(),
+        reason,
+        at: fake_now_ms() - ago_ms,
     }
 }
 

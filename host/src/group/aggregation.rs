@@ -9,7 +9,12 @@ use tokio::time::Instant;
 use super::{FlushedAlert, GroupFlush, Reason};
 use crate::model::{AlertStatus, Fingerprint, Labels, SharedAlert};
 use crate::route::Route;
-use crate::store::NotifiedRecord;
+use crate::store::{extend_history, NotifiedRecord, SentRecord};
+
+/// How long from `wall` until `at`; zero if `at` has passed.
+fn until(wall: OffsetDateTime, at: OffsetDateTime) -> std::time::Duration {
+    (at - wall).try_into().unwrap_or(std::time::Duration::ZERO)
+}
 
 /// What the group told receivers last time (Alertmanager's notification log entry).
 #[derive(Debug)]
@@ -28,6 +33,10 @@ pub struct AggrGroup {
     last: Option<LastNotified>,
     /// When the group is next looked at.
     pub next_flush: Instant,
+    /// What the group was sent, oldest first, as its routing plugin sees it.
+    history: Vec<SentRecord>,
+    /// A wake-up the routing plugin asked for: when, on both clocks.
+    pub wake: Option<(Instant, OffsetDateTime)>,
 }
 
 impl AggrGroup {
@@ -41,6 +50,8 @@ impl AggrGroup {
             alerts: HashMap::new(),
             last: None,
             next_flush,
+            history: Vec::new(),
+            wake: None,
         }
     }
 
@@ -66,6 +77,66 @@ impl AggrGroup {
             .try_into()
             .unwrap_or(std::time::Duration::ZERO);
         self.next_flush = now + self.route.config.group_interval.saturating_sub(since);
+        self.history = record.sent.clone();
+        self.wake = record.wake_at.map(|at| (now + until(wall, at), at));
+    }
+
+    /// Takes in what the routing stage decided for a flush of this group: what it sent, and
+    /// the wake-up it asked for, which replaces any pending one.
+    pub fn routed(
+        &mut self,
+        sent: Vec<SentRecord>,
+        wake_at: Option<OffsetDateTime>,
+        now: Instant,
+        wall: OffsetDateTime,
+    ) {
+        extend_history(&mut self.history, sent);
+        self.wake = wake_at.map(|at| (now + until(wall, at), at));
+    }
+
+    /// A due wake-up: the group's firing alerts that are not muted, for the routing plugin to
+    /// decide again, or `None` when nothing fires any more. The notification log entry stays
+    /// as it was, so the dedup rule and the repeat interval are not disturbed.
+    pub fn wake_flush(
+        &mut self,
+        wall: OffsetDateTime,
+        muted: impl Fn(&SharedAlert) -> bool,
+    ) -> Option<GroupFlush> {
+        self.wake = None;
+        let last = self.last.as_ref()?;
+        let mut alerts: Vec<FlushedAlert> = self
+            .alerts
+            .values()
+            .filter(|a| a.status_at(wall) == AlertStatus::Firing && !muted(a))
+            .map(|a| FlushedAlert {
+                alert: a.clone(),
+                status: AlertStatus::Firing,
+            })
+            .collect();
+        if alerts.is_empty() {
+            return None;
+        }
+        alerts.sort_by_key(|a| (a.alert.starts_at, a.alert.fingerprint));
+        let mut record = NotifiedRecord {
+            firing: last.firing.iter().map(|f| f.0).collect(),
+            resolved: last.resolved.iter().map(|f| f.0).collect(),
+            at: last.at,
+            sent: Vec::new(),
+            wake_at: None,
+        };
+        record.firing.sort_unstable();
+        record.resolved.sort_unstable();
+        Some(GroupFlush {
+            key: self.key.clone(),
+            route: self.route.clone(),
+            group_labels: self.labels.clone(),
+            alerts,
+            reason: Reason::Wake,
+            at: wall,
+            record,
+            history: self.history.clone(),
+            acknowledged: None,
+        })
     }
 
     pub fn is_empty(&self) -> bool {
@@ -148,9 +219,12 @@ impl AggrGroup {
             key: self.key.clone(),
             route: self.route.clone(),
             group_labels: self.labels.clone(),
+            record: GroupFlush::record_of(&alerts, wall),
             alerts,
             reason,
             at: wall,
+            history: self.history.clone(),
+            acknowledged: None,
         })
     }
 

@@ -3,6 +3,8 @@
 //! group's timer is due it flushes the group to the routing stage.
 //!
 //! One owner means no locks on groups and a single timer wheel (an ordered set of deadlines).
+//! Wake-ups a routing plugin asks for (`wake-after`) are a second set of deadlines; the routing
+//! stage tells the dispatcher what it decided for each flush through [`Routed`].
 
 use std::collections::{BTreeSet, HashMap};
 use std::sync::Arc;
@@ -12,7 +14,7 @@ use tokio::sync::mpsc;
 use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 
-use super::{AggrGroup, GroupFlush};
+use super::{AggrGroup, GroupFlush, Routed};
 use crate::model::SharedAlert;
 use crate::mute::MuteStage;
 use crate::route::RouteTable;
@@ -23,6 +25,8 @@ pub struct Dispatcher {
     routes: Arc<RouteTable>,
     groups: HashMap<Arc<str>, AggrGroup>,
     timers: BTreeSet<(Instant, Arc<str>)>,
+    /// Pending wake-ups, by when they are due.
+    wakes: BTreeSet<(Instant, Arc<str>)>,
     flushes: mpsc::UnboundedSender<GroupFlush>,
     metrics: Arc<Metrics>,
     store: Arc<Store>,
@@ -44,6 +48,7 @@ impl Dispatcher {
             routes,
             groups: HashMap::new(),
             timers: BTreeSet::new(),
+            wakes: BTreeSet::new(),
             flushes,
             metrics,
             store,
@@ -58,14 +63,17 @@ impl Dispatcher {
         self
     }
 
-    /// Runs until `shutdown` is cancelled and the ingest channel is drained.
+    /// Runs until `shutdown` is cancelled and the ingest channel is drained. `routed` brings
+    /// back what the routing stage decided for each flush.
     pub async fn run(
         mut self,
         mut batches: mpsc::Receiver<Vec<SharedAlert>>,
+        mut routed: mpsc::UnboundedReceiver<Routed>,
         shutdown: CancellationToken,
     ) {
         loop {
             let next = self.timers.first().map(|(at, _)| *at);
+            let next_wake = self.wakes.first().map(|(at, _)| *at);
             tokio::select! {
                 biased;
                 batch = batches.recv() => match batch {
@@ -77,8 +85,46 @@ impl Dispatcher {
                     }
                     None => return,
                 },
+                Some(r) = routed.recv() => self.routed(r),
                 _ = sleep_until(next) => self.flush_due(),
+                _ = sleep_until(next_wake) => self.wake_due(),
                 _ = shutdown.cancelled() => return,
+            }
+        }
+    }
+
+    fn routed(&mut self, r: Routed) {
+        let Some(group) = self.groups.get_mut(&r.key) else {
+            return;
+        };
+        if let Some((at, _)) = group.wake.take() {
+            self.wakes.remove(&(at, r.key.clone()));
+        }
+        group.routed(r.sent, r.wake_at, Instant::now(), OffsetDateTime::now_utc());
+        if let Some((at, _)) = group.wake {
+            self.wakes.insert((at, r.key));
+        }
+    }
+
+    fn wake_due(&mut self) {
+        let (now, wall) = (Instant::now(), OffsetDateTime::now_utc());
+        while let Some((at, key)) = self.wakes.first().cloned() {
+            if at > now {
+                break;
+            }
+            self.wakes.pop_first();
+            let Some(group) = self.groups.get_mut(&key) else {
+                continue;
+            };
+            let flushed = match &self.mute {
+                Some(mute) => group.wake_flush(wall, |a| mute.mutes(a, wall)),
+                None => group.wake_flush(wall, |_| false),
+            };
+            match flushed {
+                Some(flush) => {
+                    let _ = self.flushes.send(flush);
+                }
+                None => tracing::debug!(group_key = %key, "wake-up dropped: nothing fires"),
             }
         }
     }
@@ -112,6 +158,9 @@ impl Dispatcher {
                     g.restore(&record, now, wall);
                 }
                 self.timers.insert((g.next_flush, key.clone()));
+                if let Some((at, _)) = g.wake {
+                    self.wakes.insert((at, key.clone()));
+                }
                 g
             });
             let before = group.next_flush;
@@ -143,6 +192,9 @@ impl Dispatcher {
                 let _ = self.flushes.send(flush);
             }
             if group.is_empty() {
+                if let Some((at, _)) = group.wake {
+                    self.wakes.remove(&(at, key.clone()));
+                }
                 self.groups.remove(&key);
                 self.store.submit(vec![Op::DeleteNotified(key.to_string())]);
             } else {

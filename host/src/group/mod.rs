@@ -14,7 +14,8 @@ pub use dispatcher::Dispatcher;
 
 use crate::model::{AlertStatus, Labels, SharedAlert};
 use crate::route::Route;
-use crate::store::NotifiedRecord;
+use crate::ack::Ack;
+use crate::store::{NotifiedRecord, SentRecord};
 
 /// Why a group is notified now.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -24,6 +25,8 @@ pub enum Reason {
     SomeResolved,
     AllResolved,
     Repeat,
+    /// A wake-up the routing plugin asked for (`wake-after`) is due.
+    Wake,
 }
 
 impl Reason {
@@ -34,6 +37,7 @@ impl Reason {
             Reason::SomeResolved => "some_resolved",
             Reason::AllResolved => "all_resolved",
             Reason::Repeat => "repeat",
+            Reason::Wake => "wake",
         }
     }
 
@@ -44,10 +48,21 @@ impl Reason {
             Reason::SomeResolved,
             Reason::AllResolved,
             Reason::Repeat,
+            Reason::Wake,
         ]
         .into_iter()
         .find(|r| r.as_str() == s)
     }
+}
+
+/// What the routing stage decided for one flush, told back to the dispatcher so the group
+/// remembers it: the notifications sent and the wake-up asked for (which replaces any pending
+/// one; `None` cancels it).
+#[derive(Debug)]
+pub struct Routed {
+    pub key: Arc<str>,
+    pub sent: Vec<SentRecord>,
+    pub wake_at: Option<OffsetDateTime>,
 }
 
 /// An alert as of the flush: its status is fixed at that instant, so it does not change while
@@ -68,17 +83,26 @@ pub struct GroupFlush {
     pub alerts: Vec<FlushedAlert>,
     pub reason: Reason,
     pub at: OffsetDateTime,
+    /// The group's notification log entry once this flush is sent: its alerts, except for a
+    /// wake-up, which leaves the entry (and so the repeat interval) as it was.
+    pub record: NotifiedRecord,
+    /// What the group was sent before this flush, oldest first.
+    pub history: Vec<SentRecord>,
+    /// The acknowledgement in force, filled in by the routing stage.
+    pub acknowledged: Option<Ack>,
 }
 
 impl GroupFlush {
-    /// What this flush notifies, as the notification log records it.
-    pub fn notified_record(&self) -> NotifiedRecord {
+    /// The notification log entry of a flush of `alerts` at `at`.
+    pub fn record_of(alerts: &[FlushedAlert], at: OffsetDateTime) -> NotifiedRecord {
         let mut record = NotifiedRecord {
             firing: Vec::new(),
             resolved: Vec::new(),
-            at: self.at,
+            at,
+            sent: Vec::new(),
+            wake_at: None,
         };
-        for a in &self.alerts {
+        for a in alerts {
             match a.status {
                 AlertStatus::Firing => record.firing.push(a.alert.fingerprint.0),
                 AlertStatus::Resolved => record.resolved.push(a.alert.fingerprint.0),

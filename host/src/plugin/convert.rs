@@ -2,7 +2,7 @@
 
 use super::bindings::types as wit;
 use super::PluginFault;
-use crate::group::GroupFlush;
+use crate::group::{GroupFlush, Reason};
 use crate::model::{unix_ms, AlertStatus, Labels};
 
 /// How urgent a notification is, as a plugin may set it.
@@ -46,6 +46,8 @@ pub enum Action {
         severity: Option<Severity>,
     },
     Suppress(String),
+    /// Call the plugin again for this group after so many seconds.
+    WakeAfter(u32),
 }
 
 fn pairs(labels: &Labels) -> Vec<wit::Pair> {
@@ -88,13 +90,32 @@ pub fn group_to_wit(g: &GroupFlush) -> wit::Group {
         group_labels: pairs(&g.group_labels),
         common_labels: pairs(&g.common_labels()),
         alerts,
-        reason: match g.reason {
-            crate::group::Reason::First => wit::NotifyReason::First,
-            crate::group::Reason::NewAlerts => wit::NotifyReason::NewAlerts,
-            crate::group::Reason::SomeResolved => wit::NotifyReason::SomeResolved,
-            crate::group::Reason::AllResolved => wit::NotifyReason::AllResolved,
-            crate::group::Reason::Repeat => wit::NotifyReason::Repeat,
-        },
+        reason: reason_to_wit(g.reason),
+        acknowledged: g.acknowledged.as_ref().map(|a| wit::Acknowledgement {
+            by: a.by.clone(),
+            comment: a.comment.clone(),
+            at: unix_ms(a.at),
+        }),
+        sent: g
+            .history
+            .iter()
+            .map(|s| wit::Sent {
+                receiver: s.receiver.clone(),
+                reason: reason_to_wit(Reason::parse(&s.reason).unwrap_or(Reason::Repeat)),
+                at: unix_ms(s.at),
+            })
+            .collect(),
+    }
+}
+
+fn reason_to_wit(r: Reason) -> wit::NotifyReason {
+    match r {
+        Reason::First => wit::NotifyReason::First,
+        Reason::NewAlerts => wit::NotifyReason::NewAlerts,
+        Reason::SomeResolved => wit::NotifyReason::SomeResolved,
+        Reason::AllResolved => wit::NotifyReason::AllResolved,
+        Reason::Repeat => wit::NotifyReason::Repeat,
+        Reason::Wake => wit::NotifyReason::Wake,
     }
 }
 
@@ -134,6 +155,7 @@ pub fn actions_from_wit(
                 bytes += reason.len();
                 Action::Suppress(reason)
             }
+            wit::Action::WakeAfter(secs) => Action::WakeAfter(secs),
         };
         if bytes > max_bytes {
             return Err(PluginFault::Output(format!(

@@ -5,12 +5,14 @@
 
 use std::sync::Arc;
 
+use time::OffsetDateTime;
+
 use wasmtime::component::ResourceTable;
 use wasmtime::ResourceLimiter;
 use wasmtime_wasi::{WasiCtx, WasiCtxBuilder, WasiCtxView, WasiView};
 
 use super::bindings::{campanile::router, Level};
-use super::LoadedPlugin;
+use super::{LoadedPlugin, PluginState};
 
 /// Everything one call can reach.
 pub struct CallState {
@@ -18,10 +20,11 @@ pub struct CallState {
     table: ResourceTable,
     pub limiter: MemoryLimiter,
     plugin: Arc<LoadedPlugin>,
+    state: Arc<PluginState>,
 }
 
 impl CallState {
-    pub fn new(plugin: Arc<LoadedPlugin>) -> Self {
+    pub fn new(plugin: Arc<LoadedPlugin>, state: Arc<PluginState>) -> Self {
         CallState {
             // A builder with nothing allowed: stdio goes nowhere, no files, no sockets.
             wasi: WasiCtxBuilder::new().build(),
@@ -31,6 +34,7 @@ impl CallState {
                 exceeded: false,
             },
             plugin,
+            state,
         }
     }
 }
@@ -105,5 +109,29 @@ impl router::host::Host for CallState {
 
     fn now_ms(&mut self) -> i64 {
         crate::model::unix_ms(time::OffsetDateTime::now_utc())
+    }
+
+    fn state_get(&mut self, key: String) -> Option<String> {
+        self.state
+            .get(&self.plugin.config.name, &key, OffsetDateTime::now_utc())
+    }
+
+    fn state_set(
+        &mut self,
+        key: String,
+        value: String,
+        ttl_seconds: Option<u32>,
+    ) -> Result<(), String> {
+        let plugin = &self.plugin.config.name;
+        self.state
+            .set(plugin, key, value, ttl_seconds, OffsetDateTime::now_utc())
+            .map_err(|e| {
+                tracing::warn!(plugin = %plugin, error = %e, "plugin state not stored");
+                e.to_string()
+            })
+    }
+
+    fn state_delete(&mut self, key: String) {
+        self.state.delete(&self.plugin.config.name, &key);
     }
 }

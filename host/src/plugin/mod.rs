@@ -6,6 +6,7 @@
 mod bindings;
 mod convert;
 mod host;
+mod state;
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -21,6 +22,7 @@ use bindings::{Router, RouterPre};
 use host::CallState;
 
 pub use convert::{Action, Severity};
+pub use state::{PluginState, StateError};
 
 /// How often the epoch advances; deadlines are counted in these ticks.
 const EPOCH_TICK: Duration = Duration::from_millis(5);
@@ -98,11 +100,12 @@ pub struct LoadedPlugin {
 pub struct PluginRuntime {
     engine: Engine,
     plugins: HashMap<String, Arc<LoadedPlugin>>,
+    state: Arc<PluginState>,
 }
 
 impl PluginRuntime {
     /// Compiles every configured plugin. Fails on the first plugin that does not load.
-    pub fn load(configs: &[PluginConfig]) -> Result<Self, LoadError> {
+    pub fn load(configs: &[PluginConfig], state: Arc<PluginState>) -> Result<Self, LoadError> {
         let mut cfg = wasmtime::Config::new();
         cfg.wasm_component_model(true);
         cfg.epoch_interruption(true);
@@ -120,7 +123,11 @@ impl PluginRuntime {
             let plugin = load_one(&engine, &linker, config)?;
             plugins.insert(config.name.clone(), Arc::new(plugin));
         }
-        Ok(PluginRuntime { engine, plugins })
+        Ok(PluginRuntime {
+            engine,
+            plugins,
+            state,
+        })
     }
 
     pub fn names(&self) -> impl Iterator<Item = &str> {
@@ -131,7 +138,10 @@ impl PluginRuntime {
     pub fn route(&self, name: &str, group: &GroupFlush) -> Result<Vec<Action>, PluginFault> {
         let plugin = self.plugins.get(name).ok_or(PluginFault::Missing)?;
         let limits = &plugin.config;
-        let mut store = Store::new(&self.engine, CallState::new(plugin.clone()));
+        let mut store = Store::new(
+            &self.engine,
+            CallState::new(plugin.clone(), self.state.clone()),
+        );
         store.limiter(|s| &mut s.limiter);
         let ticks = limits.timeout.as_nanos().div_ceil(EPOCH_TICK.as_nanos()) as u64;
         store.set_epoch_deadline(ticks.max(1));

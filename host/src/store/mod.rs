@@ -22,7 +22,8 @@ use std::time::{Duration, Instant};
 use tokio::sync::oneshot;
 
 pub use records::{
-    NotifiedRecord, OutboxEntry, StoredAck, StoredAlert, StoredMatcher, StoredSilence,
+    extend_history, NotifiedRecord, OutboxEntry, SentRecord, StoredAck, StoredAlert, StoredMatcher,
+    StoredSilence, StoredState,
 };
 
 use self::redb::RedbBackend;
@@ -93,6 +94,9 @@ pub enum Op {
     DeleteSilence(String),
     PutAck(String, StoredAck),
     DeleteAck(String),
+    /// A routing plugin's state: plugin, key, value.
+    PutState(String, String, StoredState),
+    DeleteState(String, String),
 }
 
 /// Everything stored, as read at start.
@@ -104,6 +108,8 @@ pub struct Snapshot {
     pub silences: Vec<StoredSilence>,
     /// Acknowledgements by group key.
     pub acks: Vec<(String, StoredAck)>,
+    /// Routing plugins' state: plugin, key, value.
+    pub state: Vec<(String, String, StoredState)>,
 }
 
 struct Request {
@@ -347,6 +353,8 @@ mod tests {
                             firing: vec![1],
                             resolved: vec![],
                             at: OffsetDateTime::now_utc(),
+                            sent: vec![],
+                            wake_at: None,
                         },
                     ),
                 ])

@@ -50,13 +50,40 @@ impl From<StoredAlert> for Alert {
     }
 }
 
-/// What a group last notified (Alertmanager's notification log entry), by group key.
+/// What a group last notified (Alertmanager's notification log entry), by group key, with
+/// what routing plugins see of the group's past: the notifications sent and a pending wake-up.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 pub struct NotifiedRecord {
     pub firing: Vec<u64>,
     pub resolved: Vec<u64>,
     #[serde(with = "time::serde::rfc3339")]
     pub at: OffsetDateTime,
+    /// Notifications sent, oldest first, at most [`SENT_HISTORY`].
+    #[serde(default)]
+    pub sent: Vec<SentRecord>,
+    /// When the routing plugin asked to be called again (`wake-after`).
+    #[serde(default, with = "time::serde::rfc3339::option")]
+    pub wake_at: Option<OffsetDateTime>,
+}
+
+/// How many past notifications a group remembers for its routing plugin.
+pub const SENT_HISTORY: usize = 64;
+
+/// One notification a group was sent.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct SentRecord {
+    pub receiver: String,
+    pub reason: String,
+    #[serde(with = "time::serde::rfc3339")]
+    pub at: OffsetDateTime,
+}
+
+/// Appends `new` to `history`, keeping the most recent [`SENT_HISTORY`].
+pub fn extend_history(history: &mut Vec<SentRecord>, new: impl IntoIterator<Item = SentRecord>) {
+    history.extend(new);
+    if history.len() > SENT_HISTORY {
+        history.drain(..history.len() - SENT_HISTORY);
+    }
 }
 
 /// A notification accepted for delivery and not yet finished with.
@@ -107,4 +134,12 @@ pub struct StoredAck {
     pub comment: String,
     #[serde(with = "time::serde::rfc3339")]
     pub at: OffsetDateTime,
+}
+
+/// One value of a routing plugin's state, by plugin and key.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct StoredState {
+    pub value: String,
+    #[serde(default, with = "time::serde::rfc3339::option")]
+    pub expires_at: Option<OffsetDateTime>,
 }

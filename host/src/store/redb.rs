@@ -4,7 +4,9 @@ use std::path::{Path, PathBuf};
 
 use redb::{Database, Durability, ReadableDatabase, ReadableTable, TableDefinition};
 
-use super::records::{NotifiedRecord, OutboxEntry, StoredAck, StoredAlert, StoredSilence};
+use super::records::{
+    NotifiedRecord, OutboxEntry, StoredAck, StoredAlert, StoredSilence, StoredState,
+};
 use super::{Op, Snapshot, StoreError};
 
 const ALERTS: TableDefinition<u64, &[u8]> = TableDefinition::new("alerts");
@@ -13,6 +15,8 @@ const OUTBOX: TableDefinition<u64, &[u8]> = TableDefinition::new("outbox");
 const META: TableDefinition<&str, u64> = TableDefinition::new("meta");
 const SILENCES: TableDefinition<&str, &[u8]> = TableDefinition::new("silences");
 const ACKS: TableDefinition<&str, &[u8]> = TableDefinition::new("acks");
+/// Plugin state, keyed by plugin name, a NUL, and the plugin's key.
+const STATE: TableDefinition<&str, &[u8]> = TableDefinition::new("plugin_state");
 
 const SCHEMA_VERSION: u64 = 1;
 
@@ -69,6 +73,7 @@ impl RedbBackend {
             txn.open_table(OUTBOX).map_err(self.err())?;
             txn.open_table(SILENCES).map_err(self.err())?;
             txn.open_table(ACKS).map_err(self.err())?;
+            txn.open_table(STATE).map_err(self.err())?;
         }
         txn.commit().map_err(self.err())
     }
@@ -96,6 +101,7 @@ impl RedbBackend {
             let mut outbox = txn.open_table(OUTBOX).map_err(self.err())?;
             let mut silences = txn.open_table(SILENCES).map_err(self.err())?;
             let mut acks = txn.open_table(ACKS).map_err(self.err())?;
+            let mut state = txn.open_table(STATE).map_err(self.err())?;
             for op in ops {
                 match op {
                     Op::PutAlert(fp, a) => {
@@ -136,6 +142,16 @@ impl RedbBackend {
                     }
                     Op::DeleteAck(key) => {
                         acks.remove(key.as_str()).map_err(self.err())?;
+                    }
+                    Op::PutState(plugin, key, v) => {
+                        state
+                            .insert(state_key(plugin, key).as_str(), encode(v).as_slice())
+                            .map_err(self.err())?;
+                    }
+                    Op::DeleteState(plugin, key) => {
+                        state
+                            .remove(state_key(plugin, key).as_str())
+                            .map_err(self.err())?;
                     }
                 }
             }
@@ -201,6 +217,22 @@ impl RedbBackend {
                 self.decode::<StoredAck>("acks", v.value())?,
             ));
         }
+        for row in txn
+            .open_table(STATE)
+            .map_err(self.err())?
+            .iter()
+            .map_err(self.err())?
+        {
+            let (k, v) = row.map_err(self.err())?;
+            let Some((plugin, key)) = k.value().split_once('\0') else {
+                continue;
+            };
+            snap.state.push((
+                plugin.to_string(),
+                key.to_string(),
+                self.decode::<StoredState>("plugin_state", v.value())?,
+            ));
+        }
         Ok(snap)
     }
 
@@ -215,6 +247,10 @@ impl RedbBackend {
             reason: e.to_string(),
         })
     }
+}
+
+fn state_key(plugin: &str, key: &str) -> String {
+    format!("{plugin}\0{key}")
 }
 
 fn encode<T: serde::Serialize>(v: &T) -> Vec<u8> {
