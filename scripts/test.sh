@@ -17,6 +17,9 @@ rustup target add wasm32-wasip2
 
 cargo fmt --all --check
 cargo clippy --workspace --all-targets -- -D warnings
-cargo clippy --target wasm32-wasip2 -p severity-router -p hostile-plugin -- -D warnings
+cargo clippy --target wasm32-wasip2 -p severity-router -p escalation-policy -p hostile-plugin -- -D warnings
 bash scripts/build-plugins.sh
 cargo test --workspace
+
+# The container image: built FROM scratch with podman, run as shipped, checked end to end.
+bash scripts/container-test.sh
