@@ -481,3 +481,88 @@ async fn corrupt_store_refuses_to_start_and_names_the_file() {
         vec![0x5a; 16384]
     );
 }
+
+/// A wake-up a routing plugin asked for is stored: campanile stops (SIGTERM) between the chat
+/// notification and the page, and after the restart the page still comes when it is due, and
+/// chat is not told again.
+#[tokio::test(flavor = "multi_thread")]
+async fn an_escalation_timer_survives_a_restart() {
+    let dir = tempfile::tempdir().unwrap();
+    let chat_addr = format!("127.0.0.1:{}", harness::free_port());
+    let primary_addr = format!("127.0.0.1:{}", harness::free_port());
+    let (chat, _c) = receiver(&chat_addr, Duration::ZERO).await;
+    let (primary, _p) = receiver(&primary_addr, Duration::ZERO).await;
+    let config = format!(
+        r#"
+[store]
+path = "data/campanile.redb"
+
+[[receivers]]
+name = "chat"
+type = "webhook"
+url = "http://{chat_addr}/chat"
+
+[[receivers]]
+name = "primary"
+type = "webhook"
+url = "http://{primary_addr}/primary"
+
+[[plugins]]
+name = "escalation"
+path = '{plugin}'
+
+[plugins.config]
+chat = "chat"
+primary = "primary"
+page_after = "4s"
+
+[route]
+receiver = "chat"
+plugin = "escalation"
+group_by = ["alertname"]
+group_wait = "100ms"
+group_interval = "1h"
+repeat_interval = "4h"
+"#,
+        plugin = harness::escalation_wasm().display(),
+    );
+    let mut node = Node::start(dir.path(), &config).await;
+    let r = harness::client()
+        .post(node.url("/api/v2/alerts"))
+        .json(&json!([{"labels": {"alertname": "Escalating"}}]))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    let key = group_key("Escalating");
+    wait_until("chat to be told", PATIENCE, async || {
+        (chat.count(&key) == 1)
+            .then_some(())
+            .ok_or_else(|| format!("{:?}", chat.per_group()))
+    })
+    .await;
+    let told_at = Instant::now();
+    node.stop_and_restart().await;
+    assert_eq!(primary.count(&key), 0, "paged before the restart");
+
+    wait_until("the page after the restart", PATIENCE, async || {
+        (primary.count(&key) == 1)
+            .then_some(())
+            .ok_or_else(|| format!("{:?}", primary.per_group()))
+    })
+    .await;
+    assert!(
+        told_at.elapsed() >= Duration::from_millis(3500),
+        "paged {:?} after chat, before page_after",
+        told_at.elapsed()
+    );
+    stays_true(
+        "chat told once",
+        Duration::from_secs(2),
+        async || match chat.count(&key) {
+            1 => Ok(()),
+            n => Err(format!("{n} chat notifications:\n{}", node.logs())),
+        },
+    )
+    .await;
+}

@@ -78,9 +78,10 @@ pub async fn start(config: Config) -> Result<Running, StartError> {
 
     let plugin_configs = config.plugins.clone();
     let plugin_state = Arc::new(PluginState::new(store.clone(), snapshot.state));
-    let plugins = tokio::task::spawn_blocking(move || PluginRuntime::load(&plugin_configs, plugin_state))
-        .await
-        .expect("plugin loading task")?;
+    let plugins =
+        tokio::task::spawn_blocking(move || PluginRuntime::load(&plugin_configs, plugin_state))
+            .await
+            .expect("plugin loading task")?;
 
     let receivers = Arc::new(Receivers::start(
         &config.receivers,

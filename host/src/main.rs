@@ -1,8 +1,8 @@
 //! The `campanile` binary: flags, logging, and hand-off to `app`.
 
 use std::path::PathBuf;
-use std::sync::Arc;
 use std::process::ExitCode;
+use std::sync::Arc;
 use std::time::Duration;
 
 use clap::{Parser, Subcommand};
@@ -88,7 +88,8 @@ fn main() -> ExitCode {
         },
         Command::CheckConfig { file } => match Config::load(&file) {
             Ok(c) => {
-                if let Err(e) = PluginRuntime::load(&c.plugins, Arc::new(PluginState::in_memory())) {
+                if let Err(e) = PluginRuntime::load(&c.plugins, Arc::new(PluginState::in_memory()))
+                {
                     eprintln!("{}: {e}", file.display());
                     return ExitCode::from(2);
                 }

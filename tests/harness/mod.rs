@@ -80,6 +80,10 @@ pub fn severity_router_wasm() -> PathBuf {
     plugin_path("severity_router")
 }
 
+pub fn escalation_wasm() -> PathBuf {
+    plugin_path("escalation_policy")
+}
+
 pub fn hostile_wasm() -> PathBuf {
     plugin_path("hostile_plugin")
 }

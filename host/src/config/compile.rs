@@ -593,7 +593,10 @@ matchers = ['severity="critical"']
         let [first, second] = &c.route.routes[..] else {
             panic!("two children")
         };
-        assert_eq!(first.key, r#"{}/{team="db"}"#, "the first keeps Alertmanager's key");
+        assert_eq!(
+            first.key, r#"{}/{team="db"}"#,
+            "the first keeps Alertmanager's key"
+        );
         assert_eq!(second.key, r#"{}/{team="db"}/1"#);
         assert_eq!(
             second.routes[0].key,

@@ -12,9 +12,9 @@ use time::OffsetDateTime;
 pub use aggregation::AggrGroup;
 pub use dispatcher::Dispatcher;
 
+use crate::ack::Ack;
 use crate::model::{AlertStatus, Labels, SharedAlert};
 use crate::route::Route;
-use crate::ack::Ack;
 use crate::store::{NotifiedRecord, SentRecord};
 
 /// Why a group is notified now.

@@ -135,10 +135,7 @@ impl Router for EscalationPolicy {
             if told.is_empty() {
                 told.push(&steps[0].receiver);
             }
-            return Ok(told
-                .into_iter()
-                .map(|r| Action::notify(r).into())
-                .collect());
+            return Ok(told.into_iter().map(|r| Action::notify(r).into()).collect());
         }
 
         let elapsed = now - started;
@@ -287,13 +284,17 @@ mod tests {
         assert_eq!(receivers(&first), ["chat"]);
         assert_eq!(wake(&first), Some(15 * 60));
 
-        group.sent.push(testing::sent("chat", NotifyReason::First, 15 * 60_000));
+        group
+            .sent
+            .push(testing::sent("chat", NotifyReason::First, 15 * 60_000));
         group.reason = NotifyReason::Wake;
         let second = EscalationPolicy::route(&group).unwrap();
         assert_eq!(receivers(&second), ["primary"]);
         assert_eq!(wake(&second), Some(15 * 60));
 
-        group.sent.push(testing::sent("primary", NotifyReason::Wake, 0));
+        group
+            .sent
+            .push(testing::sent("primary", NotifyReason::Wake, 0));
         testing::set_now_ms(TUESDAY_NIGHT + 15 * 60_000);
         let third = EscalationPolicy::route(&group).unwrap();
         assert_eq!(receivers(&third), ["secondary"]);
@@ -303,7 +304,9 @@ mod tests {
     #[test]
     fn an_acknowledgement_stops_escalating() {
         let mut group = setup(&[]);
-        group.sent.push(testing::sent("chat", NotifyReason::First, 20 * 60_000));
+        group
+            .sent
+            .push(testing::sent("chat", NotifyReason::First, 20 * 60_000));
         group.acknowledged = Some(testing::acknowledgement("alice"));
         group.reason = NotifyReason::NewAlerts;
         let actions = EscalationPolicy::route(&group).unwrap();
@@ -314,7 +317,9 @@ mod tests {
     #[test]
     fn a_wake_before_the_next_step_tells_nobody_and_waits_on() {
         let mut group = setup(&[]);
-        group.sent.push(testing::sent("chat", NotifyReason::First, 14 * 60_000));
+        group
+            .sent
+            .push(testing::sent("chat", NotifyReason::First, 14 * 60_000));
         group.reason = NotifyReason::Wake;
         let actions = EscalationPolicy::route(&group).unwrap();
         assert!(receivers(&actions).is_empty());
@@ -347,9 +352,15 @@ mod tests {
     #[test]
     fn resolution_reaches_everyone_who_was_told() {
         let mut group = setup(&[]);
-        group.sent.push(testing::sent("chat", NotifyReason::First, 40 * 60_000));
-        group.sent.push(testing::sent("primary", NotifyReason::Wake, 25 * 60_000));
-        group.sent.push(testing::sent("chat", NotifyReason::Repeat, 5 * 60_000));
+        group
+            .sent
+            .push(testing::sent("chat", NotifyReason::First, 40 * 60_000));
+        group
+            .sent
+            .push(testing::sent("primary", NotifyReason::Wake, 25 * 60_000));
+        group
+            .sent
+            .push(testing::sent("chat", NotifyReason::Repeat, 5 * 60_000));
         group.reason = NotifyReason::AllResolved;
         let actions = EscalationPolicy::route(&group).unwrap();
         assert_eq!(receivers(&actions), ["chat", "primary"]);
@@ -363,7 +374,9 @@ mod tests {
         let err = EscalationPolicy::route(&group).unwrap_err();
         assert!(err.contains("page_after"), "{err}");
         testing::set_config(&[]);
-        assert!(EscalationPolicy::route(&group).unwrap_err().contains("primary"));
+        assert!(EscalationPolicy::route(&group)
+            .unwrap_err()
+            .contains("primary"));
     }
 
     #[test]
