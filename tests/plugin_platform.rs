@@ -110,6 +110,60 @@ async fn unacknowledged_group_escalates_chat_primary_secondary() {
         },
     )
     .await;
+
+    // The decision log tells why each was told.
+    let key = sink.payloads("/chat")[0]["groupKey"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let reply = campanile
+        .get(&format!(
+            "/api/v1/groups/decisions?group_key={}",
+            urlencode(&key)
+        ))
+        .await;
+    assert_eq!(reply.status, 200, "{reply:?}");
+    let decisions = reply.json();
+    let summary: Vec<(String, Value, Value)> = decisions
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|d| {
+            assert_eq!(d["plugin"], "escalation");
+            assert_eq!(d["plugin_version"].as_str().map(str::len), Some(12));
+            (
+                d["reason"].as_str().unwrap().to_string(),
+                d["receivers"].clone(),
+                d["wake_after"].clone(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        summary,
+        [
+            ("first".to_string(), json!(["chat"]), json!(2)),
+            ("wake".to_string(), json!(["primary"]), json!(2)),
+            ("wake".to_string(), json!(["secondary"]), Value::Null),
+        ],
+        "{decisions:#}"
+    );
+    assert_eq!(
+        decisions[0]["actions"],
+        json!(["notify chat", "wake-after 2s"])
+    );
+    let missing = campanile.get("/api/v1/groups/decisions").await;
+    assert_eq!(missing.status, 400);
+}
+
+fn urlencode(s: &str) -> String {
+    s.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
+                (b as char).to_string()
+            }
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
 }
 
 #[tokio::test]
@@ -142,4 +196,15 @@ async fn acknowledgement_stops_the_escalation() {
         (paged == 0).then_some(()).ok_or(format!("{paged} pages"))
     })
     .await;
+    let decisions = campanile
+        .get(&format!(
+            "/api/v1/groups/decisions?group_key={}",
+            urlencode(&key)
+        ))
+        .await
+        .json();
+    assert_eq!(
+        decisions[1]["note"], "wake-up dropped: acknowledged by alice",
+        "{decisions:#}"
+    );
 }

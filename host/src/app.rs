@@ -11,6 +11,7 @@ use tokio_util::sync::CancellationToken;
 
 use crate::ack::Acks;
 use crate::config::Config;
+use crate::decisions::Decisions;
 use crate::dedup::AlertCache;
 use crate::group::Dispatcher;
 use crate::ingest::Ingestor;
@@ -36,6 +37,8 @@ pub struct AppState {
     /// Silences and inhibition (what `GET /api/v2/alerts` reports as `silencedBy`, `inhibitedBy`).
     pub mute: Arc<MuteStage>,
     pub acks: Arc<Acks>,
+    /// Every group's recent routing decisions.
+    pub decisions: Arc<Decisions>,
     /// When this instance started (`uptime` in `GET /api/v2/status`).
     pub started: time::OffsetDateTime,
 }
@@ -115,6 +118,7 @@ pub async fn start(config: Config) -> Result<Running, StartError> {
     let (batch_tx, batch_rx) = mpsc::channel(config.limits.ingest_queue);
     let (flush_tx, flush_rx) = mpsc::unbounded_channel();
     let (routed_tx, routed_rx) = mpsc::unbounded_channel();
+    let decisions = Arc::new(Decisions::default());
     let mut dispatcher = Dispatcher::new(
         routes.clone(),
         flush_tx,
@@ -133,6 +137,7 @@ pub async fn start(config: Config) -> Result<Running, StartError> {
         store: store.clone(),
         acks: acks.clone(),
         routed: routed_tx,
+        decisions: decisions.clone(),
     });
     pipeline.replay_outbox(snapshot.outbox, &routes).await;
     tokio::spawn(pipeline.run(flush_rx));
@@ -154,6 +159,7 @@ pub async fn start(config: Config) -> Result<Running, StartError> {
         silences,
         mute,
         acks,
+        decisions,
         started: time::OffsetDateTime::now_utc(),
     });
     tokio::spawn(operator_housekeeping(state.clone(), shutdown.clone()));

@@ -9,6 +9,7 @@ pub mod ack;
 pub mod api;
 pub mod app;
 pub mod config;
+pub mod decisions;
 pub mod dedup;
 pub mod group;
 pub mod ingest;

@@ -26,6 +26,7 @@ use tracing::Instrument;
 use time::OffsetDateTime;
 
 use crate::ack::Acks;
+use crate::decisions::{Decision, Decisions};
 use crate::group::{FlushedAlert, GroupFlush, Reason, Routed};
 use crate::model::AlertStatus;
 use crate::notify::{Overrides, Receivers};
@@ -43,6 +44,7 @@ pub struct Pipeline {
     pub acks: Arc<Acks>,
     /// Back to the dispatcher: what was decided for each flush.
     pub routed: mpsc::UnboundedSender<Routed>,
+    pub decisions: Arc<Decisions>,
 }
 
 /// Longest wake-up a plugin may ask for.
@@ -50,10 +52,15 @@ const MAX_WAKE_SECS: u32 = 30 * 24 * 3600;
 
 /// What the routing stage decided for a flush.
 #[derive(Debug, Default, PartialEq)]
-pub struct Decision {
+pub struct Outcome {
     pub deliveries: Vec<Delivery>,
     /// Seconds until the plugin wants to be called again.
     pub wake_after: Option<u32>,
+    /// The plugin's answer, one line per action, for the decision log.
+    pub actions: Vec<String>,
+    pub faults: Vec<String>,
+    /// Set when the route's receiver was told in the plugin's place.
+    pub fallback: Option<String>,
 }
 
 /// One receiver to tell, with the plugin's overrides.
@@ -72,12 +79,12 @@ impl Delivery {
     }
 }
 
-impl Decision {
+impl Outcome {
     /// The route's own receiver, as it is: no plugin, or the plugin faulted.
     fn plain(receiver: &str) -> Self {
-        Decision {
+        Outcome {
             deliveries: vec![Delivery::plain(receiver)],
-            wake_after: None,
+            ..Outcome::default()
         }
     }
 }
@@ -104,15 +111,25 @@ impl Pipeline {
             if flush.reason == Reason::Wake {
                 if let Some(ack) = &flush.acknowledged {
                     tracing::info!(by = %ack.by, "wake-up dropped: the group is acknowledged");
+                    let mut decision = self.decision(&flush, &Outcome::default(), 0);
+                    decision.note = Some(format!("wake-up dropped: acknowledged by {}", ack.by));
+                    self.decisions.record(&flush.key, decision);
                     self.tell_dispatcher(&flush, Vec::new(), None);
                     return;
                 }
             }
-            let Decision {
-                mut deliveries,
+            let started = Instant::now();
+            let mut outcome = self.decide(&flush).await;
+            outcome
+                .deliveries
+                .retain(|d| self.receivers.wants(&d.receiver, &flush));
+            let decision = self.decision(&flush, &outcome, started.elapsed().as_micros() as u64);
+            self.decisions.record(&flush.key, decision);
+            let Outcome {
+                deliveries,
                 wake_after,
-            } = self.decide(&flush).await;
-            deliveries.retain(|d| self.receivers.wants(&d.receiver, &flush));
+                ..
+            } = outcome;
             let wake_at = wake_after.map(|s| flush.at + time::Duration::seconds(s.into()));
             let sent: Vec<SentRecord> = deliveries
                 .iter()
@@ -132,6 +149,32 @@ impl Pipeline {
         }
         .instrument(span)
         .await
+    }
+
+    /// The decision log entry for a flush.
+    fn decision(&self, flush: &GroupFlush, outcome: &Outcome, duration_us: u64) -> Decision {
+        let plugin = flush.route.config.plugin.clone();
+        Decision {
+            at: flush.at,
+            route: flush.route.config.name.clone(),
+            reason: flush.reason.as_str(),
+            plugin_version: plugin
+                .as_deref()
+                .and_then(|p| self.plugins.version(p))
+                .map(str::to_string),
+            plugin,
+            actions: outcome.actions.clone(),
+            receivers: outcome
+                .deliveries
+                .iter()
+                .map(|d| d.receiver.clone())
+                .collect(),
+            wake_after: outcome.wake_after,
+            duration_us,
+            faults: outcome.faults.clone(),
+            fallback: outcome.fallback.clone(),
+            note: None,
+        }
     }
 
     fn tell_dispatcher(
@@ -227,10 +270,10 @@ impl Pipeline {
 
     /// Who is told about this flush. Never empty unless the plugin explicitly suppressed it
     /// or only asked to be woken later.
-    async fn decide(&self, flush: &Arc<GroupFlush>) -> Decision {
+    async fn decide(&self, flush: &Arc<GroupFlush>) -> Outcome {
         let route = &flush.route.config;
         let Some(plugin) = route.plugin.clone() else {
-            return Decision::plain(&route.receiver);
+            return Outcome::plain(&route.receiver);
         };
         let started = Instant::now();
         let runtime = self.plugins.clone();
@@ -248,18 +291,32 @@ impl Pipeline {
             .get_or_create(&labels)
             .observe(started.elapsed().as_secs_f64());
 
-        match result.and_then(|actions| self.check(actions, &route.receiver)) {
-            Ok((decision, faults)) => {
-                for fault in faults {
-                    self.fault(&plugin, &route.receiver, &fault);
+        let described: Vec<String> = match &result {
+            Ok(actions) => actions.iter().map(describe).collect(),
+            Err(_) => Vec::new(),
+        };
+        let mut outcome = match result.and_then(|actions| self.check(actions, &route.receiver)) {
+            Ok((mut outcome, faults)) => {
+                for fault in &faults {
+                    self.fault(&plugin, &route.receiver, fault);
                 }
-                decision
+                if !faults.is_empty() {
+                    outcome.fallback = Some(route.receiver.clone());
+                }
+                outcome.faults = faults.iter().map(|f| f.to_string()).collect();
+                outcome
             }
             Err(fault) => {
                 self.fault(&plugin, &route.receiver, &fault);
-                Decision::plain(&route.receiver)
+                Outcome {
+                    faults: vec![fault.to_string()],
+                    fallback: Some(route.receiver.clone()),
+                    ..Outcome::plain(&route.receiver)
+                }
             }
-        }
+        };
+        outcome.actions = described;
+        outcome
     }
 
     /// Turns actions into deliveries. Unknown receivers are faults: the route's receiver is
@@ -269,13 +326,13 @@ impl Pipeline {
         &self,
         actions: Vec<Action>,
         fallback: &str,
-    ) -> Result<(Decision, Vec<PluginFault>), PluginFault> {
+    ) -> Result<(Outcome, Vec<PluginFault>), PluginFault> {
         if actions.is_empty() {
             return Err(PluginFault::Error(
                 "returned no action (use suppress to tell nobody)".into(),
             ));
         }
-        let mut decision = Decision::default();
+        let mut decision = Outcome::default();
         let deliveries = &mut decision.deliveries;
         let mut faults = Vec::new();
         for action in actions {
@@ -327,6 +384,29 @@ impl Pipeline {
             fallback,
             "plugin {plugin} {fault}; notifying the route's receiver {fallback:?} instead"
         );
+    }
+}
+
+/// One action as the decision log shows it.
+fn describe(action: &Action) -> String {
+    match action {
+        Action::Notify {
+            receiver,
+            title,
+            severity,
+            ..
+        } => {
+            let mut s = format!("notify {receiver}");
+            if let Some(sev) = severity {
+                s.push_str(&format!(" severity={}", sev.as_str()));
+            }
+            if let Some(t) = title {
+                s.push_str(&format!(" title={t:?}"));
+            }
+            s
+        }
+        Action::Suppress(reason) => format!("suppress: {reason}"),
+        Action::WakeAfter(secs) => format!("wake-after {secs}s"),
     }
 }
 

@@ -44,6 +44,7 @@ pub async fn handle(
         (&Method::POST, "/api/v1/groups/ack") => acks::post(state, req).await,
         (&Method::DELETE, "/api/v1/groups/ack") => acks::delete(state, req, &query).await,
         (&Method::GET, "/api/v1/groups/acks") => acks::list(state),
+        (&Method::GET, "/api/v1/groups/decisions") => decisions(state, &query),
         (_, p) if is_operator_path(p) => error(
             StatusCode::METHOD_NOT_ALLOWED,
             format!("method {method} is not allowed on {path}"),
@@ -62,7 +63,20 @@ fn is_operator_path(path: &str) -> bool {
             | "/api/v2/silences"
             | "/api/v1/groups/ack"
             | "/api/v1/groups/acks"
+            | "/api/v1/groups/decisions"
     ) || path.starts_with("/api/v2/silence/")
+}
+
+/// `GET /api/v1/groups/decisions?group_key=...`: the group's recent routing decisions, oldest
+/// first (see [`crate::decisions`]).
+fn decisions(state: &AppState, query: &Query) -> Response<Body> {
+    match query.one("group_key") {
+        Some(key) => json(StatusCode::OK, &state.decisions.of(key)),
+        None => error(
+            StatusCode::BAD_REQUEST,
+            "give the group as ?group_key=... (groupKey in GET /api/v2/alerts/groups)".into(),
+        ),
+    }
 }
 
 /// An error as Alertmanager's API v2 answers it: the message as a JSON string.

@@ -13,6 +13,7 @@ use std::sync::Arc;
 use std::thread;
 use std::time::{Duration, Instant};
 
+use sha2::{Digest, Sha256};
 use wasmtime::component::{Component, HasSelf, Linker};
 use wasmtime::{Engine, Store, Trap};
 
@@ -93,6 +94,8 @@ impl PluginFault {
 /// A compiled, linked plugin ready to instantiate.
 pub struct LoadedPlugin {
     pub config: PluginConfig,
+    /// The first 12 hex digits of the SHA-256 of the .wasm file: which build is routing.
+    pub version: String,
     pre: RouterPre<CallState>,
 }
 
@@ -132,6 +135,11 @@ impl PluginRuntime {
 
     pub fn names(&self) -> impl Iterator<Item = &str> {
         self.plugins.keys().map(String::as_str)
+    }
+
+    /// The version (file digest) of plugin `name`.
+    pub fn version(&self, name: &str) -> Option<&str> {
+        self.plugins.get(name).map(|p| p.version.as_str())
     }
 
     /// Calls plugin `name` with the group, synchronously; run it on a blocking thread.
@@ -195,15 +203,21 @@ fn load_one(
         reason: format!("{e:#}"),
     };
     let pre = RouterPre::new(linker.instantiate_pre(&component).map_err(link)?).map_err(link)?;
+    let version: String = Sha256::digest(&bytes)[..6]
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect();
     tracing::info!(
         plugin = %config.name,
         path = %path,
         bytes = bytes.len(),
+        %version,
         compile_ms = started.elapsed().as_millis() as u64,
         "plugin loaded"
     );
     Ok(LoadedPlugin {
         config: config.clone(),
+        version,
         pre,
     })
 }
