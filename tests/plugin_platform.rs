@@ -208,3 +208,65 @@ async fn acknowledgement_stops_the_escalation() {
         "{decisions:#}"
     );
 }
+
+/// With `replica-dedup` as the identity plugin, the same alert from two HA Prometheus replicas
+/// is one alert: one entry in the API, one alert in the notification — and it stays one after
+/// a re-send from either replica.
+#[tokio::test]
+async fn ha_replicas_fold_into_one_alert() {
+    let sink = Sink::start().await;
+    let config = format!(
+        r#"
+[ingest]
+identity_plugin = "replica-dedup"
+
+[[receivers]]
+name = "hook"
+type = "webhook"
+url = "{hook}"
+
+[[plugins]]
+name = "replica-dedup"
+path = '{plugin}'
+
+[route]
+receiver = "hook"
+group_by = ["alertname"]
+group_wait = "500ms"
+group_interval = "1h"
+repeat_interval = "4h"
+"#,
+        hook = sink.url("/hook"),
+        plugin = replica_dedup_wasm().display(),
+    );
+    let campanile = Campanile::start(&config).await;
+    let name = unique("Replicated");
+    for replica in ["a", "b", "a"] {
+        let reply = campanile
+            .post_alerts(&json!([
+                {"labels": {"alertname": name, "replica": replica, "instance": "db-1"}},
+                {"labels": {"alertname": name, "replica": replica, "instance": "db-2"}},
+            ]))
+            .await;
+        assert_eq!(reply.status, 200, "{reply:?}");
+    }
+    let ours: Vec<Value> = campanile
+        .alerts()
+        .await
+        .into_iter()
+        .filter(|a| a["labels"]["alertname"] == name.as_str())
+        .collect();
+    assert_eq!(ours.len(), 2, "one alert per instance: {ours:#?}");
+    let (payload, _) = sink
+        .wait_for_alert("/hook", &name, |a| {
+            a["labels"]["alertname"] == name.as_str()
+        })
+        .await;
+    assert_eq!(webhook_alerts(&payload).len(), 2, "{payload:#}");
+    assert_eq!(
+        campanile
+            .metric("campanile_alerts_deduplicated_total", &[])
+            .await,
+        4.0
+    );
+}

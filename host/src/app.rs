@@ -14,9 +14,9 @@ use crate::config::Config;
 use crate::decisions::Decisions;
 use crate::dedup::AlertCache;
 use crate::group::Dispatcher;
-use crate::ingest::Ingestor;
+use crate::ingest::{Identity, Ingestor};
 use crate::inhibit::Inhibitor;
-use crate::model::{Alert, SharedAlert};
+use crate::model::{Alert, Fingerprint, SharedAlert};
 use crate::mute::MuteStage;
 use crate::notify::Receivers;
 use crate::pipeline::Pipeline;
@@ -130,8 +130,9 @@ pub async fn start(config: Config) -> Result<Running, StartError> {
     dispatcher.restore(restored);
     tokio::spawn(dispatcher.run(batch_rx, routed_rx, shutdown.clone()));
     tokio::spawn(housekeeping(cache.clone(), shutdown.clone()));
+    let plugins = Arc::new(plugins);
     let pipeline = Arc::new(Pipeline {
-        plugins: Arc::new(plugins),
+        plugins: plugins.clone(),
         receivers,
         metrics: metrics.clone(),
         store: store.clone(),
@@ -150,9 +151,16 @@ pub async fn start(config: Config) -> Result<Running, StartError> {
         .await
         .map_err(listen_error)?;
     let addr = listener.local_addr().map_err(listen_error)?;
+    let mut ingestor = Ingestor::new(cache.clone(), store.clone(), batch_tx, metrics.clone());
+    if let Some(plugin) = &config.ingest.identity_plugin {
+        ingestor = ingestor.with_identity(Identity {
+            plugins: plugins.clone(),
+            plugin: plugin.clone(),
+        });
+    }
     let state = Arc::new(AppState {
         config: config.clone(),
-        ingestor: Ingestor::new(cache.clone(), store.clone(), batch_tx, metrics.clone()),
+        ingestor,
         cache,
         routes,
         metrics,
@@ -184,14 +192,16 @@ pub async fn start(config: Config) -> Result<Running, StartError> {
 fn restore_alerts(
     cache: &AlertCache,
     store: &Store,
-    stored: Vec<StoredAlert>,
+    stored: Vec<(u64, StoredAlert)>,
     retention: Duration,
 ) -> Vec<SharedAlert> {
     let now = time::OffsetDateTime::now_utc();
     let mut restored = Vec::with_capacity(stored.len());
     let mut gone = Vec::new();
-    for s in stored {
-        let alert = Alert::from(s);
+    for (fingerprint, s) in stored {
+        let mut alert = Alert::from(s);
+        // Stored under its fingerprint, which an identity plugin may have chosen.
+        alert.fingerprint = Fingerprint(fingerprint);
         if alert.ends_at + retention < now {
             gone.push(Op::DeleteAlert(alert.fingerprint.0));
             continue;

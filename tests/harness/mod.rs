@@ -84,6 +84,10 @@ pub fn escalation_wasm() -> PathBuf {
     plugin_path("escalation_policy")
 }
 
+pub fn replica_dedup_wasm() -> PathBuf {
+    plugin_path("replica_dedup")
+}
+
 pub fn hostile_wasm() -> PathBuf {
     plugin_path("hostile_plugin")
 }

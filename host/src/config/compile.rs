@@ -125,6 +125,7 @@ pub(super) fn compile(raw: RawConfig, file: &str, base: &Path) -> Result<Config,
             raw.ingest.retention.as_deref(),
             Duration::from_secs(3600),
         ),
+        identity_plugin: raw.ingest.identity_plugin.clone(),
     };
 
     let store = compile_store(&mut cx, raw.store);
@@ -134,6 +135,14 @@ pub(super) fn compile(raw: RawConfig, file: &str, base: &Path) -> Result<Config,
 
     let receiver_names: HashSet<&str> = receivers.iter().map(|r| r.name.as_str()).collect();
     let plugin_names: HashSet<&str> = plugins.iter().map(|p| p.name.as_str()).collect();
+    if let Some(p) = &ingest.identity_plugin {
+        if !plugin_names.contains(p.as_str()) {
+            cx.err(
+                "ingest.identity_plugin",
+                format!("no plugin named {p:?} is defined in [[plugins]]"),
+            );
+        }
+    }
     let mut route_names = HashSet::new();
     if !raw.route.matchers.is_empty() {
         cx.err(

@@ -96,6 +96,9 @@ pub struct IngestConfig {
     pub webhook_resolve_timeout: Duration,
     /// How long a resolved alert stays queryable.
     pub retention: Duration,
+    /// The plugin whose `identity` export decides which labels identify an alert; `None`:
+    /// all labels (Alertmanager's fingerprint).
+    pub identity_plugin: Option<String>,
 }
 
 #[derive(Debug, Clone)]

@@ -53,6 +53,7 @@ pub struct RawIngest {
     pub resolve_timeout: Option<String>,
     pub webhook_resolve_timeout: Option<String>,
     pub retention: Option<String>,
+    pub identity_plugin: Option<String>,
 }
 
 #[derive(Debug, Default, Deserialize)]

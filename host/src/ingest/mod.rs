@@ -14,9 +14,10 @@ use tokio::sync::mpsc;
 
 use crate::dedup::cache::Upsert;
 use crate::dedup::AlertCache;
-use crate::model::{Alert, SharedAlert};
+use crate::model::{Alert, Fingerprint, SharedAlert};
+use crate::plugin::PluginRuntime;
 use crate::store::{Op, Store, StoreError, StoredAlert};
-use crate::telemetry::{IngestLabels, Metrics};
+use crate::telemetry::{IngestLabels, Metrics, PluginFaultLabels};
 
 /// One alert of a request that was not accepted.
 #[derive(Debug, Clone, Serialize, PartialEq)]
@@ -56,6 +57,43 @@ pub struct Ingestor {
     store: Arc<Store>,
     to_dispatcher: mpsc::Sender<Vec<SharedAlert>>,
     metrics: Arc<Metrics>,
+    identity: Option<Identity>,
+}
+
+/// The plugin that decides which labels identify an alert (`ingest.identity_plugin`).
+#[derive(Clone)]
+pub struct Identity {
+    pub plugins: Arc<PluginRuntime>,
+    pub plugin: String,
+}
+
+impl Identity {
+    /// Gives each alert the fingerprint of the labels the plugin says identify it. A plugin
+    /// fault keeps the alert's own fingerprint (all labels): the alert is never lost, at worst
+    /// not folded with its twin.
+    fn apply(&self, alerts: &mut [Result<Alert, String>], metrics: &Metrics) {
+        for alert in alerts.iter_mut().flatten() {
+            match self.plugins.identity(&self.plugin, &alert.labels) {
+                Ok(Some(identity)) => alert.fingerprint = Fingerprint::of(&identity),
+                Ok(None) => {}
+                Err(fault) => {
+                    metrics
+                        .plugin_faults
+                        .get_or_create(&PluginFaultLabels {
+                            plugin: self.plugin.clone(),
+                            kind: fault.kind(),
+                        })
+                        .inc();
+                    tracing::warn!(
+                        plugin = %self.plugin,
+                        fault = fault.kind(),
+                        "identity plugin {} {fault}; keeping the alert's own fingerprint",
+                        self.plugin
+                    );
+                }
+            }
+        }
+    }
 }
 
 impl Ingestor {
@@ -70,7 +108,14 @@ impl Ingestor {
             store,
             to_dispatcher,
             metrics,
+            identity: None,
         }
+    }
+
+    /// Fingerprints alerts by what `identity` says identifies them.
+    pub fn with_identity(mut self, identity: Identity) -> Self {
+        self.identity = Some(identity);
+        self
     }
 
     /// Admits every valid alert. `alerts` holds, per position, an alert or why it is invalid.
@@ -80,7 +125,7 @@ impl Ingestor {
     pub async fn admit(
         &self,
         endpoint: &'static str,
-        alerts: Vec<Result<Alert, String>>,
+        mut alerts: Vec<Result<Alert, String>>,
     ) -> Result<Outcome, IngestError> {
         let permit = self.to_dispatcher.try_reserve().map_err(|e| match e {
             mpsc::error::TrySendError::Full(()) => {
@@ -89,6 +134,16 @@ impl Ingestor {
             }
             mpsc::error::TrySendError::Closed(()) => IngestError::ShuttingDown,
         })?;
+        if let Some(identity) = &self.identity {
+            // Plugin calls are synchronous: keep them off the async workers.
+            let (identity, metrics) = (identity.clone(), self.metrics.clone());
+            alerts = tokio::task::spawn_blocking(move || {
+                identity.apply(&mut alerts, &metrics);
+                alerts
+            })
+            .await
+            .map_err(|_| IngestError::ShuttingDown)?;
+        }
         let mut outcome = Outcome::default();
         let mut batch = Vec::with_capacity(alerts.len());
         for (index, alert) in alerts.into_iter().enumerate() {

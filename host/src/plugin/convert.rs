@@ -50,7 +50,7 @@ pub enum Action {
     WakeAfter(u32),
 }
 
-fn pairs(labels: &Labels) -> Vec<wit::Pair> {
+pub fn pairs(labels: &Labels) -> Vec<wit::Pair> {
     labels
         .iter()
         .map(|(n, v)| wit::Pair {

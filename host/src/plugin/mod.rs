@@ -19,6 +19,7 @@ use wasmtime::{Engine, Store, Trap};
 
 use crate::config::PluginConfig;
 use crate::group::GroupFlush;
+use crate::model::Labels;
 use bindings::{Router, RouterPre};
 use host::CallState;
 
@@ -144,7 +145,41 @@ impl PluginRuntime {
 
     /// Calls plugin `name` with the group, synchronously; run it on a blocking thread.
     pub fn route(&self, name: &str, group: &GroupFlush) -> Result<Vec<Action>, PluginFault> {
-        let plugin = self.plugins.get(name).ok_or(PluginFault::Missing)?;
+        let (mut store, router, plugin) = self.instantiate(name)?;
+        let input = convert::group_to_wit(group);
+        match router.call_route(&mut store, &input) {
+            Ok(Ok(actions)) => convert::actions_from_wit(actions, MAX_ACTIONS, MAX_OUTPUT_BYTES),
+            Ok(Err(message)) => Err(PluginFault::Error(truncate(message, 1024))),
+            Err(e) => Err(classify(&store, &plugin.config, e)),
+        }
+    }
+
+    /// Asks plugin `name` which labels identify an alert with `labels`; `None` means all of
+    /// them. Synchronous; run it on a blocking thread.
+    pub fn identity(&self, name: &str, labels: &Labels) -> Result<Option<Labels>, PluginFault> {
+        let (mut store, router, plugin) = self.instantiate(name)?;
+        let input = convert::pairs(labels);
+        match router.call_identity(&mut store, &input) {
+            Ok(None) => Ok(None),
+            Ok(Some(pairs)) => {
+                let bytes: usize = pairs.iter().map(|p| p.name.len() + p.value.len()).sum();
+                if bytes > MAX_OUTPUT_BYTES {
+                    return Err(PluginFault::Output(format!("identity of {bytes} bytes")));
+                }
+                Ok(Some(Labels::from_pairs(
+                    pairs.iter().map(|p| (p.name.as_str(), p.value.as_str())),
+                )))
+            }
+            Err(e) => Err(classify(&store, &plugin.config, e)),
+        }
+    }
+
+    /// A fresh instance of plugin `name` in a store with its deadline and memory cap.
+    fn instantiate(
+        &self,
+        name: &str,
+    ) -> Result<(Store<CallState>, Router, Arc<LoadedPlugin>), PluginFault> {
+        let plugin = self.plugins.get(name).ok_or(PluginFault::Missing)?.clone();
         let limits = &plugin.config;
         let mut store = Store::new(
             &self.engine,
@@ -153,31 +188,24 @@ impl PluginRuntime {
         store.limiter(|s| &mut s.limiter);
         let ticks = limits.timeout.as_nanos().div_ceil(EPOCH_TICK.as_nanos()) as u64;
         store.set_epoch_deadline(ticks.max(1));
-
-        let classify = |store: &Store<CallState>, e: wasmtime::Error| -> PluginFault {
-            if store.data().limiter.exceeded {
-                PluginFault::Memory(limits.memory_limit)
-            } else if e.downcast_ref::<Trap>() == Some(&Trap::Interrupt) {
-                PluginFault::Timeout(limits.timeout)
-            } else {
-                PluginFault::Trap(format!("{e:#}"))
-            }
-        };
-        let router = match plugin.pre.instantiate(&mut store) {
-            Ok(r) => r,
-            Err(e) => {
-                return Err(match classify(&store, e) {
-                    PluginFault::Trap(msg) => PluginFault::Instantiate(msg),
-                    other => other,
-                })
-            }
-        };
-        let input = convert::group_to_wit(group);
-        match router.call_route(&mut store, &input) {
-            Ok(Ok(actions)) => convert::actions_from_wit(actions, MAX_ACTIONS, MAX_OUTPUT_BYTES),
-            Ok(Err(message)) => Err(PluginFault::Error(truncate(message, 1024))),
-            Err(e) => Err(classify(&store, e)),
+        match plugin.pre.instantiate(&mut store) {
+            Ok(router) => Ok((store, router, plugin)),
+            Err(e) => Err(match classify(&store, &plugin.config, e) {
+                PluginFault::Trap(msg) => PluginFault::Instantiate(msg),
+                other => other,
+            }),
         }
+    }
+}
+
+/// Names the fault behind a wasmtime error: memory cap, deadline, or a trap.
+fn classify(store: &Store<CallState>, limits: &PluginConfig, e: wasmtime::Error) -> PluginFault {
+    if store.data().limiter.exceeded {
+        PluginFault::Memory(limits.memory_limit)
+    } else if e.downcast_ref::<Trap>() == Some(&Trap::Interrupt) {
+        PluginFault::Timeout(limits.timeout)
+    } else {
+        PluginFault::Trap(format!("{e:#}"))
     }
 }
 

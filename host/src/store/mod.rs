@@ -102,7 +102,8 @@ pub enum Op {
 /// Everything stored, as read at start.
 #[derive(Debug, Default)]
 pub struct Snapshot {
-    pub alerts: Vec<StoredAlert>,
+    /// Alerts by fingerprint.
+    pub alerts: Vec<(u64, StoredAlert)>,
     pub notified: Vec<(String, NotifiedRecord)>,
     pub outbox: Vec<(u64, OutboxEntry)>,
     pub silences: Vec<StoredSilence>,
@@ -370,7 +371,8 @@ mod tests {
             }
         };
         assert_eq!(snap.alerts.len(), 1);
-        assert_eq!(snap.alerts[0].labels.get("alertname"), Some("A"));
+        assert_eq!(snap.alerts[0].1.labels.get("alertname"), Some("A"));
+        assert_eq!(snap.alerts[0].0, 1);
         assert_eq!(snap.notified[0].1.firing, vec![1]);
     }
 

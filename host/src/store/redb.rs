@@ -169,9 +169,9 @@ impl RedbBackend {
             .iter()
             .map_err(self.err())?
         {
-            let (_, v) = row.map_err(self.err())?;
+            let (k, v) = row.map_err(self.err())?;
             snap.alerts
-                .push(self.decode::<StoredAlert>("alerts", v.value())?);
+                .push((k.value(), self.decode::<StoredAlert>("alerts", v.value())?));
         }
         for row in txn
             .open_table(NOTIFIED)
