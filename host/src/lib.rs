@@ -23,3 +23,4 @@ pub mod server;
 pub mod silence;
 pub mod store;
 pub mod telemetry;
+pub mod timeinterval;

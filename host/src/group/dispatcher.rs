@@ -134,9 +134,19 @@ impl Dispatcher {
             let Some(group) = self.groups.get_mut(&key) else {
                 continue;
             };
-            let flushed = match &self.mute {
-                Some(mute) => group.flush_muted(now, wall, |a| mute.mutes(a, wall)),
-                None => group.flush(now, wall),
+            let route = &group.route.config;
+            let time_muted = crate::timeinterval::route_muted(
+                &route.mute_time_intervals,
+                &route.active_time_intervals,
+                wall,
+            );
+            let flushed = match (&time_muted, &self.mute) {
+                (Some(why), _) => {
+                    tracing::debug!(group_key = %key, route = %route.name, "route muted: {why}");
+                    group.flush_muted(now, wall, |_| true)
+                }
+                (None, Some(mute)) => group.flush_muted(now, wall, |a| mute.mutes(a, wall)),
+                (None, None) => group.flush(now, wall),
             };
             if let Some(flush) = flushed {
                 // The receiving end lives as long as the app; if it is gone we are shutting down.

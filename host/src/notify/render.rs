@@ -172,6 +172,8 @@ pub(crate) mod tests {
             group_interval: std::time::Duration::from_secs(300),
             repeat_interval: std::time::Duration::from_secs(3600),
             continue_matching: false,
+            mute_time_intervals: Vec::new(),
+            active_time_intervals: Vec::new(),
             routes: Vec::new(),
         };
         RouteTable::new(&config).get(0).clone()
