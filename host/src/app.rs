@@ -9,6 +9,7 @@ use tokio::net::TcpListener;
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
+use crate::ack::link::AckLinks;
 use crate::ack::Acks;
 use crate::config::Config;
 use crate::dedup::AlertCache;
@@ -36,6 +37,8 @@ pub struct AppState {
     /// Silences and inhibition (what `GET /api/v2/alerts` reports as `silencedBy`, `inhibitedBy`).
     pub mute: Arc<MuteStage>,
     pub acks: Arc<Acks>,
+    /// Signed acknowledgement links, when `[acks] signing_key` is set.
+    pub ack_links: Option<Arc<AckLinks>>,
     /// When this instance started (`uptime` in `GET /api/v2/status`).
     pub started: time::OffsetDateTime,
 }
@@ -81,9 +84,11 @@ pub async fn start(config: Config) -> Result<Running, StartError> {
         .await
         .expect("plugin loading task")?;
 
+    let ack_links = AckLinks::new(&config.acks, &config.server.external_url).map(Arc::new);
     let receivers = Arc::new(Receivers::start(
         &config.receivers,
         &config.server.external_url,
+        ack_links.clone(),
         metrics.clone(),
         store.clone(),
         shutdown.clone(),
@@ -149,6 +154,7 @@ pub async fn start(config: Config) -> Result<Running, StartError> {
         silences,
         mute,
         acks,
+        ack_links,
         started: time::OffsetDateTime::now_utc(),
     });
     tokio::spawn(operator_housekeeping(state.clone(), shutdown.clone()));
