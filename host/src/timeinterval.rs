@@ -456,7 +456,12 @@ mod tests {
         );
         assert_eq!(route_muted(&[], std::slice::from_ref(&always), now), None);
         assert!(route_muted(&[], &[never.clone(), always.clone()], now).is_none());
-        assert!(route_muted(&[], &[never.clone()], now).is_some());
-        assert!(route_muted(&[always.clone()], &[always], now).is_some());
+        assert!(route_muted(&[], std::slice::from_ref(&never), now).is_some());
+        assert!(route_muted(
+            std::slice::from_ref(&always),
+            std::slice::from_ref(&always),
+            now
+        )
+        .is_some());
     }
 }

@@ -124,7 +124,7 @@ fn ack_error(e: &AckError) -> Response<Body> {
 pub(super) fn link_page(state: &AppState, token: &str) -> Response<Body> {
     let group_key = match verify_link(state, token) {
         Ok(k) => k,
-        Err(refused) => return refused,
+        Err(refused) => return *refused,
     };
     let now = OffsetDateTime::now_utc();
     let mut body = format!(
@@ -163,7 +163,7 @@ pub(super) async fn link_post(
 ) -> Response<Body> {
     let group_key = match verify_link(state, token) {
         Ok(k) => k,
-        Err(refused) => return refused,
+        Err(refused) => return *refused,
     };
     let form = match read_body(req, state.config.server.max_body_size).await {
         Ok(b) => b,
@@ -205,22 +205,22 @@ pub(super) async fn link_post(
 }
 
 /// The group key of a valid link, or the page refusing it.
-fn verify_link(state: &AppState, token: &str) -> Result<String, Response<Body>> {
+fn verify_link(state: &AppState, token: &str) -> Result<String, Box<Response<Body>>> {
     let Some(links) = &state.ack_links else {
-        return Err(error(
+        return Err(Box::new(error(
             StatusCode::NOT_FOUND,
             "acknowledgement links are not enabled ([acks] signing_key)".into(),
-        ));
+        )));
     };
     links.verify(token, OffsetDateTime::now_utc()).map_err(|e| {
         tracing::info!(error = %e, "acknowledgement link refused");
-        html(
+        Box::new(html(
             StatusCode::FORBIDDEN,
             page(
                 "Link refused",
                 &format!("<p>{}</p>\n", escape_html(&e.to_string())),
             ),
-        )
+        ))
     })
 }
 
