@@ -207,6 +207,13 @@ mod tests {
             "{h}"
         );
         assert!(h.contains("<strong>RESOLVED</strong> DiskFull"), "{h}");
+        assert!(!h.contains("Acknowledge"), "no link without a signing key");
+        n.ack_link = Some("https://campanile.test/ack/a.b&c".into());
+        let h = html(&n, "t");
+        assert!(
+            h.contains("<p><a href=\"https://campanile.test/ack/a.b&amp;c\">Acknowledge</a></p>"),
+            "{h}"
+        );
     }
 
     #[test]
