@@ -1,16 +1,19 @@
 //! The operator APIs against the real binary, driven by the real `amtool` (Debian's
 //! `prometheus-alertmanager` 0.25): silences mute and unmute notifications, alert and group
-//! queries, `amtool config routes`, inhibition, bearer-token authentication, and
-//! acknowledgements.
+//! queries, `amtool config routes`, inhibition, time intervals, bearer-token authentication,
+//! and acknowledgements (by API and by signed link).
 
 #[path = "harness/mod.rs"]
 mod harness;
+#[path = "peers/mod.rs"]
+mod peers;
 
 use std::path::PathBuf;
 use std::process::Output;
 use std::time::Duration;
 
 use harness::*;
+use peers::http::{Answer, HttpPeer};
 use serde_json::{json, Value};
 
 /// A webhook receiver on the sink's `/hook`, groups by alertname, due after 1 s; `extra` comes
@@ -675,4 +678,260 @@ async fn acknowledge_a_group_until_it_resolves() {
         }
     })
     .await;
+}
+
+/// Time intervals that certainly do (`always`: the whole day, in a zone with daylight saving)
+/// and certainly do not (`never`: a year long gone) contain the moment the test runs.
+const TIME_INTERVALS: &str = r#"
+[[time_intervals]]
+name = "always"
+[[time_intervals.intervals]]
+times = [{ start_time = "00:00", end_time = "24:00" }]
+location = "Europe/Berlin"
+
+[[time_intervals]]
+name = "never"
+[[time_intervals.intervals]]
+years = ["2001"]
+"#;
+
+#[tokio::test(flavor = "multi_thread")]
+async fn time_intervals_mute_their_route_only() {
+    let sink = Sink::start().await;
+    let tail = r#"
+[[route.routes]]
+matchers = ['team="muted"']
+mute_time_intervals = ["always"]
+[[route.routes]]
+matchers = ['team="open"']
+mute_time_intervals = ["never"]
+[[route.routes]]
+matchers = ['team="inactive"']
+active_time_intervals = ["never"]
+[[route.routes]]
+matchers = ['team="active"']
+active_time_intervals = ["always"]
+# Not inherited: a child of a muted route sends.
+[[route.routes]]
+matchers = ['team="parent"']
+mute_time_intervals = ["always"]
+[[route.routes.routes]]
+matchers = ['tier="child"']
+"#;
+    let campanile = Campanile::start(&config(&sink, TIME_INTERVALS, tail)).await;
+    let name = |team: &str| unique(&format!("Time_{team}"));
+    let (muted, open, inactive, active, child) = (
+        name("muted"),
+        name("open"),
+        name("inactive"),
+        name("active"),
+        name("child"),
+    );
+    let reply = campanile
+        .post_alerts(&json!([
+            {"labels": {"alertname": muted, "team": "muted"}},
+            {"labels": {"alertname": open, "team": "open"}},
+            {"labels": {"alertname": inactive, "team": "inactive"}},
+            {"labels": {"alertname": active, "team": "active"}},
+            {"labels": {"alertname": child, "team": "parent", "tier": "child"}},
+        ]))
+        .await;
+    assert_eq!(reply.status, 200, "{reply:?}");
+    wait_notified(&sink, &open).await;
+    wait_notified(&sink, &active).await;
+    wait_notified(&sink, &child).await;
+    never_notified(&sink, &muted).await;
+    never_notified(&sink, &inactive).await;
+    // Muted, not lost: the alerts are still held, and listed.
+    let alerts = campanile.alerts().await;
+    assert!(alert_with_label(&alerts, "alertname", &muted).is_some());
+    assert!(alert_with_label(&alerts, "alertname", &inactive).is_some());
+}
+
+#[tokio::test]
+async fn unknown_time_interval_is_a_config_error() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("campanile.toml");
+    let sink_url = "http://127.0.0.1:1/hook";
+    std::fs::write(
+        &file,
+        format!(
+            "{TIME_INTERVALS}\n[[receivers]]\nname = \"hook\"\ntype = \"webhook\"\nurl = \"{sink_url}\"\n[route]\nreceiver = \"hook\"\n[[route.routes]]\nmatchers = ['team=\"db\"']\nmute_time_intervals = [\"weekends\"]\n"
+        ),
+    )
+    .unwrap();
+    let out = check_config(&file);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success());
+    assert!(
+        stderr.contains(
+            "route.routes[0].mute_time_intervals: no time interval named \"weekends\" is defined in [[time_intervals]]"
+        ),
+        "{stderr}"
+    );
+}
+
+const SIGNING_KEY: &str = "test-signing-key-0123456789abcdef0123";
+
+/// The acknowledgement link in a Slack message.
+fn ack_link(message: &Value) -> String {
+    let text = message.to_string();
+    let start = text
+        .find("https://campanile.example/ack/")
+        .unwrap_or_else(|| panic!("no acknowledgement link in {message}"));
+    text[start..]
+        .split(['|', '>', '"'])
+        .next()
+        .unwrap()
+        .to_string()
+}
+
+async fn link_request(
+    campanile: &Campanile,
+    method: reqwest::Method,
+    token: &str,
+    form: &str,
+) -> (u16, String) {
+    let response = client()
+        .request(method, campanile.url(&format!("/ack/{token}")))
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body(form.to_string())
+        .send()
+        .await
+        .expect("request");
+    let status = response.status().as_u16();
+    let content_type = response
+        .headers()
+        .get("content-type")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("")
+        .to_string();
+    let body = response.text().await.unwrap();
+    if status != 404 {
+        assert!(content_type.starts_with("text/html"), "{content_type}");
+    }
+    (status, body)
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn signed_ack_link_in_slack_get_shows_post_acknowledges() {
+    let slack = HttpPeer::start(Answer::slack_ok()).await;
+    let sink = Sink::start().await;
+    let name = unique("LinkAcked");
+    let campanile = Campanile::start(&format!(
+        r#"
+[server]
+external_url = "https://campanile.example"
+auth_token = "{TOKEN}"
+
+[acks]
+signing_key = "{SIGNING_KEY}"
+link_ttl = "1h"
+
+[[receivers]]
+name = "chat"
+type = "slack"
+url = "{}"
+
+[[receivers]]
+name = "hook"
+type = "webhook"
+url = "{}"
+
+[route]
+receiver = "chat"
+group_by = ["alertname"]
+group_wait = "200ms"
+group_interval = "1s"
+
+[[route.routes]]
+matchers = ['alertname="{name}"']
+receiver = "hook"
+continue = true
+
+[[route.routes]]
+matchers = ['alertname="{name}"']
+receiver = "chat"
+"#,
+        slack.url("/services/T0/B0/x"),
+        sink.url("/hook"),
+    ))
+    .await;
+    let alerts = json!([{"labels": {"alertname": name, "instance": "db-1"}}]);
+    assert_eq!(
+        send(
+            &campanile,
+            reqwest::Method::POST,
+            "/api/v2/alerts",
+            Some(TOKEN),
+            Some(&alerts)
+        )
+        .await,
+        200
+    );
+    let message = slack.wait_for(1).await[0].json().clone();
+    let link = ack_link(&message);
+    let token = link
+        .strip_prefix("https://campanile.example/ack/")
+        .unwrap()
+        .to_string();
+    // The webhook receiver's JSON stays Alertmanager's: no link in it.
+    let (payload, _) = sink.wait_for_labelled("/hook", "alertname", &name).await;
+    assert!(!payload.to_string().contains("/ack/"), "{payload}");
+
+    // Opening the link (as a link previewer does) acknowledges nothing; no bearer token needed.
+    let (status, page) = link_request(&campanile, reqwest::Method::GET, &token, "").await;
+    assert_eq!(status, 200, "{page}");
+    assert!(page.contains("method=\"post\""), "{page}");
+    assert!(page.contains(&name), "the page names the group: {page}");
+    assert_eq!(campanile.get("/api/v1/groups/acks").await.json(), json!([]));
+
+    // A tampered token is refused, and acknowledges nothing.
+    let mut tampered = token.clone();
+    tampered.replace_range(0..1, if tampered.starts_with('A') { "B" } else { "A" });
+    for method in [reqwest::Method::GET, reqwest::Method::POST] {
+        let (status, page) = link_request(&campanile, method, &tampered, "").await;
+        assert_eq!(status, 403, "{page}");
+        assert!(page.contains("signature is not valid"), "{page}");
+    }
+    assert_eq!(campanile.get("/api/v1/groups/acks").await.json(), json!([]));
+
+    // Posting the form acknowledges the group, by "link".
+    let (status, page) = link_request(
+        &campanile,
+        reqwest::Method::POST,
+        &token,
+        "comment=on+it%21",
+    )
+    .await;
+    assert_eq!(status, 200, "{page}");
+    assert!(page.contains("is acknowledged"), "{page}");
+    let acks = campanile.get("/api/v1/groups/acks").await.json();
+    let acks = acks.as_array().unwrap();
+    assert_eq!(acks.len(), 1, "{acks:?}");
+    assert_eq!(acks[0]["by"], "link");
+    assert_eq!(acks[0]["comment"], "on it!");
+    let key = acks[0]["group_key"].as_str().unwrap();
+    assert!(
+        key.ends_with(&format!(":{{alertname=\"{name}\"}}")),
+        "{key}"
+    );
+    assert_ne!(
+        payload["groupKey"], key,
+        "the Slack route's group, not the webhook's"
+    );
+
+    // The link is no way into the rest of the API.
+    let ack = json!({"group_key": key, "by": "mallory"});
+    assert_eq!(
+        send(
+            &campanile,
+            reqwest::Method::POST,
+            "/api/v1/groups/ack",
+            None,
+            Some(&ack)
+        )
+        .await,
+        401
+    );
 }

@@ -9,6 +9,7 @@ use tokio::net::TcpListener;
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
+use crate::ack::link::AckLinks;
 use crate::ack::Acks;
 use crate::config::Config;
 use crate::decisions::Decisions;
@@ -39,6 +40,8 @@ pub struct AppState {
     pub acks: Arc<Acks>,
     /// Every group's recent routing decisions.
     pub decisions: Arc<Decisions>,
+    /// Signed acknowledgement links, when `[acks] signing_key` is set.
+    pub ack_links: Option<Arc<AckLinks>>,
     /// When this instance started (`uptime` in `GET /api/v2/status`).
     pub started: time::OffsetDateTime,
 }
@@ -86,9 +89,11 @@ pub async fn start(config: Config) -> Result<Running, StartError> {
             .await
             .expect("plugin loading task")?;
 
+    let ack_links = AckLinks::new(&config.acks, &config.server.external_url).map(Arc::new);
     let receivers = Arc::new(Receivers::start(
         &config.receivers,
         &config.server.external_url,
+        ack_links.clone(),
         metrics.clone(),
         store.clone(),
         shutdown.clone(),
@@ -168,6 +173,7 @@ pub async fn start(config: Config) -> Result<Running, StartError> {
         mute,
         acks,
         decisions,
+        ack_links,
         started: time::OffsetDateTime::now_utc(),
     });
     tokio::spawn(operator_housekeeping(state.clone(), shutdown.clone()));

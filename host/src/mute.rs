@@ -7,6 +7,9 @@
 //! before the dedup stage: a muted alert is neither notified nor recorded as notified, so it is
 //! told as soon as its mute ends rather than at the next repeat interval. The operator API asks
 //! the same stage for an alert's `silencedBy` and `inhibitedBy`.
+//!
+//! Time intervals ([`crate::timeinterval`]) mute a whole route rather than alerts; the
+//! dispatcher checks them at the same point, so they follow the same rule.
 
 use std::sync::Arc;
 

@@ -235,6 +235,22 @@ fn text(status: StatusCode, body: impl Into<Bytes>) -> Response<Body> {
     r
 }
 
+/// An HTML page (the acknowledgement link pages), never cached.
+pub fn html(status: StatusCode, body: String) -> Response<Body> {
+    let mut r = Response::new(Full::new(Bytes::from(body)));
+    *r.status_mut() = status;
+    let headers = r.headers_mut();
+    headers.insert(
+        CONTENT_TYPE,
+        "text/html; charset=utf-8".parse().expect("static header"),
+    );
+    headers.insert(
+        hyper::header::CACHE_CONTROL,
+        "no-store".parse().expect("static header"),
+    );
+    r
+}
+
 /// An error response: `{"error": "..."}`.
 pub fn error(status: StatusCode, message: String) -> Response<Body> {
     #[derive(Serialize)]

@@ -4,6 +4,11 @@
 //!
 //! An acknowledgement does not mute: notifications still follow the routing rules. It is state
 //! for people and, once the plugin platform exposes it, for routing plugins (to stop escalating).
+//!
+//! Operators acknowledge through the API (`api/acks.rs`, bearer token) or by a signed link sent
+//! in notifications ([`link`]).
+
+pub mod link;
 
 use std::collections::{BTreeMap, HashSet};
 use std::sync::{Arc, RwLock};

@@ -3,6 +3,11 @@
 //! alert; `DELETE /api/v1/groups/ack` with `{"group_key": "..."}` (or `?group_key=`) withdraws
 //! it; `GET /api/v1/groups/acks` lists them. Group keys are listed by
 //! `GET /api/v2/alerts/groups` (`groupKey`) and sent in every notification (`groupKey`).
+//!
+//! Signed links (`/ack/<token>`, see [`crate::ack::link`]): `GET` answers a small page naming
+//! the group with a button, and acknowledges nothing (link previewers fetch it); `POST`, with
+//! an optional `comment` form field, acknowledges the group as `by = "link"`. A token that is
+//! tampered with, signed with another key or expired gets 403.
 
 use hyper::body::Incoming;
 use hyper::{Request, Response, StatusCode};
@@ -12,7 +17,8 @@ use time::OffsetDateTime;
 use super::Query;
 use crate::ack::{firing_groups, AckError};
 use crate::app::AppState;
-use crate::server::{error, json, read_body, Body};
+use crate::notify::render::escape_html;
+use crate::server::{error, html, json, read_body, Body};
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -112,4 +118,115 @@ fn ack_error(e: &AckError) -> Response<Body> {
         AckError::Store(_) => StatusCode::SERVICE_UNAVAILABLE,
     };
     error(status, e.to_string())
+}
+
+/// `GET /ack/<token>`: what the link acknowledges, and a button that does it.
+pub(super) fn link_page(state: &AppState, token: &str) -> Response<Body> {
+    let group_key = match verify_link(state, token) {
+        Ok(k) => k,
+        Err(refused) => return *refused,
+    };
+    let now = OffsetDateTime::now_utc();
+    let mut body = format!(
+        "<p>Alert group <code>{}</code></p>\n",
+        escape_html(&group_key)
+    );
+    if let Some(ack) = state.acks.get(&group_key) {
+        body.push_str(&format!(
+            "<p>Already acknowledged by {} at {}.</p>\n",
+            escape_html(&ack.by),
+            ack.at
+                .format(&time::format_description::well_known::Rfc3339)
+                .unwrap_or_default()
+        ));
+    }
+    if !firing_groups(&state.cache, &state.routes, now).contains(&group_key) {
+        body.push_str(
+            "<p>This group has no firing alert any more: there is nothing to acknowledge.</p>\n",
+        );
+        return html(StatusCode::OK, page("Acknowledge alert group", &body));
+    }
+    body.push_str(concat!(
+        "<form method=\"post\">\n",
+        "<p><label>Comment (optional) <input name=\"comment\" size=\"40\"></label></p>\n",
+        "<p><button type=\"submit\">Acknowledge</button></p>\n",
+        "</form>\n"
+    ));
+    html(StatusCode::OK, page("Acknowledge alert group", &body))
+}
+
+/// `POST /ack/<token>`: acknowledges the group the token names, `by = "link"`.
+pub(super) async fn link_post(
+    state: &AppState,
+    token: &str,
+    req: Request<Incoming>,
+) -> Response<Body> {
+    let group_key = match verify_link(state, token) {
+        Ok(k) => k,
+        Err(refused) => return *refused,
+    };
+    let form = match read_body(req, state.config.server.max_body_size).await {
+        Ok(b) => b,
+        Err(resp) => return resp,
+    };
+    let comment = form_urlencoded::parse(&form)
+        .find(|(k, _)| k == "comment")
+        .map(|(_, v)| v.into_owned())
+        .unwrap_or_default();
+    let now = OffsetDateTime::now_utc();
+    if !firing_groups(&state.cache, &state.routes, now).contains(&group_key) {
+        return html(
+            StatusCode::NOT_FOUND,
+            page(
+                "Not acknowledged",
+                &format!(
+                    "<p>Alert group <code>{}</code> has no firing alert any more.</p>\n",
+                    escape_html(&group_key)
+                ),
+            ),
+        );
+    }
+    match state.acks.ack(&group_key, "link", &comment, now).await {
+        Ok(ack) => {
+            tracing::info!(group_key = %ack.group_key, by = %ack.by, "group acknowledged by link");
+            html(
+                StatusCode::OK,
+                page(
+                    "Acknowledged",
+                    &format!(
+                        "<p>Alert group <code>{}</code> is acknowledged.</p>\n",
+                        escape_html(&group_key)
+                    ),
+                ),
+            )
+        }
+        Err(e) => ack_error(&e),
+    }
+}
+
+/// The group key of a valid link, or the page refusing it.
+fn verify_link(state: &AppState, token: &str) -> Result<String, Box<Response<Body>>> {
+    let Some(links) = &state.ack_links else {
+        return Err(Box::new(error(
+            StatusCode::NOT_FOUND,
+            "acknowledgement links are not enabled ([acks] signing_key)".into(),
+        )));
+    };
+    links.verify(token, OffsetDateTime::now_utc()).map_err(|e| {
+        tracing::info!(error = %e, "acknowledgement link refused");
+        Box::new(html(
+            StatusCode::FORBIDDEN,
+            page(
+                "Link refused",
+                &format!("<p>{}</p>\n", escape_html(&e.to_string())),
+            ),
+        ))
+    })
+}
+
+fn page(title: &str, body: &str) -> String {
+    format!(
+        "<!DOCTYPE html>\n<html><head><meta charset=\"utf-8\"><meta name=\"robots\" content=\"noindex\"><title>{0} – campanile</title></head>\n<body style=\"font-family: sans-serif\">\n<h1>{0}</h1>\n{body}</body></html>\n",
+        escape_html(title)
+    )
 }

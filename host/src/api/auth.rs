@@ -1,7 +1,8 @@
 //! Bearer-token authentication. With `server.auth_token` (or `auth_token_file`) set, every
 //! write — ingest, silences, acknowledgements — needs `Authorization: Bearer <token>`; reads
 //! (the operator API, `/metrics`) need it too when `server.read_auth = true`. Health probes
-//! never do. Tokens are compared in constant time.
+//! never do, nor acknowledgement links (`/ack/<token>`), whose signed token authorizes them.
+//! Tokens are compared in constant time.
 
 use hyper::header::{HeaderMap, AUTHORIZATION, WWW_AUTHENTICATE};
 use hyper::{Method, Response, StatusCode};
@@ -15,6 +16,9 @@ use crate::server::{error, Body};
 enum Access {
     /// Health probes: always open.
     Probe,
+    /// Acknowledgement links: the signed token in the path is the authorization (checked by
+    /// the handler), as the people who open them have no API token.
+    Signed,
     Read,
     Write,
 }
@@ -22,6 +26,8 @@ enum Access {
 fn access(method: &Method, path: &str) -> Access {
     if matches!(path, "/-/healthy" | "/-/ready") {
         Access::Probe
+    } else if path.starts_with(crate::ack::link::PATH) {
+        Access::Signed
     } else if matches!(*method, Method::GET | Method::HEAD) {
         Access::Read
     } else {
@@ -40,7 +46,7 @@ pub fn refusal(
         return None;
     };
     match access(method, path) {
-        Access::Probe => return None,
+        Access::Probe | Access::Signed => return None,
         Access::Read if !server.read_auth => return None,
         Access::Read | Access::Write => {}
     }
@@ -112,5 +118,10 @@ mod tests {
         assert!(refusal(&s, &get, "/metrics", &with("Bearer s3cret")).is_none());
 
         assert!(refusal(&server(None, false), &post, "/api/v2/silences", &none).is_none());
+        assert!(
+            refusal(&s, &post, "/ack/signed.token", &none).is_none(),
+            "links carry their own authorization"
+        );
+        assert!(refusal(&s, &post, "/api/v1/groups/ack", &none).is_some());
     }
 }

@@ -1,6 +1,7 @@
 //! The operator API, apart from the ingest data plane: Alertmanager's API v2 for what operators
 //! and `amtool` use (status, receivers, alerts, alert groups, silences), and campanile's own
-//! acknowledgements. Each concern is one module; this one routes requests to them.
+//! acknowledgements (by API, or by the signed links notifications carry, `/ack/<token>`). Each
+//! concern is one module; this one routes requests to them.
 //!
 //! Errors under `/api/v2/` are JSON strings, as Alertmanager answers them (its clients decode
 //! them as such); campanile's own endpoints answer `{"error": "..."}` like the rest of the
@@ -16,6 +17,7 @@ mod status;
 use hyper::body::Incoming;
 use hyper::{Method, Request, Response, StatusCode};
 
+use crate::ack::link;
 use crate::app::AppState;
 use crate::route::Matcher;
 use crate::server::{error, json, Body};
@@ -45,6 +47,13 @@ pub async fn handle(
         (&Method::DELETE, "/api/v1/groups/ack") => acks::delete(state, req, &query).await,
         (&Method::GET, "/api/v1/groups/acks") => acks::list(state),
         (&Method::GET, "/api/v1/groups/decisions") => decisions(state, &query),
+        (&Method::GET | &Method::HEAD, p) if p.starts_with(link::PATH) => {
+            acks::link_page(state, &p[link::PATH.len()..])
+        }
+        (&Method::POST, p) if p.starts_with(link::PATH) => {
+            let token = p[link::PATH.len()..].to_string();
+            acks::link_post(state, &token, req).await
+        }
         (_, p) if is_operator_path(p) => error(
             StatusCode::METHOD_NOT_ALLOWED,
             format!("method {method} is not allowed on {path}"),
@@ -65,6 +74,7 @@ fn is_operator_path(path: &str) -> bool {
             | "/api/v1/groups/acks"
             | "/api/v1/groups/decisions"
     ) || path.starts_with("/api/v2/silence/")
+        || path.starts_with(link::PATH)
 }
 
 /// `GET /api/v1/groups/decisions?group_key=...`: the group's recent routing decisions, oldest

@@ -1,15 +1,21 @@
 //! Validation: raw structs in, typed config out, every error collected with its key.
 
-use std::collections::{BTreeMap, HashSet};
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use std::time::Duration;
 
-use super::raw::{RawConfig, RawInhibitRule, RawPlugin, RawRoute, RawServer, RawSize, RawStore};
+use super::raw::{
+    RawAcks, RawConfig, RawInhibitRule, RawPlugin, RawRoute, RawServer, RawSize, RawStore,
+    RawTimeInterval,
+};
 use super::{
-    AuthToken, Config, ConfigError, ConfigErrors, Durability, GroupBy, IngestConfig,
-    InhibitRuleConfig, LimitsConfig, PluginConfig, RouteConfig, ServerConfig, StoreConfig,
+    AcksConfig, AuthToken, Config, ConfigError, ConfigErrors, Durability, GroupBy, IngestConfig,
+    InhibitRuleConfig, LimitsConfig, NamedTimeInterval, PluginConfig, RouteConfig, ServerConfig,
+    StoreConfig,
 };
 use crate::route::matcher::{is_valid_label_name, Matcher};
+use crate::timeinterval::{IntervalError, TimeInterval};
 
 mod receivers;
 
@@ -132,18 +138,26 @@ pub(super) fn compile(raw: RawConfig, file: &str, base: &Path) -> Result<Config,
     let receivers = receivers::compile_receivers(&mut cx, raw.receivers, base);
     let plugins = compile_plugins(&mut cx, raw.plugins, base);
     let inhibit_rules = compile_inhibit_rules(&mut cx, &raw.inhibit_rules);
+    let time_intervals = compile_time_intervals(&mut cx, &raw.time_intervals);
+    let acks = compile_acks(&mut cx, raw.acks, raw.server.external_url.is_some(), base);
 
-    let receiver_names: HashSet<&str> = receivers.iter().map(|r| r.name.as_str()).collect();
-    let plugin_names: HashSet<&str> = plugins.iter().map(|p| p.name.as_str()).collect();
+    let mut refs = RouteRefs {
+        receivers: receivers.iter().map(|r| r.name.as_str()).collect(),
+        plugins: plugins.iter().map(|p| p.name.as_str()).collect(),
+        time_intervals: time_intervals
+            .iter()
+            .map(|t| (t.name.clone(), t.clone()))
+            .collect(),
+        names: HashSet::new(),
+    };
     if let Some(p) = &ingest.identity_plugin {
-        if !plugin_names.contains(p.as_str()) {
+        if !refs.plugins.contains(p.as_str()) {
             cx.err(
                 "ingest.identity_plugin",
                 format!("no plugin named {p:?} is defined in [[plugins]]"),
             );
         }
     }
-    let mut route_names = HashSet::new();
     if !raw.route.matchers.is_empty() {
         cx.err(
             "route.matchers",
@@ -159,6 +173,19 @@ pub(super) fn compile(raw: RawConfig, file: &str, base: &Path) -> Result<Config,
             "the root route needs a receiver (the fallback for every alert)",
         );
     }
+    // As in Alertmanager: muting the root would mute everything; use a silence instead.
+    for key in ["mute_time_intervals", "active_time_intervals"] {
+        let set = match key {
+            "mute_time_intervals" => &raw.route.mute_time_intervals,
+            _ => &raw.route.active_time_intervals,
+        };
+        if !set.is_empty() {
+            cx.err(
+                format!("route.{key}"),
+                "the root route cannot have time intervals (set them on child routes)",
+            );
+        }
+    }
     let root_defaults = RouteConfig {
         name: String::new(),
         key: String::new(),
@@ -170,18 +197,11 @@ pub(super) fn compile(raw: RawConfig, file: &str, base: &Path) -> Result<Config,
         group_interval: Duration::from_secs(300),
         repeat_interval: Duration::from_secs(4 * 3600),
         continue_matching: false,
+        mute_time_intervals: Vec::new(),
+        active_time_intervals: Vec::new(),
         routes: Vec::new(),
     };
-    let route = compile_route(
-        &mut cx,
-        raw.route,
-        "route",
-        None,
-        &root_defaults,
-        &receiver_names,
-        &plugin_names,
-        &mut route_names,
-    );
+    let route = compile_route(&mut cx, raw.route, "route", None, &root_defaults, &mut refs);
 
     if cx.errors.is_empty() {
         Ok(Config {
@@ -193,6 +213,8 @@ pub(super) fn compile(raw: RawConfig, file: &str, base: &Path) -> Result<Config,
             plugins,
             route,
             inhibit_rules,
+            time_intervals,
+            acks,
         })
     } else {
         Err(ConfigErrors(cx.errors))
@@ -366,16 +388,156 @@ fn compile_plugins(cx: &mut Ctx, raw: Vec<RawPlugin>, base: &Path) -> Vec<Plugin
     out
 }
 
-#[allow(clippy::too_many_arguments)]
+/// `[[time_intervals]]`: each interval's fields parsed, names unique.
+fn compile_time_intervals(cx: &mut Ctx, raw: &[RawTimeInterval]) -> Vec<Arc<NamedTimeInterval>> {
+    let mut seen = HashSet::new();
+    let mut out = Vec::with_capacity(raw.len());
+    for (i, t) in raw.iter().enumerate() {
+        let key = format!("time_intervals[{i}]");
+        if t.name.is_empty() {
+            cx.err(format!("{key}.name"), "must not be empty");
+        } else if !seen.insert(t.name.as_str()) {
+            cx.err(
+                format!("{key}.name"),
+                format!("time interval {:?} is defined twice", t.name),
+            );
+        }
+        let mut intervals = Vec::with_capacity(t.intervals.len());
+        for (j, r) in t.intervals.iter().enumerate() {
+            let key = format!("{key}.intervals[{j}]");
+            let mut interval = TimeInterval::default();
+            for (k, times) in r.times.iter().enumerate() {
+                match TimeInterval::parse_times(&times.start_time, &times.end_time) {
+                    Ok(v) => interval.times.push(v),
+                    Err(e) => cx.err(format!("{key}.times[{k}]"), e.to_string()),
+                }
+            }
+            let mut ranges =
+                |field: &str,
+                 list: &[super::raw::RawRangeText],
+                 parse: fn(&str) -> Result<_, IntervalError>| {
+                    list.iter()
+                        .enumerate()
+                        .filter_map(|(k, v)| match parse(&v.text()) {
+                            Ok(r) => Some(r),
+                            Err(e) => {
+                                cx.err(format!("{key}.{field}[{k}]"), e.to_string());
+                                None
+                            }
+                        })
+                        .collect::<Vec<_>>()
+                };
+            interval.weekdays = ranges("weekdays", &r.weekdays, TimeInterval::parse_weekdays);
+            interval.days_of_month = ranges(
+                "days_of_month",
+                &r.days_of_month,
+                TimeInterval::parse_days_of_month,
+            );
+            interval.months = ranges("months", &r.months, TimeInterval::parse_months);
+            interval.years = ranges("years", &r.years, TimeInterval::parse_years);
+            if let Some(name) = &r.location {
+                match TimeInterval::parse_location(name) {
+                    Ok(tz) => interval.location = tz,
+                    Err(e) => cx.err(format!("{key}.location"), e.to_string()),
+                }
+            }
+            intervals.push(interval);
+        }
+        out.push(Arc::new(NamedTimeInterval {
+            name: t.name.clone(),
+            intervals,
+        }));
+    }
+    out
+}
+
+/// `[acks]`: the link signing key (`signing_key`, `signing_key_file` or `signing_key_env`)
+/// and the links' lifetime. Links point at `server.external_url`, which must then be set.
+fn compile_acks(cx: &mut Ctx, raw: RawAcks, has_external_url: bool, base: &Path) -> AcksConfig {
+    let link_ttl = cx.duration(
+        "acks.link_ttl",
+        raw.link_ttl.as_deref(),
+        Duration::from_secs(7 * 24 * 3600),
+    );
+    if link_ttl.is_zero() {
+        cx.err("acks.link_ttl", "must be more than zero");
+    }
+    let given = raw.signing_key.is_some()
+        || raw.signing_key_file.is_some()
+        || raw.signing_key_env.is_some();
+    let signing_key = if given {
+        let mut section = receivers::Rx {
+            cx: &mut *cx,
+            key: "acks".to_string(),
+            base,
+        };
+        section.secret(
+            "signing_key",
+            raw.signing_key,
+            raw.signing_key_file,
+            raw.signing_key_env,
+        )
+    } else {
+        None
+    };
+    if let Some(key) = &signing_key {
+        if key.expose().len() < 32 {
+            cx.err(
+                "acks.signing_key",
+                "must be at least 32 characters (e.g. the output of `openssl rand -base64 32`)",
+            );
+        }
+        if !has_external_url {
+            cx.err(
+                "acks.signing_key",
+                "acknowledgement links need server.external_url (the address people open them at)",
+            );
+        }
+    }
+    AcksConfig {
+        signing_key,
+        link_ttl,
+    }
+}
+
+/// What routes refer to by name, and the route names taken so far.
+struct RouteRefs<'a> {
+    receivers: HashSet<&'a str>,
+    plugins: HashSet<&'a str>,
+    time_intervals: HashMap<String, Arc<NamedTimeInterval>>,
+    names: HashSet<String>,
+}
+
+impl RouteRefs<'_> {
+    /// The time intervals `list` names (`key` is where, for errors).
+    fn time_intervals(
+        &self,
+        cx: &mut Ctx,
+        key: &str,
+        list: &[String],
+    ) -> Vec<Arc<NamedTimeInterval>> {
+        list.iter()
+            .filter_map(|name| {
+                let found = self.time_intervals.get(name).cloned();
+                if found.is_none() {
+                    cx.err(
+                        key,
+                        format!("no time interval named {name:?} is defined in [[time_intervals]]"),
+                    );
+                }
+                found
+            })
+            .collect()
+    }
+}
+
 fn compile_route(
     cx: &mut Ctx,
     raw: RawRoute,
     key: &str,
     parent: Option<&RouteConfig>,
     defaults: &RouteConfig,
-    receivers: &HashSet<&str>,
-    plugins: &HashSet<&str>,
-    names: &mut HashSet<String>,
+    refs: &mut RouteRefs,
 ) -> RouteConfig {
     let inherit = parent.unwrap_or(defaults);
     let mut matchers = Vec::with_capacity(raw.matchers.len());
@@ -406,7 +568,7 @@ fn compile_route(
             .replace(".routes", "")
             .replace("routes", "route"),
     });
-    if !names.insert(name.clone()) {
+    if !refs.names.insert(name.clone()) {
         cx.err(
             format!("{key}.name"),
             format!("route name {name:?} is used twice"),
@@ -416,7 +578,7 @@ fn compile_route(
         .receiver
         .clone()
         .unwrap_or_else(|| inherit.receiver.clone());
-    if raw.receiver.is_some() && !receivers.contains(receiver.as_str()) {
+    if raw.receiver.is_some() && !refs.receivers.contains(receiver.as_str()) {
         cx.err(
             format!("{key}.receiver"),
             format!("no receiver named {receiver:?} is defined in [[receivers]]"),
@@ -424,7 +586,7 @@ fn compile_route(
     }
     let plugin = raw.plugin.clone().or_else(|| inherit.plugin.clone());
     if let Some(p) = &raw.plugin {
-        if !plugins.contains(p.as_str()) {
+        if !refs.plugins.contains(p.as_str()) {
             cx.err(
                 format!("{key}.plugin"),
                 format!("no plugin named {p:?} is defined in [[plugins]]"),
@@ -489,6 +651,17 @@ fn compile_route(
         group_interval,
         repeat_interval,
         continue_matching: raw.continue_matching,
+        // Not inherited, as in Alertmanager: a child route is muted by its own intervals only.
+        mute_time_intervals: refs.time_intervals(
+            cx,
+            &format!("{key}.mute_time_intervals"),
+            &raw.mute_time_intervals,
+        ),
+        active_time_intervals: refs.time_intervals(
+            cx,
+            &format!("{key}.active_time_intervals"),
+            &raw.active_time_intervals,
+        ),
         routes: Vec::new(),
     };
     let mut children: Vec<RouteConfig> = raw
@@ -502,9 +675,7 @@ fn compile_route(
                 &format!("{key}.routes[{i}]"),
                 Some(&node),
                 defaults,
-                receivers,
-                plugins,
-                names,
+                refs,
             )
         })
         .collect();
@@ -640,6 +811,113 @@ matchers = ['team']
             "{errs:?}"
         );
         assert_eq!(errs.len(), 3, "{errs:?}");
+    }
+
+    #[test]
+    fn time_intervals_are_named_by_routes_and_not_inherited() {
+        let c = parse(
+            r#"
+[[time_intervals]]
+name = "weekends"
+[[time_intervals.intervals]]
+weekdays = ["saturday", "sunday"]
+location = "Europe/Berlin"
+
+[[time_intervals]]
+name = "office"
+[[time_intervals.intervals]]
+times = [{ start_time = "09:00", end_time = "17:00" }]
+weekdays = ["monday:friday"]
+days_of_month = ["1:-1"]
+months = ["january:december"]
+years = [2026, "2027:2030"]
+
+[[route.routes]]
+matchers = ['team="db"']
+mute_time_intervals = ["weekends"]
+active_time_intervals = ["office"]
+[[route.routes.routes]]
+matchers = ['severity="critical"']
+"#,
+        )
+        .unwrap();
+        assert_eq!(c.time_intervals.len(), 2);
+        let db = &c.route.routes[0];
+        assert_eq!(db.mute_time_intervals[0].name, "weekends");
+        assert_eq!(db.active_time_intervals[0].name, "office");
+        assert_eq!(db.active_time_intervals[0].intervals[0].years.len(), 2);
+        assert!(db.routes[0].mute_time_intervals.is_empty());
+        assert!(db.routes[0].active_time_intervals.is_empty());
+    }
+
+    #[test]
+    fn time_interval_errors_name_the_key() {
+        let errs = parse(
+            r#"
+mute_time_intervals = ["weekends"]
+[[time_intervals]]
+name = "weekends"
+[[time_intervals.intervals]]
+times = [{ start_time = "18:00", end_time = "08:00" }]
+weekdays = ["saturday:sunday"]
+days_of_month = ["-3:5"]
+location = "Mars/Olympus"
+[[route.routes]]
+mute_time_intervals = ["weekend"]
+"#,
+        )
+        .unwrap_err();
+        for prefix in [
+            "test.toml: route.mute_time_intervals: the root route cannot",
+            "test.toml: time_intervals[0].intervals[0].times[0]: start_time \"18:00\"",
+            "test.toml: time_intervals[0].intervals[0].weekdays[0]: range \"saturday:sunday\" ends before",
+            "test.toml: time_intervals[0].intervals[0].days_of_month[0]:",
+            "test.toml: time_intervals[0].intervals[0].location: unknown time zone \"Mars/Olympus\"",
+            "test.toml: route.routes[0].mute_time_intervals: no time interval named \"weekend\"",
+        ] {
+            assert!(errs.iter().any(|e| e.starts_with(prefix)), "{prefix} in {errs:?}");
+        }
+        assert_eq!(errs.len(), 6, "{errs:?}");
+    }
+
+    #[test]
+    fn acks_signing_key_needs_length_and_external_url() {
+        let c = parse("").unwrap();
+        assert!(c.acks.signing_key.is_none());
+        assert_eq!(c.acks.link_ttl.as_secs(), 7 * 24 * 3600);
+
+        let errs =
+            parse("\n[acks]\nsigning_key = \"short\"\nsigning_key_env = \"X\"\n").unwrap_err();
+        assert_eq!(
+            errs,
+            ["test.toml: acks.signing_key: set only one of `signing_key`, `signing_key_file` or `signing_key_env`"]
+        );
+        let errs = parse("\n[acks]\nsigning_key = \"short\"\nlink_ttl = \"0s\"\n").unwrap_err();
+        assert!(
+            errs.iter()
+                .any(|e| e.contains("acks.link_ttl: must be more than zero")),
+            "{errs:?}"
+        );
+        assert!(
+            errs.iter().any(|e| e.contains("at least 32 characters")),
+            "{errs:?}"
+        );
+        assert!(
+            errs.iter().any(|e| e.contains("need server.external_url")),
+            "{errs:?}"
+        );
+        assert!(
+            errs.iter().all(|e| !e.contains("short")),
+            "the key is never shown: {errs:?}"
+        );
+
+        let key = "k".repeat(32);
+        let c = parse(&format!(
+            "\n[server]\nexternal_url = \"https://campanile.example\"\n[acks]\nsigning_key = \"{key}\"\nlink_ttl = \"1d\"\n"
+        ))
+        .unwrap();
+        assert_eq!(c.acks.signing_key.unwrap().expose(), &key);
+        assert_eq!(c.acks.link_ttl.as_secs(), 86400);
     }
 
     #[test]

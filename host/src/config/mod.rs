@@ -10,10 +10,13 @@ use std::collections::BTreeMap;
 use std::fmt;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use std::time::Duration;
 
+use crate::notify::Secret;
 use crate::route::Matcher;
 pub use crate::store::{Durability, StoreConfig};
+pub use crate::timeinterval::NamedTimeInterval;
 pub use receivers::*;
 
 /// The configuration used when `campanile serve` is given no file.
@@ -32,6 +35,18 @@ pub struct Config {
     pub plugins: Vec<PluginConfig>,
     pub route: RouteConfig,
     pub inhibit_rules: Vec<InhibitRuleConfig>,
+    /// `[[time_intervals]]`, by name in the order given; routes hold the ones they use.
+    pub time_intervals: Vec<Arc<NamedTimeInterval>>,
+    pub acks: AcksConfig,
+}
+
+/// `[acks]`: signed acknowledgement links.
+#[derive(Debug, Clone)]
+pub struct AcksConfig {
+    /// The HMAC-SHA256 key signing links; without it notifications carry no link.
+    pub signing_key: Option<Secret<String>>,
+    /// How long a link stays valid after the notification that carries it.
+    pub link_ttl: Duration,
 }
 
 #[derive(Debug, Clone)]
@@ -136,6 +151,10 @@ pub struct RouteConfig {
     pub group_interval: Duration,
     pub repeat_interval: Duration,
     pub continue_matching: bool,
+    /// While one of these contains now, the route sends nothing (not inherited by children).
+    pub mute_time_intervals: Vec<Arc<NamedTimeInterval>>,
+    /// When set, the route sends nothing unless one of these contains now (not inherited).
+    pub active_time_intervals: Vec<Arc<NamedTimeInterval>>,
     pub routes: Vec<RouteConfig>,
 }
 

@@ -23,6 +23,10 @@ pub struct RawConfig {
     pub plugins: Vec<RawPlugin>,
     #[serde(default)]
     pub inhibit_rules: Vec<RawInhibitRule>,
+    #[serde(default)]
+    pub time_intervals: Vec<RawTimeInterval>,
+    #[serde(default)]
+    pub acks: RawAcks,
     pub route: RawRoute,
 }
 
@@ -95,6 +99,12 @@ pub struct RawRoute {
     pub group_wait: Option<String>,
     pub group_interval: Option<String>,
     pub repeat_interval: Option<String>,
+    /// Names of `[[time_intervals]]` during which this route sends nothing (not inherited).
+    #[serde(default)]
+    pub mute_time_intervals: Vec<String>,
+    /// Names of `[[time_intervals]]` outside which this route sends nothing (not inherited).
+    #[serde(default)]
+    pub active_time_intervals: Vec<String>,
     #[serde(default, rename = "continue")]
     pub continue_matching: bool,
     #[serde(default)]
@@ -111,4 +121,66 @@ pub struct RawInhibitRule {
     pub target_matchers: Vec<String>,
     #[serde(default)]
     pub equal: Vec<String>,
+}
+
+/// One `[[time_intervals]]` entry: a name and the periods it covers (Alertmanager's
+/// `time_intervals`, with the inner list called `intervals`).
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawTimeInterval {
+    pub name: String,
+    #[serde(default)]
+    pub intervals: Vec<RawInterval>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawInterval {
+    #[serde(default)]
+    pub times: Vec<RawTimes>,
+    #[serde(default)]
+    pub weekdays: Vec<RawRangeText>,
+    #[serde(default)]
+    pub days_of_month: Vec<RawRangeText>,
+    #[serde(default)]
+    pub months: Vec<RawRangeText>,
+    #[serde(default)]
+    pub years: Vec<RawRangeText>,
+    pub location: Option<String>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawTimes {
+    pub start_time: String,
+    pub end_time: String,
+}
+
+/// A range such as `"1:5"`, or a single value, as text or a plain number (`years = [2026]`).
+#[derive(Debug, Deserialize)]
+#[serde(untagged)]
+pub enum RawRangeText {
+    Number(i64),
+    Text(String),
+}
+
+impl RawRangeText {
+    pub fn text(&self) -> String {
+        match self {
+            RawRangeText::Number(n) => n.to_string(),
+            RawRangeText::Text(t) => t.clone(),
+        }
+    }
+}
+
+/// `[acks]`: signed acknowledgement links in notifications.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawAcks {
+    /// The HMAC key that signs links; exactly one of the three forms.
+    pub signing_key: Option<String>,
+    pub signing_key_file: Option<String>,
+    pub signing_key_env: Option<String>,
+    /// How long a link stays valid (default 7d).
+    pub link_ttl: Option<String>,
 }

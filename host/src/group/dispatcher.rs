@@ -116,6 +116,19 @@ impl Dispatcher {
             let Some(group) = self.groups.get_mut(&key) else {
                 continue;
             };
+            let route = &group.route.config;
+            if let Some(why) = crate::timeinterval::route_muted(
+                &route.mute_time_intervals,
+                &route.active_time_intervals,
+                wall,
+            ) {
+                // Not dropped: looked at again a group_interval later, until the mute ends.
+                tracing::debug!(group_key = %key, "wake-up postponed, route muted: {why}");
+                let interval = route.group_interval;
+                group.wake = Some((now + interval, wall + interval));
+                self.wakes.insert((now + interval, key));
+                continue;
+            }
             let flushed = match &self.mute {
                 Some(mute) => group.wake_flush(wall, |a| mute.mutes(a, wall)),
                 None => group.wake_flush(wall, |_| false),
@@ -183,9 +196,19 @@ impl Dispatcher {
             let Some(group) = self.groups.get_mut(&key) else {
                 continue;
             };
-            let flushed = match &self.mute {
-                Some(mute) => group.flush_muted(now, wall, |a| mute.mutes(a, wall)),
-                None => group.flush(now, wall),
+            let route = &group.route.config;
+            let time_muted = crate::timeinterval::route_muted(
+                &route.mute_time_intervals,
+                &route.active_time_intervals,
+                wall,
+            );
+            let flushed = match (&time_muted, &self.mute) {
+                (Some(why), _) => {
+                    tracing::debug!(group_key = %key, route = %route.name, "route muted: {why}");
+                    group.flush_muted(now, wall, |_| true)
+                }
+                (None, Some(mute)) => group.flush_muted(now, wall, |a| mute.mutes(a, wall)),
+                (None, None) => group.flush(now, wall),
             };
             if let Some(flush) = flushed {
                 // The receiving end lives as long as the app; if it is gone we are shutting down.

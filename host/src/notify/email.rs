@@ -14,7 +14,7 @@ use lettre::transport::smtp::client::{Certificate, Tls, TlsParameters};
 use lettre::transport::smtp::extension::ClientId;
 use lettre::{AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
 
-use super::render::{self, label_line};
+use super::render::{self, escape_html as escape, label_line};
 use super::{incident, severity, truncate, BoxFuture, Notification, Notifier, NotifyError};
 use crate::config::{EmailConfig, SmtpTls};
 
@@ -124,22 +124,6 @@ fn message_id(n: &Notification, from: &Mailbox) -> String {
     )
 }
 
-/// Text made safe for HTML content and attribute values.
-pub fn escape(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    for c in text.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&#39;"),
-            c => out.push(c),
-        }
-    }
-    out
-}
-
 /// The HTML part: the title, the group, then one block per alert with its links (or the
 /// plugin's body, preformatted).
 pub fn html(n: &Notification, title: &str) -> String {
@@ -193,6 +177,9 @@ pub fn html(n: &Notification, title: &str) -> String {
             }
         }
     }
+    if let Some(link) = &n.ack_link {
+        let _ = writeln!(h, "<p><a href=\"{}\">Acknowledge</a></p>", escape(link));
+    }
     let _ = writeln!(
         h,
         "<p style=\"color: #999\">Sent by <a href=\"{0}\">campanile</a></p>\n</body></html>",
@@ -220,6 +207,13 @@ mod tests {
             "{h}"
         );
         assert!(h.contains("<strong>RESOLVED</strong> DiskFull"), "{h}");
+        assert!(!h.contains("Acknowledge"), "no link without a signing key");
+        n.ack_link = Some("https://campanile.test/ack/a.b&c".into());
+        let h = html(&n, "t");
+        assert!(
+            h.contains("<p><a href=\"https://campanile.test/ack/a.b&amp;c\">Acknowledge</a></p>"),
+            "{h}"
+        );
     }
 
     #[test]

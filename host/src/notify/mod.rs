@@ -41,6 +41,7 @@ use std::time::Duration;
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
+use crate::ack::link::AckLinks;
 use crate::config::ReceiverConfig;
 use crate::group::GroupFlush;
 use crate::model::AlertStatus;
@@ -62,6 +63,9 @@ pub struct Notification {
     /// Whether resolved alerts are included (the receiver's `send_resolved`).
     pub send_resolved: bool,
     pub external_url: Arc<str>,
+    /// A signed link that acknowledges the group (firing notifications, with `[acks]
+    /// signing_key` set). Default texts show it; the webhook payload does not.
+    pub ack_link: Option<String>,
     /// The outbox entry that holds this notification until it is finished with.
     pub outbox_id: Option<u64>,
 }
@@ -126,6 +130,7 @@ pub struct Receivers {
     workers: HashMap<String, Queue>,
     store: Arc<Store>,
     external_url: Arc<str>,
+    ack_links: Option<Arc<AckLinks>>,
     metrics: Arc<Metrics>,
 }
 
@@ -133,6 +138,7 @@ impl Receivers {
     pub fn start(
         configs: &[ReceiverConfig],
         external_url: &str,
+        ack_links: Option<Arc<AckLinks>>,
         metrics: Arc<Metrics>,
         store: Arc<Store>,
         shutdown: CancellationToken,
@@ -173,6 +179,7 @@ impl Receivers {
             workers,
             store,
             external_url: external_url.into(),
+            ack_links,
             metrics,
         }
     }
@@ -208,7 +215,14 @@ impl Receivers {
                 return;
             }
         };
+        let ack_link = match &self.ack_links {
+            Some(links) if flush.status() == AlertStatus::Firing => {
+                Some(links.link(&flush.key, time::OffsetDateTime::now_utc()))
+            }
+            _ => None,
+        };
         let n = Notification {
+            ack_link,
             receiver: receiver.into(),
             flush,
             title: overrides.title,

@@ -96,6 +96,9 @@ pub fn default_body(n: &Notification) -> String {
             let _ = writeln!(body, "  source: {s}");
         }
     }
+    if let Some(link) = &n.ack_link {
+        let _ = writeln!(body, "\nAcknowledge: {link}");
+    }
     body
 }
 
@@ -138,7 +141,26 @@ pub fn markdown_body(n: &Notification, line_break: &str) -> String {
         lines.push(format!("Labels: {}", label_line(v.labels)));
         paragraphs.push(lines.join(line_break));
     }
+    if let Some(link) = &n.ack_link {
+        paragraphs.push(format!("[Acknowledge]({})", markdown_url(link)));
+    }
     paragraphs.join("\n\n")
+}
+
+/// Text made safe for HTML content and attribute values.
+pub fn escape_html(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&#39;"),
+            c => out.push(c),
+        }
+    }
+    out
 }
 
 /// A URL that cannot end a Markdown link early.
@@ -172,6 +194,8 @@ pub(crate) mod tests {
             group_interval: std::time::Duration::from_secs(300),
             repeat_interval: std::time::Duration::from_secs(3600),
             continue_matching: false,
+            mute_time_intervals: Vec::new(),
+            active_time_intervals: Vec::new(),
             routes: Vec::new(),
         };
         RouteTable::new(&config).get(0).clone()
@@ -227,6 +251,7 @@ pub(crate) mod tests {
             severity: None,
             send_resolved: true,
             external_url: "http://campanile.test".into(),
+            ack_link: None,
             outbox_id: None,
         }
     }
@@ -264,6 +289,15 @@ pub(crate) mod tests {
             default_body(&n),
             "[firing] Disk 95% full on db-1\n  Only 2 GiB left\n  labels: {alertname=\"DiskFull\", instance=\"db-1\", severity=\"critical\"}\n  runbook: https://runbooks.test/disk\n  source: http://prometheus.test/graph?g0.expr=disk\n[resolved] DiskFull\n  labels: {alertname=\"DiskFull\", instance=\"db-2\"}\n"
         );
+    }
+
+    #[test]
+    fn default_texts_carry_the_ack_link() {
+        let mut n = disk_full();
+        n.ack_link = Some("https://campanile.test/ack/abc.def".into());
+        assert!(default_body(&n).ends_with("\nAcknowledge: https://campanile.test/ack/abc.def\n"));
+        assert!(markdown_body(&n, "\n")
+            .ends_with("\n\n[Acknowledge](https://campanile.test/ack/abc.def)"));
     }
 
     #[test]

@@ -14,8 +14,9 @@ use crate::config::SlackConfig;
 
 const SECTION_CHARS: usize = 3000;
 const HEADER_CHARS: usize = 150;
-/// Alerts shown as sections: 50 blocks less the header, the group line and the "more" line.
-const MAX_ALERT_SECTIONS: usize = 47;
+/// Alerts shown as sections: 50 blocks less the header, the group line, the "more" line and
+/// the acknowledgement link.
+const MAX_ALERT_SECTIONS: usize = 46;
 /// Slack truncates `text` past 40,000 characters; a fallback needs far less.
 const FALLBACK_CHARS: usize = 3000;
 
@@ -135,6 +136,9 @@ pub fn message(n: &Notification) -> Value {
             }
         }
     }
+    if let Some(url) = &n.ack_link {
+        blocks.push(section(&link(url, "Acknowledge")));
+    }
     json!({
         "text": truncate::chars(&title, FALLBACK_CHARS),
         "blocks": blocks,
@@ -182,6 +186,7 @@ mod tests {
             .collect();
         let mut n = notification(alerts);
         n.title = Some("t".repeat(500));
+        n.ack_link = Some("https://campanile.test/ack/t".into());
         let m = message(&n);
         let blocks = m["blocks"].as_array().unwrap();
         assert!(blocks.len() <= 50, "{} blocks", blocks.len());
@@ -189,14 +194,18 @@ mod tests {
             blocks[0]["text"]["text"].as_str().unwrap().chars().count(),
             HEADER_CHARS
         );
-        for b in &blocks[2..blocks.len() - 1] {
+        for b in &blocks[2..blocks.len() - 2] {
             let text = b["text"]["text"].as_str().unwrap();
             assert_eq!(text.chars().count(), SECTION_CHARS);
             assert!(text.ends_with(truncate::MARK));
         }
         assert_eq!(
-            blocks.last().unwrap()["elements"][0]["text"],
-            "… and 13 more alerts"
+            blocks[blocks.len() - 2]["elements"][0]["text"],
+            "… and 14 more alerts"
+        );
+        assert_eq!(
+            blocks.last().unwrap()["text"]["text"],
+            "<https://campanile.test/ack/t|Acknowledge>"
         );
     }
 }

@@ -68,11 +68,12 @@ pub(in crate::config) fn compile_receivers(
     out
 }
 
-/// One receiver being compiled: errors are filed under `receivers[i].KEY`.
-struct Rx<'c, 'f> {
-    cx: &'c mut Ctx<'f>,
-    key: String,
-    base: &'c Path,
+/// One receiver (or another section holding secrets, such as `[acks]`) being compiled:
+/// errors are filed under `KEY.FIELD`, e.g. `receivers[i].url`.
+pub(super) struct Rx<'c, 'f> {
+    pub(super) cx: &'c mut Ctx<'f>,
+    pub(super) key: String,
+    pub(super) base: &'c Path,
 }
 
 impl Rx<'_, '_> {
@@ -277,7 +278,7 @@ impl Rx<'_, '_> {
 
     /// A secret given as `FIELD = "value"`, `FIELD_file = "/path"` (relative to the config
     /// file; one trailing newline dropped) or `FIELD_env = "NAME"`: exactly one of them.
-    fn secret(
+    pub(super) fn secret(
         &mut self,
         field: &str,
         value: Option<String>,
