@@ -270,3 +270,142 @@ repeat_interval = "4h"
         4.0
     );
 }
+
+/// One config table that both plugins read: `severity-router` sends critical alerts to `pager`;
+/// the hostile plugin in mode `ok` sends everything to `named`. So which version routes is
+/// visible at the receiver.
+fn reload_config(sink: &Sink) -> String {
+    format!(
+        r#"
+[[receivers]]
+name = "fallback"
+type = "webhook"
+url = "{fallback}"
+
+[[receivers]]
+name = "pager"
+type = "webhook"
+url = "{pager}"
+
+[[receivers]]
+name = "named"
+type = "webhook"
+url = "{named}"
+
+[[plugins]]
+name = "router"
+path = "router.wasm"
+
+[plugins.config]
+pager = "pager"
+mode = "ok"
+receiver = "named"
+
+[route]
+receiver = "fallback"
+plugin = "router"
+group_by = ["alertname"]
+group_wait = "100ms"
+group_interval = "1h"
+repeat_interval = "4h"
+"#,
+        fallback = sink.url("/fallback"),
+        pager = sink.url("/pager"),
+        named = sink.url("/named"),
+    )
+}
+
+/// Replaces the plugin file as an operator should: write beside it, then rename over it.
+fn replace_plugin(campanile: &Campanile, source: &std::path::Path) {
+    let dir = campanile.config_path().parent().unwrap();
+    let tmp = dir.join("router.wasm.new");
+    std::fs::copy(source, &tmp).unwrap();
+    std::fs::rename(&tmp, dir.join("router.wasm")).unwrap();
+}
+
+async fn routed_to(campanile: &Campanile, sink: &Sink, path: &str) {
+    let name = unique("Reload");
+    post(campanile, &name).await;
+    sink.wait_for_alert(path, &name, |a| a["labels"]["alertname"] == name.as_str())
+        .await;
+}
+
+#[tokio::test]
+async fn reload_swaps_the_plugin_and_rejects_a_broken_one() {
+    let sink = Sink::start().await;
+    let campanile = Campanile::start_with_files(
+        &reload_config(&sink),
+        &[("router.wasm", &severity_router_wasm())],
+    )
+    .await;
+    routed_to(&campanile, &sink, "/pager").await;
+
+    // Nothing changed: nothing reloaded.
+    let reply = campanile.post_raw("/-/reload", "").await;
+    assert_eq!(reply.status, 200, "{reply:?}");
+    assert_eq!(reply.json()["unchanged"], json!(["router"]));
+
+    // A broken file is refused with the reason; the loaded version keeps routing. (Written in
+    // place on purpose: the file watcher may see it first, and is refused the same way.)
+    let dir = campanile.config_path().parent().unwrap().to_path_buf();
+    std::fs::write(dir.join("router.wasm"), b"\0asm garbage").unwrap();
+    let reply = campanile.post_raw("/-/reload", "").await;
+    assert_eq!(reply.status, 500, "{reply:?}");
+    let message = reply.json()["error"].as_str().unwrap().to_string();
+    assert!(
+        message.contains("router") && message.contains("router.wasm"),
+        "{message}"
+    );
+    routed_to(&campanile, &sink, "/pager").await;
+
+    // A new version, by the API.
+    replace_plugin(&campanile, &hostile_wasm());
+    let reply = campanile.post_raw("/-/reload", "").await;
+    // The watcher may have swapped it already; either way the new version routes now.
+    assert_eq!(reply.status, 200, "{reply:?}");
+    routed_to(&campanile, &sink, "/named").await;
+    assert_eq!(sink.requests_to("/fallback").len(), 0, "no fault fallback");
+}
+
+#[tokio::test]
+async fn replacing_the_file_or_sighup_reloads() {
+    let sink = Sink::start().await;
+    let campanile = Campanile::start_with_files(
+        &reload_config(&sink),
+        &[("router.wasm", &severity_router_wasm())],
+    )
+    .await;
+    routed_to(&campanile, &sink, "/pager").await;
+
+    // The file watcher notices a replaced file by itself.
+    replace_plugin(&campanile, &hostile_wasm());
+    wait_until("the file watcher to reload", PATIENCE, async || {
+        let reloads = campanile
+            .metric(
+                "campanile_plugin_reloads_total",
+                &[("trigger", "file"), ("outcome", "reloaded")],
+            )
+            .await;
+        (reloads == 1.0).then_some(()).ok_or(format!("{reloads}"))
+    })
+    .await;
+    routed_to(&campanile, &sink, "/named").await;
+
+    // SIGHUP reloads (whether it or the watcher sees the new file first, the signal is
+    // handled and counted, and the new version routes).
+    replace_plugin(&campanile, &severity_router_wasm());
+    campanile.hangup();
+    wait_until("SIGHUP to be handled", PATIENCE, async || {
+        let by_signal = campanile
+            .metric("campanile_plugin_reloads_total", &[("trigger", "signal")])
+            .await;
+        let swapped = campanile
+            .metric("campanile_plugin_reloads_total", &[("outcome", "reloaded")])
+            .await;
+        (by_signal >= 1.0 && swapped == 2.0)
+            .then_some(())
+            .ok_or(format!("signal {by_signal}, reloaded {swapped}"))
+    })
+    .await;
+    routed_to(&campanile, &sink, "/pager").await;
+}

@@ -21,11 +21,11 @@ use crate::model::{Alert, Fingerprint, SharedAlert};
 use crate::mute::MuteStage;
 use crate::notify::Receivers;
 use crate::pipeline::Pipeline;
-use crate::plugin::{LoadError, PluginRuntime, PluginState};
+use crate::plugin::{LoadError, PluginRuntime, PluginState, Reload};
 use crate::route::RouteTable;
 use crate::silence::Silences;
 use crate::store::{Op, Store, StoreError, StoredAlert};
-use crate::telemetry::Metrics;
+use crate::telemetry::{Metrics, ReloadLabels};
 
 /// What request handlers share.
 pub struct AppState {
@@ -40,6 +40,8 @@ pub struct AppState {
     pub acks: Arc<Acks>,
     /// Every group's recent routing decisions.
     pub decisions: Arc<Decisions>,
+    /// The routing plugins, reloadable.
+    pub plugins: Arc<PluginRuntime>,
     /// Signed acknowledgement links, when `[acks] signing_key` is set.
     pub ack_links: Option<Arc<AckLinks>>,
     /// When this instance started (`uptime` in `GET /api/v2/status`).
@@ -84,10 +86,12 @@ pub async fn start(config: Config) -> Result<Running, StartError> {
 
     let plugin_configs = config.plugins.clone();
     let plugin_state = Arc::new(PluginState::new(store.clone(), snapshot.state));
-    let plugins =
-        tokio::task::spawn_blocking(move || PluginRuntime::load(&plugin_configs, plugin_state))
-            .await
-            .expect("plugin loading task")?;
+    let cache_dir = config.store.plugin_cache_dir();
+    let plugins = tokio::task::spawn_blocking(move || {
+        PluginRuntime::load(&plugin_configs, plugin_state, cache_dir.as_deref())
+    })
+    .await
+    .expect("plugin loading task")?;
 
     let ack_links = AckLinks::new(&config.acks, &config.server.external_url).map(Arc::new);
     let receivers = Arc::new(Receivers::start(
@@ -173,10 +177,13 @@ pub async fn start(config: Config) -> Result<Running, StartError> {
         mute,
         acks,
         decisions,
+        plugins: plugins.clone(),
         ack_links,
         started: time::OffsetDateTime::now_utc(),
     });
     tokio::spawn(operator_housekeeping(state.clone(), shutdown.clone()));
+    tokio::spawn(reload_on_sighup(state.clone(), shutdown.clone()));
+    tokio::spawn(watch_plugin_files(state.clone(), shutdown.clone()));
     let server = tokio::spawn(crate::server::serve(listener, state, shutdown.clone()));
     tracing::info!(
         %addr,
@@ -253,6 +260,87 @@ async fn operator_housekeeping(state: Arc<AppState>, shutdown: CancellationToken
 
 /// Waits for SIGTERM or SIGINT, stops accepting, gives open requests `grace` to end, and
 /// closes the store (writing anything deferred).
+/// Reloads the plugins whose files changed (see [`PluginRuntime::reload`]), logging and
+/// counting the outcome. `trigger` says who asked: `api`, `signal` or `file`.
+pub async fn reload_plugins(state: &AppState, trigger: &'static str) -> Result<Reload, LoadError> {
+    let plugins = state.plugins.clone();
+    let result = tokio::task::spawn_blocking(move || plugins.reload())
+        .await
+        .unwrap_or_else(|e| Err(LoadError::Engine(format!("reload task failed: {e}"))));
+    let outcome = match &result {
+        Ok(r) if r.reloaded.is_empty() => "unchanged",
+        Ok(_) => "reloaded",
+        Err(_) => "failed",
+    };
+    state
+        .metrics
+        .plugin_reloads
+        .get_or_create(&ReloadLabels { trigger, outcome })
+        .inc();
+    match &result {
+        Ok(r) => {
+            for p in &r.reloaded {
+                tracing::info!(trigger, plugin = %p.plugin, from = %p.from, to = %p.to, "plugin reloaded");
+            }
+        }
+        Err(e) => tracing::error!(
+            trigger,
+            "plugin reload rejected, the loaded versions keep routing: {e}"
+        ),
+    }
+    result
+}
+
+/// SIGHUP reloads the plugins, as it reloads Alertmanager's configuration.
+async fn reload_on_sighup(state: Arc<AppState>, shutdown: CancellationToken) {
+    use tokio::signal::unix::{signal, SignalKind};
+    let Ok(mut hup) = signal(SignalKind::hangup()) else {
+        tracing::warn!("cannot install a SIGHUP handler; reload with POST /-/reload");
+        return;
+    };
+    loop {
+        tokio::select! {
+            _ = hup.recv() => { let _ = reload_plugins(&state, "signal").await; }
+            _ = shutdown.cancelled() => return,
+        }
+    }
+}
+
+/// How often plugin files are checked for a new version.
+const PLUGIN_WATCH_INTERVAL: Duration = Duration::from_secs(1);
+
+/// Reloads the plugins when one of their files is replaced (its size or modification time
+/// changes). Polling a handful of files is cheap and works on every filesystem and volume.
+async fn watch_plugin_files(state: Arc<AppState>, shutdown: CancellationToken) {
+    let stamp = |files: &[std::path::PathBuf]| -> Vec<Option<(std::time::SystemTime, u64)>> {
+        files
+            .iter()
+            .map(|f| {
+                std::fs::metadata(f)
+                    .ok()
+                    .and_then(|m| Some((m.modified().ok()?, m.len())))
+            })
+            .collect()
+    };
+    let files = state.plugins.files();
+    if files.is_empty() {
+        return;
+    }
+    let mut seen = stamp(&files);
+    let mut tick = tokio::time::interval(PLUGIN_WATCH_INTERVAL);
+    loop {
+        tokio::select! {
+            _ = tick.tick() => {}
+            _ = shutdown.cancelled() => return,
+        }
+        let now = stamp(&files);
+        if now != seen {
+            seen = now;
+            let _ = reload_plugins(&state, "file").await;
+        }
+    }
+}
+
 pub async fn run_until_signal(running: Running, grace: Duration) {
     wait_for_signal().await;
     tracing::info!("shutting down");

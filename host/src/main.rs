@@ -88,7 +88,8 @@ fn main() -> ExitCode {
         },
         Command::CheckConfig { file } => match Config::load(&file) {
             Ok(c) => {
-                if let Err(e) = PluginRuntime::load(&c.plugins, Arc::new(PluginState::in_memory()))
+                if let Err(e) =
+                    PluginRuntime::load(&c.plugins, Arc::new(PluginState::in_memory()), None)
                 {
                     eprintln!("{}: {e}", file.display());
                     return ExitCode::from(2);

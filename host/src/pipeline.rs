@@ -158,10 +158,7 @@ impl Pipeline {
             at: flush.at,
             route: flush.route.config.name.clone(),
             reason: flush.reason.as_str(),
-            plugin_version: plugin
-                .as_deref()
-                .and_then(|p| self.plugins.version(p))
-                .map(str::to_string),
+            plugin_version: plugin.as_deref().and_then(|p| self.plugins.version(p)),
             plugin,
             actions: outcome.actions.clone(),
             receivers: outcome

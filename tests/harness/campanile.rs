@@ -100,6 +100,15 @@ impl Campanile {
         &self.config_path
     }
 
+    /// Sends SIGHUP (reload) to the process.
+    pub fn hangup(&self) {
+        let status = Command::new("kill")
+            .args(["-HUP", &self.process.pid().to_string()])
+            .status()
+            .expect("run kill");
+        assert!(status.success(), "kill -HUP failed");
+    }
+
     /// Everything campanile has logged so far.
     pub fn log(&self) -> String {
         self.process.log()

@@ -37,6 +37,11 @@ impl Process {
         self.child.try_wait().expect("try_wait")
     }
 
+    /// The process id, to send signals.
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
     /// Everything the process has written so far.
     pub fn log(&self) -> String {
         std::fs::read_to_string(&self.log).unwrap_or_default()

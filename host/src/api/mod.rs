@@ -47,6 +47,7 @@ pub async fn handle(
         (&Method::DELETE, "/api/v1/groups/ack") => acks::delete(state, req, &query).await,
         (&Method::GET, "/api/v1/groups/acks") => acks::list(state),
         (&Method::GET, "/api/v1/groups/decisions") => decisions(state, &query),
+        (&Method::POST, "/-/reload") => reload(state).await,
         (&Method::GET | &Method::HEAD, p) if p.starts_with(link::PATH) => {
             acks::link_page(state, &p[link::PATH.len()..])
         }
@@ -73,6 +74,7 @@ fn is_operator_path(path: &str) -> bool {
             | "/api/v1/groups/ack"
             | "/api/v1/groups/acks"
             | "/api/v1/groups/decisions"
+            | "/-/reload"
     ) || path.starts_with("/api/v2/silence/")
         || path.starts_with(link::PATH)
 }
@@ -85,6 +87,19 @@ fn decisions(state: &AppState, query: &Query) -> Response<Body> {
         None => error(
             StatusCode::BAD_REQUEST,
             "give the group as ?group_key=... (groupKey in GET /api/v2/alerts/groups)".into(),
+        ),
+    }
+}
+
+/// `POST /-/reload`: loads the plugins whose files changed (as SIGHUP does). 200 with what was
+/// reloaded; 500 naming the plugin and the reason when a new version does not load, in which
+/// case every plugin keeps its loaded version.
+async fn reload(state: &AppState) -> Response<Body> {
+    match crate::app::reload_plugins(state, "api").await {
+        Ok(report) => json(StatusCode::OK, &report),
+        Err(e) => error(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            format!("reload rejected, the loaded versions keep routing: {e}"),
         ),
     }
 }

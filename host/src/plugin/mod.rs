@@ -9,13 +9,15 @@ mod host;
 mod state;
 
 use std::collections::HashMap;
-use std::sync::Arc;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex, RwLock};
 use std::thread;
 use std::time::{Duration, Instant};
 
+use serde::Serialize;
 use sha2::{Digest, Sha256};
 use wasmtime::component::{Component, HasSelf, Linker};
-use wasmtime::{Engine, Store, Trap};
+use wasmtime::{Cache, CacheConfig, Engine, Store, Trap};
 
 use crate::config::PluginConfig;
 use crate::group::GroupFlush;
@@ -49,7 +51,10 @@ pub enum LoadError {
         path: String,
         reason: String,
     },
-    #[error("plugin {plugin:?}: does not fit the campanile:router contract: {reason}")]
+    #[error(
+        "plugin {plugin:?}: does not fit the campanile:router@0.2.0 contract this host speaks \
+         (rebuild it with campanile-sdk 0.2): {reason}"
+    )]
     Link { plugin: String, reason: String },
     #[error("cannot start the plugin engine: {0}")]
     Engine(String),
@@ -100,19 +105,60 @@ pub struct LoadedPlugin {
     pre: RouterPre<CallState>,
 }
 
-/// All plugins of a configuration, sharing one engine.
+/// All plugins of a configuration, sharing one engine. The set of loaded plugins can be swapped
+/// by [`PluginRuntime::reload`]; a call holds the version it started with until it ends.
 pub struct PluginRuntime {
     engine: Engine,
-    plugins: HashMap<String, Arc<LoadedPlugin>>,
+    linker: Linker<CallState>,
+    plugins: RwLock<HashMap<String, Arc<LoadedPlugin>>>,
     state: Arc<PluginState>,
+    /// One reload at a time (API, SIGHUP and the file watcher may ask together).
+    reloading: Mutex<()>,
+}
+
+/// What a reload did.
+#[derive(Debug, Default, Serialize, PartialEq)]
+pub struct Reload {
+    /// Plugins whose file changed and that now run the new version.
+    pub reloaded: Vec<Reloaded>,
+    /// Plugins whose file is as it was.
+    pub unchanged: Vec<String>,
+}
+
+/// One plugin swapped by a reload.
+#[derive(Debug, Serialize, PartialEq)]
+pub struct Reloaded {
+    pub plugin: String,
+    pub from: String,
+    pub to: String,
 }
 
 impl PluginRuntime {
     /// Compiles every configured plugin. Fails on the first plugin that does not load.
-    pub fn load(configs: &[PluginConfig], state: Arc<PluginState>) -> Result<Self, LoadError> {
+    /// With `cache_dir`, compiled code is kept there (keyed by the engine's settings and
+    /// version, and the plugin's bytes), so a restart does not compile again.
+    pub fn load(
+        configs: &[PluginConfig],
+        state: Arc<PluginState>,
+        cache_dir: Option<&Path>,
+    ) -> Result<Self, LoadError> {
         let mut cfg = wasmtime::Config::new();
         cfg.wasm_component_model(true);
         cfg.epoch_interruption(true);
+        if let Some(dir) = cache_dir {
+            let mut cache = CacheConfig::new();
+            cache.with_directory(dir);
+            match Cache::new(cache) {
+                Ok(cache) => {
+                    cfg.cache(Some(cache));
+                }
+                // A cache is an optimisation: without it plugins compile at every start.
+                Err(e) => tracing::warn!(
+                    dir = %dir.display(),
+                    "plugin compile cache unavailable: {e:#}"
+                ),
+            }
+        }
         let engine = Engine::new(&cfg).map_err(|e| LoadError::Engine(e.to_string()))?;
         start_epoch_ticker(&engine);
 
@@ -124,23 +170,75 @@ impl PluginRuntime {
 
         let mut plugins = HashMap::new();
         for config in configs {
-            let plugin = load_one(&engine, &linker, config)?;
+            let bytes = read(config)?;
+            let plugin = load_one(&engine, &linker, config, &bytes)?;
             plugins.insert(config.name.clone(), Arc::new(plugin));
         }
         Ok(PluginRuntime {
             engine,
-            plugins,
+            linker,
+            plugins: RwLock::new(plugins),
             state,
+            reloading: Mutex::new(()),
         })
     }
 
-    pub fn names(&self) -> impl Iterator<Item = &str> {
-        self.plugins.keys().map(String::as_str)
+    fn loaded(&self) -> HashMap<String, Arc<LoadedPlugin>> {
+        self.plugins.read().expect("plugins lock").clone()
+    }
+
+    pub fn names(&self) -> Vec<String> {
+        let mut names: Vec<String> = self.loaded().into_keys().collect();
+        names.sort();
+        names
+    }
+
+    /// The files the plugins were loaded from.
+    pub fn files(&self) -> Vec<PathBuf> {
+        self.loaded()
+            .values()
+            .map(|p| p.config.path.clone())
+            .collect()
     }
 
     /// The version (file digest) of plugin `name`.
-    pub fn version(&self, name: &str) -> Option<&str> {
-        self.plugins.get(name).map(|p| p.version.as_str())
+    pub fn version(&self, name: &str) -> Option<String> {
+        self.plugins
+            .read()
+            .expect("plugins lock")
+            .get(name)
+            .map(|p| p.version.clone())
+    }
+
+    /// Reads every plugin's file again and swaps in each one that changed, all at once: if any
+    /// changed file fails to read, compile or link, nothing is swapped and the error says which
+    /// plugin and why. Calls in flight finish on the version they started with. Synchronous
+    /// (compiling takes a while); run it on a blocking thread.
+    pub fn reload(&self) -> Result<Reload, LoadError> {
+        let _one_at_a_time = self.reloading.lock().expect("reload lock");
+        let mut next = self.loaded();
+        let mut report = Reload::default();
+        let mut names: Vec<String> = next.keys().cloned().collect();
+        names.sort();
+        for name in names {
+            let old = next[&name].clone();
+            let bytes = read(&old.config)?;
+            if digest(&bytes) == old.version {
+                report.unchanged.push(name);
+                continue;
+            }
+            let new = load_one(&self.engine, &self.linker, &old.config, &bytes)?;
+            report.reloaded.push(Reloaded {
+                plugin: name.clone(),
+                from: old.version.clone(),
+                to: new.version.clone(),
+            });
+            next.insert(name, Arc::new(new));
+        }
+        if !report.reloaded.is_empty() {
+            *self.plugins.write().expect("plugins lock") = next;
+        }
+        Ok(report)
     }
 
     /// Calls plugin `name` with the group, synchronously; run it on a blocking thread.
@@ -179,7 +277,13 @@ impl PluginRuntime {
         &self,
         name: &str,
     ) -> Result<(Store<CallState>, Router, Arc<LoadedPlugin>), PluginFault> {
-        let plugin = self.plugins.get(name).ok_or(PluginFault::Missing)?.clone();
+        let plugin = self
+            .plugins
+            .read()
+            .expect("plugins lock")
+            .get(name)
+            .ok_or(PluginFault::Missing)?
+            .clone();
         let limits = &plugin.config;
         let mut store = Store::new(
             &self.engine,
@@ -209,19 +313,32 @@ fn classify(store: &Store<CallState>, limits: &PluginConfig, e: wasmtime::Error)
     }
 }
 
+/// Reads a plugin's file.
+fn read(config: &PluginConfig) -> Result<Vec<u8>, LoadError> {
+    std::fs::read(&config.path).map_err(|source| LoadError::Read {
+        plugin: config.name.clone(),
+        path: config.path.display().to_string(),
+        source,
+    })
+}
+
+/// The first 12 hex digits of the SHA-256 of a plugin's bytes: its version.
+fn digest(bytes: &[u8]) -> String {
+    Sha256::digest(bytes)[..6]
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
 fn load_one(
     engine: &Engine,
     linker: &Linker<CallState>,
     config: &PluginConfig,
+    bytes: &[u8],
 ) -> Result<LoadedPlugin, LoadError> {
     let path = config.path.display().to_string();
-    let bytes = std::fs::read(&config.path).map_err(|source| LoadError::Read {
-        plugin: config.name.clone(),
-        path: path.clone(),
-        source,
-    })?;
     let started = Instant::now();
-    let component = Component::new(engine, &bytes).map_err(|e| LoadError::Compile {
+    let component = Component::new(engine, bytes).map_err(|e| LoadError::Compile {
         plugin: config.name.clone(),
         path: path.clone(),
         reason: format!("{e:#}"),
@@ -231,10 +348,7 @@ fn load_one(
         reason: format!("{e:#}"),
     };
     let pre = RouterPre::new(linker.instantiate_pre(&component).map_err(link)?).map_err(link)?;
-    let version: String = Sha256::digest(&bytes)[..6]
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect();
+    let version = digest(bytes);
     tracing::info!(
         plugin = %config.name,
         path = %path,

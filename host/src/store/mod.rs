@@ -66,6 +66,18 @@ pub struct StoreConfig {
     pub durability: Durability,
 }
 
+impl StoreConfig {
+    /// Where compiled plugins are cached: `plugin-cache/` beside the database file, unless
+    /// nothing is to be written (`durability = "off"`).
+    pub fn plugin_cache_dir(&self) -> Option<PathBuf> {
+        if matches!(self.durability, Durability::Off) {
+            return None;
+        }
+        let dir = self.path.parent().unwrap_or(std::path::Path::new("."));
+        Some(dir.join("plugin-cache"))
+    }
+}
+
 /// One transaction the writer made, as told to the observer given to
 /// [`Store::open_observed`]: the store reports, telemetry counts (the store knows no metrics).
 #[derive(Debug, Clone, Copy)]

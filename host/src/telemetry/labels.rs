@@ -23,6 +23,14 @@ pub struct PluginFaultLabels {
     pub kind: &'static str,
 }
 
+/// `campanile_plugin_reloads_total`: what asked (`api`, `signal`, `file`) and the `outcome`
+/// (`reloaded`, `unchanged`, `failed`).
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct ReloadLabels {
+    pub trigger: &'static str,
+    pub outcome: &'static str,
+}
+
 /// `campanile_notifications_total`: `outcome` is `sent` or `failed` (for good).
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 pub struct NotifyLabels {

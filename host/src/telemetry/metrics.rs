@@ -13,7 +13,7 @@ use prometheus_client::registry::{Registry, Unit};
 
 use super::labels::{
     BuildLabels, CommitLabels, IngestLabels, NotifyLabels, PluginFaultLabels, PluginLabels,
-    ReceiverLabels,
+    ReceiverLabels, ReloadLabels,
 };
 use crate::store::Commit;
 
@@ -40,6 +40,7 @@ pub struct Metrics {
     pub plugin_calls: Family<PluginLabels, Counter>,
     pub plugin_faults: Family<PluginFaultLabels, Counter>,
     pub plugin_duration: Family<PluginLabels, Histogram>,
+    pub plugin_reloads: Family<ReloadLabels, Counter>,
     pub notifications: Family<NotifyLabels, Counter>,
     pub notification_retries: Family<ReceiverLabels, Counter>,
     pub notification_queue: Family<ReceiverLabels, Gauge>,
@@ -65,6 +66,7 @@ impl Metrics {
             plugin_calls: Family::default(),
             plugin_faults: Family::default(),
             plugin_duration: Family::new_with_constructor(|| Histogram::new(PLUGIN_BUCKETS)),
+            plugin_reloads: Family::default(),
             notifications: Family::default(),
             notification_retries: Family::default(),
             notification_queue: Family::default(),
@@ -107,6 +109,11 @@ impl Metrics {
             "Time to instantiate a plugin and run route",
             Unit::Seconds,
             self.plugin_duration.clone(),
+        );
+        r.register(
+            "plugin_reloads",
+            "Plugin reloads, by trigger (api, signal, file) and outcome (reloaded, unchanged, failed)",
+            self.plugin_reloads.clone(),
         );
         r.register(
             "notifications",

@@ -16,7 +16,9 @@ pub mod logging;
 pub mod metrics;
 pub mod probe;
 
-pub use labels::{IngestLabels, NotifyLabels, PluginFaultLabels, PluginLabels, ReceiverLabels};
+pub use labels::{
+    IngestLabels, NotifyLabels, PluginFaultLabels, PluginLabels, ReceiverLabels, ReloadLabels,
+};
 pub use logging::{init_logging, LogFormat};
 pub use metrics::Metrics;
 pub use probe::{probe_ready, ProbeError, DEFAULT_READY_URL};
