@@ -8,7 +8,7 @@ use std::time::Duration;
 use clap::{Parser, Subcommand};
 
 use campanile::config::Config;
-use campanile::plugin::{PluginRuntime, PluginState};
+use campanile::plugin::{dry_run, inspect, Action, PluginRuntime, PluginState};
 use campanile::telemetry::{init_logging, probe_ready, LogFormat, DEFAULT_READY_URL};
 
 /// Shown after `--help`: what the exit status means, and where to start.
@@ -62,6 +62,11 @@ enum Command {
         /// Configuration file (TOML).
         file: PathBuf,
     },
+    /// Tools for plugin authors: check a component, dry-run it on recorded alerts.
+    Plugin {
+        #[command(subcommand)]
+        command: PluginCommand,
+    },
     /// Exit 0 if a running campanile is ready, 1 if not (for container HEALTHCHECKs).
     Healthcheck {
         /// The readiness endpoint to ask (plain http only).
@@ -73,9 +78,38 @@ enum Command {
     },
 }
 
+#[derive(Subcommand)]
+enum PluginCommand {
+    /// Compile a plugin and link it against the contract this campanile speaks; list what it
+    /// imports and exports. Exits 2 if it does not load.
+    Check {
+        /// The plugin component (.wasm).
+        file: PathBuf,
+    },
+    /// Route recorded alerts through a plugin without running the service: print each group
+    /// and the plugin's decision. Exits 1 if any decision faults, 2 on bad input.
+    Test {
+        /// The plugin component (.wasm).
+        file: PathBuf,
+        /// Alerts: an Alertmanager API v2 JSON array, or an Alertmanager webhook (v4) message.
+        #[arg(long)]
+        alerts: PathBuf,
+        /// A campanile configuration whose routes, receivers and plugin config table to use
+        /// (the plugin's path is replaced by FILE). Without it: one route grouping by
+        /// alertname, any receiver name accepted.
+        #[arg(long)]
+        config: Option<PathBuf>,
+        /// Which `[[plugins]]` entry of the configuration FILE stands for, when there are
+        /// several.
+        #[arg(long)]
+        plugin: Option<String>,
+    },
+}
+
 fn main() -> ExitCode {
     let cli = Cli::parse();
     match cli.command {
+        Command::Plugin { command } => plugin_tool(command),
         Command::Healthcheck { url, timeout } => match probe_ready(&url, timeout) {
             Ok(()) => {
                 println!("{url}: ready");
@@ -144,4 +178,183 @@ fn main() -> ExitCode {
 
 fn count_routes(r: &campanile::config::RouteConfig) -> usize {
     1 + r.routes.iter().map(count_routes).sum::<usize>()
+}
+
+fn plugin_tool(command: PluginCommand) -> ExitCode {
+    match command {
+        PluginCommand::Check { file } => {
+            let config = standalone_config(&file).map(|c| c.plugins[0].clone());
+            match config
+                .map_err(|e| e.to_string())
+                .and_then(|c| inspect(&c).map_err(|e| e.to_string()))
+            {
+                Ok(i) => {
+                    println!(
+                        "{}: OK, links against campanile:router@0.2.0 (version {}, {} bytes)",
+                        file.display(),
+                        i.version,
+                        i.bytes
+                    );
+                    println!("imports:");
+                    for name in &i.imports {
+                        println!("  {name}");
+                    }
+                    println!("exports:");
+                    for name in &i.exports {
+                        println!("  {name}");
+                    }
+                    ExitCode::SUCCESS
+                }
+                Err(e) => {
+                    eprintln!("{e}");
+                    ExitCode::from(2)
+                }
+            }
+        }
+        PluginCommand::Test {
+            file,
+            alerts,
+            config,
+            plugin,
+        } => {
+            let prepared = match &config {
+                Some(path) => config_for(path, &file, plugin.as_deref()),
+                None => standalone_config(&file)
+                    .map_err(|e| e.to_string())
+                    .map(|c| {
+                        let name = c.plugins[0].name.clone();
+                        (c, name)
+                    }),
+            };
+            let (config_used, name) = match prepared {
+                Ok(p) => p,
+                Err(e) => {
+                    eprintln!("{e}");
+                    return ExitCode::from(2);
+                }
+            };
+            let body = match std::fs::read(&alerts) {
+                Ok(b) => b,
+                Err(e) => {
+                    eprintln!("{}: {e}", alerts.display());
+                    return ExitCode::from(2);
+                }
+            };
+            match dry_run::run(&config_used, &name, &body, config.is_some()) {
+                Ok(report) => print_dry_run(&report),
+                Err(e) => {
+                    eprintln!("{}: {e}", alerts.display());
+                    ExitCode::from(2)
+                }
+            }
+        }
+    }
+}
+
+fn print_dry_run(report: &dry_run::DryRun) -> ExitCode {
+    for invalid in &report.invalid {
+        println!("skipped {invalid}");
+    }
+    for g in &report.groups {
+        println!(
+            "group {} (route {}, {} firing, {} resolved)",
+            g.key, g.route, g.firing, g.resolved
+        );
+        match &g.outcome {
+            Ok(actions) => {
+                for a in actions {
+                    match a {
+                        Action::Notify {
+                            receiver,
+                            title,
+                            body,
+                            severity,
+                        } => {
+                            print!("  notify {receiver}");
+                            if let Some(s) = severity {
+                                print!(" severity={}", s.as_str());
+                            }
+                            if let Some(t) = title {
+                                print!(" title={t:?}");
+                            }
+                            if let Some(b) = body {
+                                print!(" body={} chars", b.chars().count());
+                            }
+                            println!();
+                        }
+                        Action::Suppress(reason) => println!("  suppress: {reason}"),
+                        Action::WakeAfter(s) => println!("  wake-after {s}s"),
+                    }
+                }
+            }
+            Err(fault) => println!("  FAULT: plugin {fault} (the route's receiver would be told)"),
+        }
+    }
+    let faults = report.groups.iter().filter(|g| g.outcome.is_err()).count();
+    println!(
+        "{} groups, {} faults, {} alerts skipped",
+        report.groups.len(),
+        faults,
+        report.invalid.len()
+    );
+    if report.faulted() {
+        ExitCode::FAILURE
+    } else {
+        ExitCode::SUCCESS
+    }
+}
+
+/// A configuration with this plugin alone on a root route grouping by alertname.
+fn standalone_config(file: &std::path::Path) -> Result<Config, campanile::config::ConfigErrors> {
+    let name = file
+        .file_stem()
+        .map(|s| s.to_string_lossy().replace('_', "-"))
+        .unwrap_or_else(|| "plugin".into());
+    let path = std::path::absolute(file).unwrap_or_else(|_| file.to_path_buf());
+    let toml = format!(
+        "[[receivers]]\nname = \"default\"\ntype = \"log\"\n\n\
+         [[plugins]]\nname = {name:?}\npath = {path:?}\n\n\
+         [route]\nreceiver = \"default\"\nplugin = {name:?}\ngroup_by = [\"alertname\"]\n",
+        path = path.display().to_string(),
+    );
+    Config::parse(&toml, "(plugin test)", std::path::Path::new("."))
+}
+
+/// `config` with the plugin `file` stands for (by `--plugin`, by path, or the only one) loaded
+/// from `file`.
+fn config_for(
+    config: &std::path::Path,
+    file: &std::path::Path,
+    plugin: Option<&str>,
+) -> Result<(Config, String), String> {
+    let mut c = Config::load(config).map_err(|e| e.to_string())?;
+    let wanted = std::fs::canonicalize(file).ok();
+    let index = match plugin {
+        Some(name) => c
+            .plugins
+            .iter()
+            .position(|p| p.name == name)
+            .ok_or(format!(
+                "{}: no [[plugins]] entry named {name:?}",
+                config.display()
+            ))?,
+        None => match c
+            .plugins
+            .iter()
+            .position(|p| std::fs::canonicalize(&p.path).ok() == wanted)
+        {
+            Some(i) => i,
+            None if c.plugins.len() == 1 => 0,
+            None => {
+                return Err(format!(
+                    "{}: several plugins; say which one {} is with --plugin NAME",
+                    config.display(),
+                    file.display()
+                ))
+            }
+        },
+    };
+    c.plugins[index].path = file.to_path_buf();
+    let name = c.plugins[index].name.clone();
+    Ok((c, name))
 }

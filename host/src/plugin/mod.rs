@@ -5,6 +5,7 @@
 
 mod bindings;
 mod convert;
+pub mod dry_run;
 mod host;
 mod state;
 
@@ -311,6 +312,44 @@ fn classify(store: &Store<CallState>, limits: &PluginConfig, e: wasmtime::Error)
     } else {
         PluginFault::Trap(format!("{e:#}"))
     }
+}
+
+/// What `campanile plugin check` reports about a component that links.
+#[derive(Debug)]
+pub struct Inspection {
+    pub version: String,
+    pub bytes: usize,
+    pub imports: Vec<String>,
+    pub exports: Vec<String>,
+}
+
+/// Compiles `config.path` and links it against the contract this host speaks, as loading it
+/// would; lists its imports and exports.
+pub fn inspect(config: &PluginConfig) -> Result<Inspection, LoadError> {
+    let runtime = PluginRuntime::load(
+        std::slice::from_ref(config),
+        Arc::new(PluginState::in_memory()),
+        None,
+    )?;
+    let bytes = read(config)?;
+    let component = Component::new(&runtime.engine, &bytes).map_err(|e| LoadError::Compile {
+        plugin: config.name.clone(),
+        path: config.path.display().to_string(),
+        reason: format!("{e:#}"),
+    })?;
+    let ty = component.component_type();
+    Ok(Inspection {
+        version: digest(&bytes),
+        bytes: bytes.len(),
+        imports: ty
+            .imports(&runtime.engine)
+            .map(|(n, _)| n.to_string())
+            .collect(),
+        exports: ty
+            .exports(&runtime.engine)
+            .map(|(n, _)| n.to_string())
+            .collect(),
+    })
 }
 
 /// Reads a plugin's file.
