@@ -17,7 +17,7 @@ rustup target add wasm32-wasip2
 
 cargo fmt --all --check
 cargo clippy --workspace --all-targets -- -D warnings
-cargo clippy --target wasm32-wasip2 -p severity-router -p escalation-policy -p replica-dedup -p hostile-plugin -- -D warnings
+cargo clippy --target wasm32-wasip2 -p severity-router -p escalation-policy -p replica-dedup -p team-ownership -p hostile-plugin -- -D warnings
 bash scripts/build-plugins.sh
 cargo test --workspace
 

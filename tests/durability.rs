@@ -566,3 +566,94 @@ repeat_interval = "4h"
     )
     .await;
 }
+
+/// A plugin's state is durable: the hostile plugin in mode `count` keeps a call counter in its
+/// state and titles each notification `call N`; after a restart the count goes on.
+#[tokio::test(flavor = "multi_thread")]
+async fn plugin_state_survives_a_restart() {
+    let dir = tempfile::tempdir().unwrap();
+    let hook_addr = format!("127.0.0.1:{}", harness::free_port());
+    let titles: Arc<Mutex<Vec<String>>> = Arc::default();
+    let seen = titles.clone();
+    let listener = TcpListener::bind(&hook_addr).await.unwrap();
+    let _server = tokio::spawn(async move {
+        while let Ok((stream, _)) = listener.accept().await {
+            let seen = seen.clone();
+            tokio::spawn(async move {
+                let service = service_fn(move |req: Request<hyper::body::Incoming>| {
+                    let seen = seen.clone();
+                    async move {
+                        let body = req.into_body().collect().await.unwrap().to_bytes();
+                        // The log receiver is not used: a Slack-shaped body carries the title.
+                        let v: Value = serde_json::from_slice(&body).unwrap_or_default();
+                        if let Some(t) = v["text"].as_str() {
+                            seen.lock().unwrap().push(t.to_string());
+                        }
+                        Ok::<_, Infallible>(Response::new(Full::new(Bytes::from_static(b"ok"))))
+                    }
+                });
+                let _ = hyper::server::conn::http1::Builder::new()
+                    .serve_connection(TokioIo::new(stream), service)
+                    .await;
+            });
+        }
+    });
+    let config = format!(
+        r#"
+[store]
+path = "data/campanile.redb"
+
+[[receivers]]
+name = "chat"
+type = "slack"
+url = "http://{hook_addr}/hook"
+
+[[plugins]]
+name = "counter"
+path = '{plugin}'
+[plugins.config]
+mode = "count"
+
+[route]
+receiver = "chat"
+plugin = "counter"
+group_by = ["alertname"]
+group_wait = "100ms"
+group_interval = "1h"
+repeat_interval = "4h"
+"#,
+        plugin = harness::hostile_wasm().display(),
+    );
+    let mut node = Node::start(dir.path(), &config).await;
+    let post = async |node: &Node, name: &str| {
+        let r = harness::client()
+            .post(node.url("/api/v2/alerts"))
+            .json(&json!([{"labels": {"alertname": name}}]))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 200);
+    };
+    let has_title = async |n: usize, title: &str| {
+        let title = title.to_string();
+        let titles = titles.clone();
+        wait_until(
+            &format!("a notification titled {title:?}"),
+            PATIENCE,
+            async || {
+                let t = titles.lock().unwrap().clone();
+                (t.len() == n && t.iter().any(|x| x.contains(&title)))
+                    .then_some(())
+                    .ok_or(format!("{t:?}"))
+            },
+        )
+        .await;
+    };
+    post(&node, "First").await;
+    has_title(1, "call 1").await;
+    post(&node, "Second").await;
+    has_title(2, "call 2").await;
+    node.stop_and_restart().await;
+    post(&node, "Third").await;
+    has_title(3, "call 3").await;
+}

@@ -535,3 +535,66 @@ group_by = ["alertname"]
     assert_eq!(code, 1, "{out}");
     assert!(out.contains("FAULT: plugin named receiver"), "{out}");
 }
+
+#[tokio::test]
+async fn team_ownership_routes_through_the_host() {
+    let sink = Sink::start().await;
+    let config = format!(
+        r#"
+[[receivers]]
+name = "ops"
+type = "webhook"
+url = "{ops}"
+[[receivers]]
+name = "db-chat"
+type = "webhook"
+url = "{db_chat}"
+[[receivers]]
+name = "db-pager"
+type = "webhook"
+url = "{db_pager}"
+
+[[plugins]]
+name = "teams"
+path = '{plugin}'
+[plugins.config]
+"team.db" = "db-chat, db-pager"
+"team.default" = "ops"
+"service.postgres" = "db"
+
+[route]
+receiver = "ops"
+plugin = "teams"
+group_by = ["alertname", "service"]
+group_wait = "100ms"
+group_interval = "1h"
+repeat_interval = "4h"
+"#,
+        ops = sink.url("/ops"),
+        db_chat = sink.url("/db-chat"),
+        db_pager = sink.url("/db-pager"),
+        plugin = team_ownership_wasm().display(),
+    );
+    let campanile = Campanile::start(&config).await;
+    let db = unique("DbDown");
+    let other = unique("Orphan");
+    let reply = campanile
+        .post_alerts(&json!([
+            {"labels": {"alertname": db, "service": "postgres", "severity": "critical"}},
+            {"labels": {"alertname": other, "service": "unknown"}},
+        ]))
+        .await;
+    assert_eq!(reply.status, 200, "{reply:?}");
+    let named = |n: &str| {
+        let n = n.to_string();
+        move |a: &Value| a["labels"]["alertname"] == n.as_str()
+    };
+    sink.wait_for_alert("/db-chat", &db, named(&db)).await;
+    sink.wait_for_alert("/db-pager", &db, named(&db)).await;
+    sink.wait_for_alert("/ops", &other, named(&other)).await;
+    assert_eq!(
+        count_for(&sink, "/ops", &db),
+        0,
+        "the db team's group reached ops"
+    );
+}

@@ -88,6 +88,10 @@ pub fn replica_dedup_wasm() -> PathBuf {
     plugin_path("replica_dedup")
 }
 
+pub fn team_ownership_wasm() -> PathBuf {
+    plugin_path("team_ownership")
+}
+
 pub fn hostile_wasm() -> PathBuf {
     plugin_path("hostile_plugin")
 }

@@ -11,6 +11,7 @@
 //! | `memory`           | allocate and write memory, 1 MiB at a time, until that fails     |
 //! | `recursion`        | recurse without bound until the stack overflows                  |
 //! | `giant`            | notify *the receiver* 100 000 times with 10 KiB titles (~1 GiB)  |
+//! | `count`            | count calls in the plugin's state; notify titled `call N`        |
 //!
 //! *The receiver* is the value of config key `receiver`, or else the group's own receiver.
 //! A missing or unknown mode returns an error. Under a memory limit of a few MiB, `giant` runs
@@ -18,7 +19,7 @@
 
 use std::hint::black_box;
 
-use campanile_sdk::{config, export_router, time, Action, Group, Router};
+use campanile_sdk::{config, export_router, state, time, Action, Group, Router};
 
 /// The receiver named by `unknown-receiver` mode: the host has no receiver by that name.
 pub const UNKNOWN_RECEIVER: &str = "no-such-receiver";
@@ -51,6 +52,15 @@ impl Router for HostileRouter {
                 Err(format!("hostile: recursion ended at depth {depth}"))
             }
             "giant" => Ok(giant(&receiver(group))),
+            "count" => {
+                let calls = state::get("calls")
+                    .and_then(|v| v.parse::<u64>().ok())
+                    .unwrap_or(0)
+                    + 1;
+                state::set("calls", &calls.to_string())?;
+                let title = format!("call {calls}");
+                Ok(vec![Action::notify(receiver(group)).title(title).into()])
+            }
             other => Err(format!("hostile: unknown mode `{other}`")),
         }
     }
@@ -123,6 +133,23 @@ mod tests {
             route_with(&[("mode", "ok"), ("receiver", "r")]),
             Ok(expected("r"))
         );
+    }
+
+    #[test]
+    fn count_keeps_its_count_in_state() {
+        let title = |actions: Result<Vec<Action>, String>| match &actions.unwrap()[0] {
+            Action::Notify(n) => n.title.clone(),
+            other => panic!("{other:?}"),
+        };
+        assert_eq!(
+            title(route_with(&[("mode", "count")])).as_deref(),
+            Some("call 1")
+        );
+        assert_eq!(
+            title(route_with(&[("mode", "count")])).as_deref(),
+            Some("call 2")
+        );
+        assert_eq!(testing::state(), [("calls".to_string(), "2".to_string())]);
     }
 
     #[test]
