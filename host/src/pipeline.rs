@@ -276,9 +276,13 @@ impl Pipeline {
         let runtime = self.plugins.clone();
         let input = flush.clone();
         let name = plugin.clone();
-        let result = tokio::task::spawn_blocking(move || runtime.route(&name, &input))
-            .await
-            .unwrap_or_else(|e| Err(PluginFault::Trap(format!("host task failed: {e}"))));
+        let slot = self.plugins.slot().await;
+        let result = tokio::task::spawn_blocking(move || {
+            let _slot = slot;
+            runtime.route(&name, &input)
+        })
+        .await
+        .unwrap_or_else(|e| Err(PluginFault::Trap(format!("host task failed: {e}"))));
         let labels = PluginLabels {
             plugin: plugin.clone(),
         };

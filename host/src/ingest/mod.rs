@@ -137,7 +137,9 @@ impl Ingestor {
         if let Some(identity) = &self.identity {
             // Plugin calls are synchronous: keep them off the async workers.
             let (identity, metrics) = (identity.clone(), self.metrics.clone());
+            let slot = identity.plugins.slot().await;
             alerts = tokio::task::spawn_blocking(move || {
+                let _slot = slot;
                 identity.apply(&mut alerts, &metrics);
                 alerts
             })

@@ -18,7 +18,9 @@ use std::time::{Duration, Instant};
 use serde::Serialize;
 use sha2::{Digest, Sha256};
 use wasmtime::component::{Component, HasSelf, Linker};
-use wasmtime::{Cache, CacheConfig, Engine, Store, Trap};
+use wasmtime::{
+    Cache, CacheConfig, Engine, InstanceAllocationStrategy, PoolingAllocationConfig, Store, Trap,
+};
 
 use crate::config::PluginConfig;
 use crate::group::GroupFlush;
@@ -36,6 +38,11 @@ const EPOCH_TICK: Duration = Duration::from_millis(5);
 const MAX_ACTIONS: usize = 256;
 /// Most bytes of text (titles, bodies, reasons) one call may return.
 const MAX_OUTPUT_BYTES: usize = 1 << 20;
+
+/// Plugin calls that may run at once: the pooling allocator keeps this many instance slots
+/// ready, so instantiation reuses memory instead of mapping it anew. Callers wait for a slot
+/// ([`PluginRuntime::slot`]) rather than fail.
+pub const CALL_SLOTS: u32 = 32;
 
 /// Why a plugin could not be loaded.
 #[derive(Debug, thiserror::Error)]
@@ -115,6 +122,8 @@ pub struct PluginRuntime {
     state: Arc<PluginState>,
     /// One reload at a time (API, SIGHUP and the file watcher may ask together).
     reloading: Mutex<()>,
+    /// Free instance slots of the pool.
+    slots: Arc<tokio::sync::Semaphore>,
 }
 
 /// What a reload did.
@@ -146,6 +155,12 @@ impl PluginRuntime {
         let mut cfg = wasmtime::Config::new();
         cfg.wasm_component_model(true);
         cfg.epoch_interruption(true);
+        let largest_memory = configs
+            .iter()
+            .map(|c| c.memory_limit)
+            .max()
+            .unwrap_or(16 << 20);
+        cfg.allocation_strategy(InstanceAllocationStrategy::Pooling(pool(largest_memory)));
         if let Some(dir) = cache_dir {
             let mut cache = CacheConfig::new();
             cache.with_directory(dir);
@@ -181,7 +196,18 @@ impl PluginRuntime {
             plugins: RwLock::new(plugins),
             state,
             reloading: Mutex::new(()),
+            slots: Arc::new(tokio::sync::Semaphore::new(CALL_SLOTS as usize)),
         })
+    }
+
+    /// Waits for a free instance slot; hold it for the duration of one synchronous call
+    /// ([`PluginRuntime::route`], [`PluginRuntime::identity`]).
+    pub async fn slot(&self) -> tokio::sync::OwnedSemaphorePermit {
+        self.slots
+            .clone()
+            .acquire_owned()
+            .await
+            .expect("the slot semaphore is never closed")
     }
 
     fn loaded(&self) -> HashMap<String, Arc<LoadedPlugin>> {
@@ -301,6 +327,23 @@ impl PluginRuntime {
             }),
         }
     }
+}
+
+/// The instance pool: [`CALL_SLOTS`] component instances, each with room for the core
+/// instances, memories and tables a Rust `wasm32-wasip2` component has, and memories up to the
+/// largest plugin's memory limit.
+fn pool(largest_memory: usize) -> PoolingAllocationConfig {
+    let mut pool = PoolingAllocationConfig::default();
+    pool.total_component_instances(CALL_SLOTS)
+        .max_core_instances_per_component(16)
+        .total_core_instances(CALL_SLOTS * 16)
+        .max_memories_per_component(4)
+        .total_memories(CALL_SLOTS * 4)
+        .max_tables_per_component(8)
+        .total_tables(CALL_SLOTS * 8)
+        .total_stacks(CALL_SLOTS)
+        .max_memory_size(largest_memory);
+    pool
 }
 
 /// Names the fault behind a wasmtime error: memory cap, deadline, or a trap.
