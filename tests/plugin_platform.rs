@@ -598,3 +598,63 @@ repeat_interval = "4h"
         "the db team's group reached ops"
     );
 }
+
+/// Reloads while alerts flow: every group is routed exactly once, by one version or the other,
+/// and never falls back (no call sees a half-swapped plugin).
+#[tokio::test(flavor = "multi_thread")]
+async fn a_reload_under_load_loses_nothing_and_routes_nothing_twice() {
+    let sink = Sink::start().await;
+    let campanile = Campanile::start_with_files(
+        &reload_config(&sink),
+        &[("router.wasm", &severity_router_wasm())],
+    )
+    .await;
+    let prefix = unique("Load");
+    let posting = async {
+        for i in 0..60 {
+            let reply = campanile
+                .post_alerts(&json!([
+                    {"labels": {"alertname": format!("{prefix}-{i}"), "severity": "critical"}}
+                ]))
+                .await;
+            assert_eq!(reply.status, 200, "{reply:?}");
+            tokio::time::sleep(Duration::from_millis(25)).await;
+        }
+    };
+    let reloading = async {
+        for round in 0..6 {
+            tokio::time::sleep(Duration::from_millis(200)).await;
+            let next = if round % 2 == 0 {
+                hostile_wasm()
+            } else {
+                severity_router_wasm()
+            };
+            replace_plugin(&campanile, &next);
+            let reply = campanile.post_raw("/-/reload", "").await;
+            assert_eq!(reply.status, 200, "{reply:?}");
+        }
+    };
+    tokio::join!(posting, reloading);
+
+    let names: Vec<String> = (0..60).map(|i| format!("{prefix}-{i}")).collect();
+    wait_until("every group routed", PATIENCE, async || {
+        let routed = names
+            .iter()
+            .filter(|n| count_for(&sink, "/pager", n) + count_for(&sink, "/named", n) > 0)
+            .count();
+        (routed == names.len())
+            .then_some(())
+            .ok_or(format!("{routed} of {} routed", names.len()))
+    })
+    .await;
+    for n in &names {
+        let times = count_for(&sink, "/pager", n) + count_for(&sink, "/named", n);
+        assert_eq!(times, 1, "{n} routed {times} times");
+    }
+    assert!(sink.requests_to("/fallback").is_empty(), "a call fell back");
+    let by_version: std::collections::HashSet<usize> = names
+        .iter()
+        .map(|n| count_for(&sink, "/pager", n))
+        .collect();
+    assert_eq!(by_version.len(), 2, "both versions routed some groups");
+}
