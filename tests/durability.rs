@@ -542,6 +542,10 @@ repeat_interval = "4h"
     })
     .await;
     let told_at = Instant::now();
+    // The compiled plugin was cached beside the store, for the restart to reuse.
+    let cache = dir.path().join("data/plugin-cache");
+    let cached = walk_files(&cache);
+    assert!(cached > 0, "nothing cached in {}", cache.display());
     node.stop_and_restart().await;
     assert_eq!(primary.count(&key), 0, "paged before the restart");
 
@@ -656,4 +660,23 @@ repeat_interval = "4h"
     node.stop_and_restart().await;
     post(&node, "Third").await;
     has_title(3, "call 3").await;
+}
+
+/// How many files are below `dir`.
+fn walk_files(dir: &Path) -> usize {
+    std::fs::read_dir(dir)
+        .map(|entries| {
+            entries
+                .flatten()
+                .map(|e| {
+                    let p = e.path();
+                    if p.is_dir() {
+                        walk_files(&p)
+                    } else {
+                        1
+                    }
+                })
+                .sum()
+        })
+        .unwrap_or(0)
 }

@@ -33,6 +33,7 @@ name = "hostile"
 path = '{plugin}'
 timeout = "200ms"
 memory_limit = "16MiB"
+max_output = "32KiB"
 
 [plugins.config]
 mode = "{mode}"
@@ -178,6 +179,11 @@ async fn plugin_memory_exhaustion_falls_back() {
 #[tokio::test(flavor = "multi_thread")]
 async fn plugin_stack_overflow_falls_back() {
     faults_fall_back("recursion", "trap").await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn plugin_answer_past_max_output_falls_back() {
+    faults_fall_back("wordy", "output").await;
 }
 
 #[tokio::test(flavor = "multi_thread")]

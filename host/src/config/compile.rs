@@ -369,6 +369,10 @@ fn compile_plugins(cx: &mut Ctx, raw: Vec<RawPlugin>, base: &Path) -> Vec<Plugin
         if memory_limit < 1 << 20 {
             cx.err(format!("{key}.memory_limit"), "must be at least 1MiB");
         }
+        let max_output = cx.size(&format!("{key}.max_output"), p.max_output.as_ref(), 1 << 20);
+        if max_output < 1024 {
+            cx.err(format!("{key}.max_output"), "must be at least 1KiB");
+        }
         let config: BTreeMap<String, String> = p
             .config
             .into_iter()
@@ -382,6 +386,7 @@ fn compile_plugins(cx: &mut Ctx, raw: Vec<RawPlugin>, base: &Path) -> Vec<Plugin
             path,
             timeout,
             memory_limit,
+            max_output,
             config,
         });
     }

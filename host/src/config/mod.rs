@@ -124,6 +124,8 @@ pub struct PluginConfig {
     pub timeout: Duration,
     /// Linear memory limit of one instance.
     pub memory_limit: usize,
+    /// Most bytes of text (titles, bodies, reasons) one answer may hold.
+    pub max_output: usize,
     /// The plugin's own `config` table, values as text.
     pub config: BTreeMap<String, String>,
 }

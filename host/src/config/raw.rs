@@ -83,6 +83,7 @@ pub struct RawPlugin {
     pub path: String,
     pub timeout: Option<String>,
     pub memory_limit: Option<RawSize>,
+    pub max_output: Option<RawSize>,
     #[serde(default)]
     pub config: toml::Table,
 }

@@ -36,8 +36,6 @@ const EPOCH_TICK: Duration = Duration::from_millis(5);
 
 /// Most actions one call may return.
 const MAX_ACTIONS: usize = 256;
-/// Most bytes of text (titles, bodies, reasons) one call may return.
-const MAX_OUTPUT_BYTES: usize = 1 << 20;
 
 /// Plugin calls that may run at once: the pooling allocator keeps this many instance slots
 /// ready, so instantiation reuses memory instead of mapping it anew. Callers wait for a slot
@@ -273,7 +271,9 @@ impl PluginRuntime {
         let (mut store, router, plugin) = self.instantiate(name)?;
         let input = convert::group_to_wit(group);
         match router.call_route(&mut store, &input) {
-            Ok(Ok(actions)) => convert::actions_from_wit(actions, MAX_ACTIONS, MAX_OUTPUT_BYTES),
+            Ok(Ok(actions)) => {
+                convert::actions_from_wit(actions, MAX_ACTIONS, plugin.config.max_output)
+            }
             Ok(Err(message)) => Err(PluginFault::Error(truncate(message, 1024))),
             Err(e) => Err(classify(&store, &plugin.config, e)),
         }
@@ -288,7 +288,7 @@ impl PluginRuntime {
             Ok(None) => Ok(None),
             Ok(Some(pairs)) => {
                 let bytes: usize = pairs.iter().map(|p| p.name.len() + p.value.len()).sum();
-                if bytes > MAX_OUTPUT_BYTES {
+                if bytes > plugin.config.max_output {
                     return Err(PluginFault::Output(format!("identity of {bytes} bytes")));
                 }
                 Ok(Some(Labels::from_pairs(

@@ -67,14 +67,15 @@ pub struct StoreConfig {
 }
 
 impl StoreConfig {
-    /// Where compiled plugins are cached: `plugin-cache/` beside the database file, unless
-    /// nothing is to be written (`durability = "off"`).
+    /// Where compiled plugins are cached: `plugin-cache/` beside the database file (as an
+    /// absolute path, which the cache needs), unless nothing is to be written
+    /// (`durability = "off"`).
     pub fn plugin_cache_dir(&self) -> Option<PathBuf> {
         if matches!(self.durability, Durability::Off) {
             return None;
         }
         let dir = self.path.parent().unwrap_or(std::path::Path::new("."));
-        Some(dir.join("plugin-cache"))
+        std::path::absolute(dir.join("plugin-cache")).ok()
     }
 }
 

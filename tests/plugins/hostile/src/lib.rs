@@ -12,6 +12,7 @@
 //! | `recursion`        | recurse without bound until the stack overflows                  |
 //! | `giant`            | notify *the receiver* 100 000 times with 10 KiB titles (~1 GiB)  |
 //! | `count`            | count calls in the plugin's state; notify titled `call N`        |
+//! | `wordy`            | notify *the receiver* with a 64 KiB title                         |
 //!
 //! *The receiver* is the value of config key `receiver`, or else the group's own receiver.
 //! A missing or unknown mode returns an error. Under a memory limit of a few MiB, `giant` runs
@@ -31,6 +32,9 @@ pub const ERROR_MESSAGE: &str = "hostile error";
 pub const GIANT_ACTIONS: usize = 100_000;
 /// The length in bytes of each title in `giant` mode.
 pub const GIANT_TITLE_LEN: usize = 10 * 1024;
+
+/// The length in bytes of the title in `wordy` mode.
+pub const WORDY_TITLE_LEN: usize = 64 * 1024;
 
 /// A plugin that does what its `mode` config key says, however hostile.
 pub struct HostileRouter;
@@ -52,6 +56,9 @@ impl Router for HostileRouter {
                 Err(format!("hostile: recursion ended at depth {depth}"))
             }
             "giant" => Ok(giant(&receiver(group))),
+            "wordy" => Ok(vec![Action::notify(receiver(group))
+                .title("w".repeat(WORDY_TITLE_LEN))
+                .into()]),
             "count" => {
                 let calls = state::get("calls")
                     .and_then(|v| v.parse::<u64>().ok())
