@@ -1,0 +1,153 @@
+//! Micro-benchmarks of campanile's hot paths: `cargo bench -p campanile --bench hot_paths`.
+//!
+//! - `fingerprint`: Alertmanager's fingerprint of a 10-label set;
+//! - `ingest_parse`: decoding an API v2 body of 10 alerts;
+//! - `dedup_upsert`: merging a re-sent alert into the cache (the common case under Prometheus);
+//! - `group_flush`: filing 10 alerts in a group and flushing it (dedup rule, sort);
+//! - `plugin_route`: instantiating the `severity-router` plugin and routing a 10-alert group
+//!   (built by `scripts/build-plugins.sh`; skipped with a note if it is missing).
+//!
+//! Numbers come from here (and the load benchmark), never from timed test assertions.
+
+use std::hint::black_box;
+use std::path::Path;
+use std::sync::Arc;
+use std::time::Duration;
+
+use criterion::{criterion_group, criterion_main, Criterion};
+use time::OffsetDateTime;
+
+use campanile::config::Config;
+use campanile::dedup::AlertCache;
+use campanile::group::{AggrGroup, FlushedAlert, GroupFlush, Reason};
+use campanile::ingest::api_v2;
+use campanile::model::{AlertStatus, Fingerprint, Labels};
+use campanile::plugin::{PluginRuntime, PluginState};
+use campanile::route::RouteTable;
+
+fn labels(i: usize) -> Labels {
+    Labels::from_pairs([
+        ("alertname", "HighRequestLatency".to_string()),
+        ("cluster", "eu-west-1".to_string()),
+        ("env", "production".to_string()),
+        ("instance", format!("10.0.{}.{}:9100", i / 250, i % 250)),
+        ("job", "node".to_string()),
+        ("namespace", "payments".to_string()),
+        ("pod", format!("api-{i:05}")),
+        ("prometheus", "monitoring/k8s".to_string()),
+        ("service", "api".to_string()),
+        ("severity", if i % 3 == 0 { "critical" } else { "warning" }.to_string()),
+    ])
+}
+
+fn body(n: usize) -> Vec<u8> {
+    let alerts: Vec<serde_json::Value> = (0..n)
+        .map(|i| {
+            serde_json::json!({
+                "labels": labels(i).iter().map(|(k, v)| (k.to_string(), v.to_string()))
+                    .collect::<std::collections::BTreeMap<_, _>>(),
+                "annotations": {"summary": "p99 latency above 500ms", "runbook_url": "https://runbooks.example/latency"},
+                "generatorURL": "http://prometheus:9090/graph?g0.expr=latency",
+            })
+        })
+        .collect();
+    serde_json::to_vec(&alerts).unwrap()
+}
+
+fn config(plugin: Option<&Path>) -> Config {
+    let plugin_toml = plugin
+        .map(|p| format!("[[plugins]]\nname = \"router\"\npath = '{}'\n[plugins.config]\npager = \"hook\"\nchat = \"hook\"\n", p.display()))
+        .unwrap_or_default();
+    let toml = format!(
+        "[[receivers]]\nname = \"hook\"\ntype = \"log\"\n{plugin_toml}\n[route]\nreceiver = \"hook\"\ngroup_by = [\"alertname\"]\n{}",
+        if plugin.is_some() { "plugin = \"router\"\n" } else { "" }
+    );
+    Config::parse(&toml, "bench", Path::new(".")).unwrap()
+}
+
+fn bench(c: &mut Criterion) {
+    let now = OffsetDateTime::now_utc();
+    let l = labels(7);
+    c.bench_function("fingerprint", |b| b.iter(|| Fingerprint::of(black_box(&l))));
+
+    let ten = body(10);
+    c.bench_function("ingest_parse", |b| {
+        b.iter(|| api_v2::decode(black_box(&ten), now, Duration::from_secs(300)).unwrap())
+    });
+
+    let cache = AlertCache::new(100_000, Duration::from_secs(3600));
+    let alerts: Vec<_> = api_v2::decode(&body(1000), now, Duration::from_secs(300))
+        .unwrap()
+        .into_iter()
+        .map(Result::unwrap)
+        .collect();
+    for a in &alerts {
+        cache.upsert(a.clone()).unwrap();
+    }
+    let mut i = 0;
+    c.bench_function("dedup_upsert", |b| {
+        b.iter(|| {
+            i = (i + 1) % alerts.len();
+            cache.upsert(black_box(alerts[i].clone())).unwrap()
+        })
+    });
+
+    let routes = RouteTable::new(&config(None).route);
+    let route = routes.get(0).clone();
+    let shared: Vec<_> = alerts[..10].iter().cloned().map(Arc::new).collect();
+    c.bench_function("group_flush", |b| {
+        b.iter(|| {
+            let start = tokio::time::Instant::now();
+            let labels = route.group_labels(&shared[0].labels);
+            let key: Arc<str> = route.group_key(&labels).into();
+            let mut g = AggrGroup::new(key, route.clone(), labels, start);
+            for a in &shared {
+                g.insert(a.clone(), start, now);
+            }
+            g.flush(start, now)
+        })
+    });
+
+    let wasm = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../target/wasm32-wasip2/plugin/severity_router.wasm");
+    if !wasm.is_file() {
+        eprintln!(
+            "plugin_route skipped: {} is missing (run scripts/build-plugins.sh)",
+            wasm.display()
+        );
+        return;
+    }
+    let config = config(Some(&wasm));
+    let runtime =
+        PluginRuntime::load(&config.plugins, Arc::new(PluginState::in_memory()), None).unwrap();
+    let routes = RouteTable::new(&config.route);
+    let route = routes.get(0).clone();
+    let flushed: Vec<FlushedAlert> = shared
+        .iter()
+        .map(|a| FlushedAlert {
+            alert: a.clone(),
+            status: AlertStatus::Firing,
+        })
+        .collect();
+    let flush = GroupFlush {
+        key: "{}:{alertname=\"HighRequestLatency\"}".into(),
+        route: route.clone(),
+        group_labels: route.group_labels(&shared[0].labels),
+        record: GroupFlush::record_of(&flushed, now),
+        alerts: flushed,
+        reason: Reason::First,
+        at: now,
+        history: Vec::new(),
+        acknowledged: None,
+    };
+    c.bench_function("plugin_route", |b| {
+        b.iter(|| runtime.route("router", black_box(&flush)).unwrap())
+    });
+}
+
+criterion_group! {
+    name = benches;
+    config = Criterion::default().measurement_time(Duration::from_secs(3)).warm_up_time(Duration::from_secs(1));
+    targets = bench
+}
+criterion_main!(benches);
