@@ -323,6 +323,17 @@ fn replace_plugin(campanile: &Campanile, source: &std::path::Path) {
     std::fs::rename(&tmp, dir.join("router.wasm")).unwrap();
 }
 
+/// A sink and campanile routing with `router.wasm` (a copy of severity-router) in its folder.
+async fn start_reloadable() -> (Sink, Campanile) {
+    let sink = Sink::start().await;
+    let campanile = Campanile::start_with_files(
+        &reload_config(&sink),
+        &[("router.wasm", &severity_router_wasm())],
+    )
+    .await;
+    (sink, campanile)
+}
+
 async fn routed_to(campanile: &Campanile, sink: &Sink, path: &str) {
     let name = unique("Reload");
     post(campanile, &name).await;
@@ -332,12 +343,7 @@ async fn routed_to(campanile: &Campanile, sink: &Sink, path: &str) {
 
 #[tokio::test]
 async fn reload_swaps_the_plugin_and_rejects_a_broken_one() {
-    let sink = Sink::start().await;
-    let campanile = Campanile::start_with_files(
-        &reload_config(&sink),
-        &[("router.wasm", &severity_router_wasm())],
-    )
-    .await;
+    let (sink, campanile) = start_reloadable().await;
     routed_to(&campanile, &sink, "/pager").await;
 
     // Nothing changed: nothing reloaded.
@@ -369,12 +375,7 @@ async fn reload_swaps_the_plugin_and_rejects_a_broken_one() {
 
 #[tokio::test]
 async fn replacing_the_file_or_sighup_reloads() {
-    let sink = Sink::start().await;
-    let campanile = Campanile::start_with_files(
-        &reload_config(&sink),
-        &[("router.wasm", &severity_router_wasm())],
-    )
-    .await;
+    let (sink, campanile) = start_reloadable().await;
     routed_to(&campanile, &sink, "/pager").await;
 
     // The file watcher notices a replaced file by itself.
@@ -603,12 +604,7 @@ repeat_interval = "4h"
 /// and never falls back (no call sees a half-swapped plugin).
 #[tokio::test(flavor = "multi_thread")]
 async fn a_reload_under_load_loses_nothing_and_routes_nothing_twice() {
-    let sink = Sink::start().await;
-    let campanile = Campanile::start_with_files(
-        &reload_config(&sink),
-        &[("router.wasm", &severity_router_wasm())],
-    )
-    .await;
+    let (sink, campanile) = start_reloadable().await;
     let prefix = unique("Load");
     let posting = async {
         for i in 0..60 {

@@ -36,7 +36,15 @@ fn labels(i: usize) -> Labels {
         ("pod", format!("api-{i:05}")),
         ("prometheus", "monitoring/k8s".to_string()),
         ("service", "api".to_string()),
-        ("severity", if i % 3 == 0 { "critical" } else { "warning" }.to_string()),
+        (
+            "severity",
+            if i.is_multiple_of(3) {
+                "critical"
+            } else {
+                "warning"
+            }
+            .to_string(),
+        ),
     ])
 }
 

@@ -16,6 +16,16 @@ use super::NotifyError;
 /// Most characters of an error body kept for the log.
 const ERROR_BODY_CHARS: usize = 512;
 
+/// Sets each field of `fields` that has a value on the JSON object `body` (the optional
+/// `channel`, `username`, `icon_*` overrides of Slack-style webhooks).
+pub fn set_optional(body: &mut serde_json::Value, fields: &[(&str, &Option<String>)]) {
+    for (key, value) in fields {
+        if let Some(v) = value {
+            body[*key] = serde_json::Value::String(v.clone());
+        }
+    }
+}
+
 /// POSTs `body` as JSON with `request` (URL and headers already set) and checks the answer.
 /// `secrets` are scrubbed from any error body the endpoint echoes back.
 pub async fn post_json(

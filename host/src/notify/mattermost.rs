@@ -4,7 +4,7 @@
 
 use serde_json::{json, Value};
 
-use super::http::post_json;
+use super::http::{post_json, set_optional};
 use super::render;
 use super::{truncate, BoxFuture, Notification, Notifier, NotifyError};
 use crate::config::MattermostConfig;
@@ -23,16 +23,14 @@ impl Mattermost {
 
     async fn post(&self, n: &Notification) -> Result<(), NotifyError> {
         let mut body = message(n);
-        let extra = [
-            ("channel", &self.config.channel),
-            ("username", &self.config.username),
-            ("icon_url", &self.config.icon_url),
-        ];
-        for (key, value) in extra {
-            if let Some(v) = value {
-                body[key] = json!(v);
-            }
-        }
+        set_optional(
+            &mut body,
+            &[
+                ("channel", &self.config.channel),
+                ("username", &self.config.username),
+                ("icon_url", &self.config.icon_url),
+            ],
+        );
         let url = self.config.url.expose();
         post_json(self.client.post(url.clone()), &body, &[url.as_str()]).await
     }

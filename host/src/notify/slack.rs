@@ -7,7 +7,7 @@
 
 use serde_json::{json, Value};
 
-use super::http::post_json;
+use super::http::{post_json, set_optional};
 use super::render::{self, label_line, AlertView};
 use super::{truncate, BoxFuture, Notification, Notifier, NotifyError};
 use crate::config::SlackConfig;
@@ -32,17 +32,15 @@ impl Slack {
 
     async fn post(&self, n: &Notification) -> Result<(), NotifyError> {
         let mut body = message(n);
-        let extra = [
-            ("channel", &self.config.channel),
-            ("username", &self.config.username),
-            ("icon_emoji", &self.config.icon_emoji),
-            ("icon_url", &self.config.icon_url),
-        ];
-        for (key, value) in extra {
-            if let Some(v) = value {
-                body[key] = json!(v);
-            }
-        }
+        set_optional(
+            &mut body,
+            &[
+                ("channel", &self.config.channel),
+                ("username", &self.config.username),
+                ("icon_emoji", &self.config.icon_emoji),
+                ("icon_url", &self.config.icon_url),
+            ],
+        );
         let url = self.config.url.expose();
         post_json(self.client.post(url.clone()), &body, &[url.as_str()]).await
     }
