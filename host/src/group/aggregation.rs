@@ -116,7 +116,7 @@ impl AggrGroup {
         if alerts.is_empty() {
             return None;
         }
-        alerts.sort_by_key(|a| (a.alert.starts_at, a.alert.fingerprint));
+        alerts.sort_by_key(FlushedAlert::order);
         let mut record = NotifiedRecord {
             firing: last.firing.iter().map(|f| f.0).collect(),
             resolved: last.resolved.iter().map(|f| f.0).collect(),
@@ -177,18 +177,7 @@ impl AggrGroup {
             .map(|a| a.alert.fingerprint)
             .collect();
         alerts.retain(|a| !muted(&a.alert));
-        alerts.sort_by(|a, b| {
-            (
-                a.status != AlertStatus::Firing,
-                a.alert.starts_at,
-                a.alert.fingerprint,
-            )
-                .cmp(&(
-                    b.status != AlertStatus::Firing,
-                    b.alert.starts_at,
-                    b.alert.fingerprint,
-                ))
-        });
+        alerts.sort_by_key(FlushedAlert::order);
         let firing: HashSet<Fingerprint> = alerts
             .iter()
             .filter(|a| a.status == AlertStatus::Firing)

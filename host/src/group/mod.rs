@@ -73,6 +73,18 @@ pub struct FlushedAlert {
     pub status: AlertStatus,
 }
 
+impl FlushedAlert {
+    /// The order of a group's alerts everywhere they are shown: firing first, then resolved;
+    /// each by start time (then fingerprint, for a stable order).
+    pub fn order(&self) -> (bool, time::OffsetDateTime, crate::model::Fingerprint) {
+        (
+            self.status != AlertStatus::Firing,
+            self.alert.starts_at,
+            self.alert.fingerprint,
+        )
+    }
+}
+
 /// A group that is due: what the routing stage works on.
 #[derive(Clone, Debug)]
 pub struct GroupFlush {

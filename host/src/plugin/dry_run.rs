@@ -13,7 +13,6 @@ use super::{Action, LoadError, PluginFault, PluginRuntime, PluginState};
 use crate::config::Config;
 use crate::group::{FlushedAlert, GroupFlush, Reason};
 use crate::ingest::{api_v2, webhook_v4};
-use crate::model::AlertStatus;
 use crate::route::RouteTable;
 
 #[derive(Debug, thiserror::Error)]
@@ -105,13 +104,7 @@ pub fn run(
     let decisions = groups
         .into_values()
         .map(|mut flush| {
-            flush.alerts.sort_by_key(|a| {
-                (
-                    a.status != AlertStatus::Firing,
-                    a.alert.starts_at,
-                    a.alert.fingerprint,
-                )
-            });
+            flush.alerts.sort_by_key(FlushedAlert::order);
             let firing = flush.firing_count();
             let outcome = runtime.route(plugin, &flush).and_then(|actions| {
                 match actions.iter().find_map(|a| match a {
