@@ -151,6 +151,60 @@ async fn plugin_ok_notifies_its_receiver() {
     assert_eq!(faults, 0.0, "a working plugin was counted as faulty");
 }
 
+/// Instances are reused between calls, but one whose memory grows (a plugin that leaks, here
+/// 2 MiB per call under a 16 MiB limit) is retired before the leak can become a fault: every
+/// group reaches the plugin's receiver and no fault is counted.
+#[tokio::test(flavor = "multi_thread")]
+async fn leaking_plugin_is_recycled_before_it_faults() {
+    let sink = Sink::start().await;
+    let config = config(&sink, "leak").replace("group_wait = \"1s\"", "group_wait = \"0s\"");
+    let campanile = Campanile::start(&config).await;
+    // One group after another, so calls meet the instance the previous call left.
+    let names: Vec<String> = (0..12).map(|i| format!("E2ELeak{i}")).collect();
+    for name in &names {
+        post(&campanile, &[name]).await;
+        wait_delivered_while_healthy(&campanile, &sink, "/named", &[name]).await;
+    }
+    let faults = campanile
+        .metric("campanile_plugin_faults_total", &[("plugin", "hostile")])
+        .await;
+    assert_eq!(
+        faults,
+        0.0,
+        "the leak turned into faults: {}",
+        sink.summary()
+    );
+    // The titles count calls per instance: above 1 shows reuse, and the count restarts.
+    let mut served = Vec::new();
+    for payload in sink.payloads("/named") {
+        let key = payload["groupKey"].as_str().unwrap().to_string();
+        let reply = campanile
+            .get(&format!(
+                "/api/v1/groups/decisions?group_key={}",
+                urlencode(&key)
+            ))
+            .await;
+        assert_eq!(reply.status, 200, "{reply:?}");
+        for decision in reply.json().as_array().unwrap() {
+            for action in decision["actions"].as_array().unwrap() {
+                let action = action.as_str().unwrap();
+                let calls = action.rsplit("leak ").next().unwrap().trim_end_matches('"');
+                served.push(calls.parse::<u32>().unwrap_or_else(|_| panic!("{action}")));
+            }
+        }
+    }
+    assert_eq!(served.len(), names.len(), "{served:?}");
+    assert!(
+        served.iter().any(|&n| n > 1),
+        "no instance was reused: {served:?}"
+    );
+    let retired = served.windows(2).any(|w| w[0] > 1 && w[1] == 1);
+    assert!(
+        retired,
+        "no worn instance was replaced by a fresh one: {served:?}"
+    );
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn plugin_loop_times_out_to_fallback() {
     faults_fall_back("loop", "timeout").await;

@@ -155,17 +155,6 @@ async fn unacknowledged_group_escalates_chat_primary_secondary() {
     assert_eq!(missing.status, 400);
 }
 
-fn urlencode(s: &str) -> String {
-    s.bytes()
-        .map(|b| match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
-                (b as char).to_string()
-            }
-            _ => format!("%{b:02X}"),
-        })
-        .collect()
-}
-
 #[tokio::test]
 async fn acknowledgement_stops_the_escalation() {
     let sink = Sink::start().await;

@@ -14,53 +14,95 @@ use crate::dedup::fingerprint;
 
 /// A set of name/value pairs, kept sorted by name with unique names.
 ///
-/// Used for both labels (identity) and annotations (information).
-#[derive(Clone, Debug, Default, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub struct Labels(Vec<(String, String)>);
+/// Used for both labels (identity) and annotations (information). Held compactly, as every
+/// live alert carries two of these: all names and values in one string, plus where each ends;
+/// two allocations per set however many pairs it has, instead of two per pair.
+#[derive(Clone, Default, PartialEq, Eq, Hash)]
+pub struct Labels {
+    /// Each pair's name then value, back to back, pairs in name order.
+    text: Box<str>,
+    /// Per pair, where its name and its value end in `text`.
+    ends: Box<[(u32, u32)]>,
+}
 
 impl Labels {
     /// Builds a label set from pairs in any order; a later duplicate name wins.
     pub fn from_pairs<I, K, V>(pairs: I) -> Self
     where
         I: IntoIterator<Item = (K, V)>,
-        K: Into<String>,
-        V: Into<String>,
+        K: AsRef<str>,
+        V: AsRef<str>,
     {
-        let mut v: Vec<(String, String)> = pairs
-            .into_iter()
-            .map(|(k, v)| (k.into(), v.into()))
-            .collect();
-        // Stable sort keeps input order among equal names, so dedup_by keeping the last wins.
-        v.sort_by(|a, b| a.0.cmp(&b.0));
-        let mut out: Vec<(String, String)> = Vec::with_capacity(v.len());
-        for pair in v {
-            match out.last_mut() {
+        let mut v: Vec<(K, V)> = pairs.into_iter().collect();
+        // Stable sort keeps input order among equal names, so the last of equals can win.
+        v.sort_by(|a, b| a.0.as_ref().cmp(b.0.as_ref()));
+        let mut unique: Vec<(&str, &str)> = Vec::with_capacity(v.len());
+        for (name, value) in &v {
+            let pair = (name.as_ref(), value.as_ref());
+            match unique.last_mut() {
                 Some(last) if last.0 == pair.0 => *last = pair,
-                _ => out.push(pair),
+                _ => unique.push(pair),
             }
         }
-        Labels(out)
+        Self::from_sorted(unique.into_iter())
+    }
+
+    /// Builds from pairs already sorted by unique name.
+    fn from_sorted<'a>(pairs: impl Iterator<Item = (&'a str, &'a str)> + Clone) -> Self {
+        let bytes: usize = pairs.clone().map(|(n, v)| n.len() + v.len()).sum();
+        let mut text = String::with_capacity(bytes);
+        let mut ends = Vec::with_capacity(pairs.size_hint().0);
+        let offset = |text: &String| {
+            u32::try_from(text.len()).expect("a label set is far smaller than 4 GiB")
+        };
+        for (name, value) in pairs {
+            text.push_str(name);
+            let name_end = offset(&text);
+            text.push_str(value);
+            ends.push((name_end, offset(&text)));
+        }
+        Labels {
+            text: text.into_boxed_str(),
+            ends: ends.into_boxed_slice(),
+        }
+    }
+
+    /// The pair at position `i`.
+    fn pair(&self, i: usize) -> (&str, &str) {
+        let start = if i == 0 { 0 } else { self.ends[i - 1].1 } as usize;
+        let (name_end, value_end) = self.ends[i];
+        (
+            &self.text[start..name_end as usize],
+            &self.text[name_end as usize..value_end as usize],
+        )
     }
 
     /// The value of label `name`, if present.
     pub fn get(&self, name: &str) -> Option<&str> {
-        self.0
-            .binary_search_by(|(n, _)| n.as_str().cmp(name))
-            .ok()
-            .map(|i| self.0[i].1.as_str())
+        let (mut lo, mut hi) = (0, self.ends.len());
+        while lo < hi {
+            let mid = (lo + hi) / 2;
+            let (n, v) = self.pair(mid);
+            match n.cmp(name) {
+                std::cmp::Ordering::Less => lo = mid + 1,
+                std::cmp::Ordering::Greater => hi = mid,
+                std::cmp::Ordering::Equal => return Some(v),
+            }
+        }
+        None
     }
 
     /// Iterates the pairs in name order.
-    pub fn iter(&self) -> impl Iterator<Item = (&str, &str)> {
-        self.0.iter().map(|(n, v)| (n.as_str(), v.as_str()))
+    pub fn iter(&self) -> impl Iterator<Item = (&str, &str)> + Clone {
+        (0..self.ends.len()).map(|i| self.pair(i))
     }
 
     pub fn len(&self) -> usize {
-        self.0.len()
+        self.ends.len()
     }
 
     pub fn is_empty(&self) -> bool {
-        self.0.is_empty()
+        self.ends.is_empty()
     }
 
     /// The pairs that every set in `sets` has with the same value.
@@ -68,11 +110,30 @@ impl Labels {
         let Some(first) = sets.next() else {
             return Labels::default();
         };
-        let mut common = first.0.clone();
+        let mut common: Vec<(&str, &str)> = first.iter().collect();
         for set in sets {
-            common.retain(|(n, v)| set.get(n) == Some(v.as_str()));
+            common.retain(|(n, v)| set.get(n) == Some(v));
         }
-        Labels(common)
+        Labels::from_sorted(common.into_iter())
+    }
+}
+
+/// Pair by pair, as a sorted list of pairs compares.
+impl Ord for Labels {
+    fn cmp(&self, other: &Self) -> std::cmp::Ordering {
+        self.iter().cmp(other.iter())
+    }
+}
+
+impl PartialOrd for Labels {
+    fn partial_cmp(&self, other: &Self) -> Option<std::cmp::Ordering> {
+        Some(self.cmp(other))
+    }
+}
+
+impl fmt::Debug for Labels {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_map().entries(self.iter()).finish()
     }
 }
 
@@ -80,7 +141,7 @@ impl Labels {
 impl fmt::Display for Labels {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str("{")?;
-        for (i, (n, v)) in self.0.iter().enumerate() {
+        for (i, (n, v)) in self.iter().enumerate() {
             if i > 0 {
                 f.write_str(", ")?;
             }
@@ -92,8 +153,8 @@ impl fmt::Display for Labels {
 
 impl Serialize for Labels {
     fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        let mut map = s.serialize_map(Some(self.0.len()))?;
-        for (n, v) in &self.0 {
+        let mut map = s.serialize_map(Some(self.len()))?;
+        for (n, v) in self.iter() {
             map.serialize_entry(n, v)?;
         }
         map.end()
@@ -101,7 +162,8 @@ impl Serialize for Labels {
 }
 
 impl<'de> Deserialize<'de> for Labels {
-    /// Reads a JSON object straight into sorted pairs, without an intermediate map.
+    /// Reads a JSON object straight into a label set, borrowing the names and values from the
+    /// input where they need no unescaping.
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
         struct PairsVisitor;
         impl<'de> serde::de::Visitor<'de> for PairsVisitor {
@@ -110,14 +172,45 @@ impl<'de> Deserialize<'de> for Labels {
                 f.write_str("an object of string values")
             }
             fn visit_map<A: serde::de::MapAccess<'de>>(self, mut m: A) -> Result<Labels, A::Error> {
-                let mut pairs = Vec::with_capacity(m.size_hint().unwrap_or(8));
-                while let Some(pair) = m.next_entry::<String, String>()? {
+                let mut pairs = Vec::with_capacity(m.size_hint().unwrap_or(12));
+                while let Some(pair) = m.next_entry::<Text<'de>, Text<'de>>()? {
                     pairs.push(pair);
                 }
                 Ok(Labels::from_pairs(pairs))
             }
         }
         d.deserialize_map(PairsVisitor)
+    }
+}
+
+/// A string read from the input: borrowed when the input holds it verbatim, owned otherwise.
+struct Text<'de>(std::borrow::Cow<'de, str>);
+
+impl AsRef<str> for Text<'_> {
+    fn as_ref(&self) -> &str {
+        &self.0
+    }
+}
+
+impl<'de> Deserialize<'de> for Text<'de> {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct TextVisitor;
+        impl<'de> serde::de::Visitor<'de> for TextVisitor {
+            type Value = Text<'de>;
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("a string")
+            }
+            fn visit_borrowed_str<E: serde::de::Error>(self, v: &'de str) -> Result<Text<'de>, E> {
+                Ok(Text(std::borrow::Cow::Borrowed(v)))
+            }
+            fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<Text<'de>, E> {
+                Ok(Text(std::borrow::Cow::Owned(v.to_owned())))
+            }
+            fn visit_string<E: serde::de::Error>(self, v: String) -> Result<Text<'de>, E> {
+                Ok(Text(std::borrow::Cow::Owned(v)))
+            }
+        }
+        d.deserialize_str(TextVisitor)
     }
 }
 

@@ -211,6 +211,10 @@ pub use bindings::campanile::router::types::Action;
 /// exactly as if the plugin had trapped: a plugin fault never loses an alert. An empty list of
 /// actions tells nobody, without a reason being logged; prefer [`Action::suppress`] for that.
 ///
+/// The host reuses an instance of the plugin for many calls (and replaces it from time to time,
+/// and after any fault), so globals may or may not survive from one call to the next: keep
+/// nothing in them that a decision depends on. What must outlive a call belongs in [`state`].
+///
 /// ```
 /// use campanile_sdk::{Action, Group, Router};
 ///

@@ -173,6 +173,18 @@ pub fn alert_with_label<'a>(alerts: &'a [Value], name: &str, value: &str) -> Opt
 }
 
 /// Whether `s` is an Alertmanager fingerprint: 16 lowercase hex digits.
+/// Percent-encodes `s` for a query string (everything but RFC 3986's unreserved characters).
+pub fn urlencode(s: &str) -> String {
+    s.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
+                (b as char).to_string()
+            }
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
+}
+
 pub fn is_fingerprint(s: &str) -> bool {
     s.len() == 16 && s.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'))
 }

@@ -1,6 +1,7 @@
 //! `POST /api/v2/alerts`: Alertmanager's API v2 body, a JSON array of postable alerts. This is
 //! what Prometheus sends to each of its `alerting.alertmanagers`.
 
+use std::borrow::Cow;
 use std::time::Duration;
 
 use serde::Deserialize;
@@ -12,13 +13,15 @@ use crate::model::{Alert, Labels};
 
 #[derive(Deserialize)]
 #[serde(rename_all = "camelCase")]
-struct PostableAlert {
+struct PostableAlert<'a> {
     #[serde(default)]
     labels: Labels,
     #[serde(default)]
     annotations: Labels,
-    starts_at: Option<String>,
-    ends_at: Option<String>,
+    #[serde(borrow)]
+    starts_at: Option<Cow<'a, str>>,
+    #[serde(borrow)]
+    ends_at: Option<Cow<'a, str>>,
     #[serde(rename = "generatorURL", default)]
     generator_url: String,
 }

@@ -12,25 +12,27 @@ use wasmtime::ResourceLimiter;
 use wasmtime_wasi::{WasiCtx, WasiCtxBuilder, WasiCtxView, WasiView};
 
 use super::bindings::{campanile::router, Level};
-use super::{LoadedPlugin, PluginState};
+use super::PluginState;
+use crate::config::PluginConfig;
 
 /// Everything one call can reach.
 pub struct CallState {
     wasi: WasiCtx,
     table: ResourceTable,
     pub limiter: MemoryLimiter,
-    plugin: Arc<LoadedPlugin>,
+    plugin: Arc<PluginConfig>,
     state: Arc<PluginState>,
 }
 
 impl CallState {
-    pub fn new(plugin: Arc<LoadedPlugin>, state: Arc<PluginState>) -> Self {
+    pub fn new(plugin: Arc<PluginConfig>, state: Arc<PluginState>) -> Self {
         CallState {
             // A builder with nothing allowed: stdio goes nowhere, no files, no sockets.
             wasi: WasiCtxBuilder::new().build(),
             table: ResourceTable::new(),
             limiter: MemoryLimiter {
-                max_bytes: plugin.config.memory_limit,
+                max_bytes: plugin.memory_limit,
+                in_use: 0,
                 exceeded: false,
             },
             plugin,
@@ -51,6 +53,8 @@ impl WasiView for CallState {
 /// Caps linear memory and remembers whether the cap was hit, so the fault is named.
 pub struct MemoryLimiter {
     max_bytes: usize,
+    /// The largest linear memory the instance has grown to, in bytes.
+    pub in_use: usize,
     pub exceeded: bool,
 }
 
@@ -70,6 +74,7 @@ impl ResourceLimiter for MemoryLimiter {
                 self.max_bytes
             ));
         }
+        self.in_use = self.in_use.max(desired);
         Ok(true)
     }
 
@@ -87,7 +92,7 @@ impl router::types::Host for CallState {}
 
 impl router::host::Host for CallState {
     fn log(&mut self, level: Level, message: String) {
-        let plugin = self.plugin.config.name.as_str();
+        let plugin = self.plugin.name.as_str();
         // Bounded so a chatty plugin cannot flood the log with one call.
         let message: String = message.chars().take(4096).collect();
         match level {
@@ -100,11 +105,11 @@ impl router::host::Host for CallState {
     }
 
     fn config_get(&mut self, key: String) -> Option<String> {
-        self.plugin.config.config.get(&key).cloned()
+        self.plugin.config.get(&key).cloned()
     }
 
     fn config_keys(&mut self) -> Vec<String> {
-        self.plugin.config.config.keys().cloned().collect()
+        self.plugin.config.keys().cloned().collect()
     }
 
     fn now_ms(&mut self) -> i64 {
@@ -113,7 +118,7 @@ impl router::host::Host for CallState {
 
     fn state_get(&mut self, key: String) -> Option<String> {
         self.state
-            .get(&self.plugin.config.name, &key, OffsetDateTime::now_utc())
+            .get(&self.plugin.name, &key, OffsetDateTime::now_utc())
     }
 
     fn state_set(
@@ -122,7 +127,7 @@ impl router::host::Host for CallState {
         value: String,
         ttl_seconds: Option<u32>,
     ) -> Result<(), String> {
-        let plugin = &self.plugin.config.name;
+        let plugin = &self.plugin.name;
         self.state
             .set(plugin, key, value, ttl_seconds, OffsetDateTime::now_utc())
             .map_err(|e| {
@@ -132,6 +137,6 @@ impl router::host::Host for CallState {
     }
 
     fn state_delete(&mut self, key: String) {
-        self.state.delete(&self.plugin.config.name, &key);
+        self.state.delete(&self.plugin.name, &key);
     }
 }

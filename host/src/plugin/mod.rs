@@ -1,7 +1,15 @@
 //! The plugin runtime: compiles routing plugins once, pre-instantiates them, and runs each
-//! call to `route` in a fresh, small store with a deadline (epoch interruption) and a memory
-//! cap. A call either returns the plugin's actions or a [`PluginFault`]; it never panics the
-//! host and never blocks it past the deadline.
+//! call to `route` in a small store with a deadline (epoch interruption) and a memory cap. A
+//! call either returns the plugin's actions or a [`PluginFault`]; it never panics the host and
+//! never blocks it past the deadline.
+//!
+//! Instances are reused: one that ended its call cleanly goes back to its plugin's idle list
+//! (at most [`IDLE_PER_PLUGIN`]) for the next call, which then pays only for the call itself,
+//! not for instantiating a component and its WASI imports. An instance that faulted (trap,
+//! deadline, memory cap) is dropped, as is one that has served [`CALLS_PER_INSTANCE`] calls or
+//! holds more than half its memory limit, so a leak in a plugin's heap never turns into a
+//! fault. Plugins must therefore keep nothing between calls in their own globals (the SDK
+//! says so): what must outlive a call goes to the host's plugin state.
 
 mod bindings;
 mod convert;
@@ -41,6 +49,12 @@ const MAX_ACTIONS: usize = 256;
 /// ready, so instantiation reuses memory instead of mapping it anew. Callers wait for a slot
 /// ([`PluginRuntime::slot`]) rather than fail.
 pub const CALL_SLOTS: u32 = 32;
+
+/// Most instances of one plugin kept warm between calls.
+pub const IDLE_PER_PLUGIN: usize = 4;
+
+/// Calls one instance serves before it is replaced by a fresh one.
+pub const CALLS_PER_INSTANCE: u32 = 1_000;
 
 /// Why a plugin could not be loaded.
 #[derive(Debug, thiserror::Error)]
@@ -105,10 +119,83 @@ impl PluginFault {
 
 /// A compiled, linked plugin ready to instantiate.
 pub struct LoadedPlugin {
-    pub config: PluginConfig,
+    pub config: Arc<PluginConfig>,
     /// The first 12 hex digits of the SHA-256 of the .wasm file: which build is routing.
     pub version: String,
     pre: RouterPre<CallState>,
+    /// Instances that ended their last call cleanly, ready for the next one.
+    idle: Mutex<Vec<Warm>>,
+}
+
+/// An instance of a plugin in its own store, between calls.
+struct Warm {
+    store: Store<CallState>,
+    router: Router,
+    /// Calls it has served.
+    calls: u32,
+}
+
+impl LoadedPlugin {
+    /// Takes an idle instance or makes a fresh one, with a new deadline and a clean limiter.
+    fn checkout(
+        self: &Arc<Self>,
+        engine: &Engine,
+        state: &Arc<PluginState>,
+    ) -> Result<Warm, PluginFault> {
+        let idle = self.idle.lock().expect("idle instances lock").pop();
+        let mut warm = match idle {
+            Some(mut warm) => {
+                warm.store.set_epoch_deadline(self.deadline_ticks());
+                warm
+            }
+            None => self.instantiate(engine, state)?,
+        };
+        warm.calls += 1;
+        Ok(warm)
+    }
+
+    /// The plugin's time limit in epoch ticks.
+    fn deadline_ticks(&self) -> u64 {
+        let ticks = self
+            .config
+            .timeout
+            .as_nanos()
+            .div_ceil(EPOCH_TICK.as_nanos()) as u64;
+        ticks.max(1)
+    }
+
+    /// Keeps an instance whose call ended cleanly for the next call, unless it is worn
+    /// (too many calls, or half its memory limit in use) or enough are kept already.
+    fn checkin(&self, warm: Warm) {
+        let worn = warm.calls >= CALLS_PER_INSTANCE
+            || warm.store.data().limiter.in_use > self.config.memory_limit / 2;
+        if worn {
+            return;
+        }
+        let mut idle = self.idle.lock().expect("idle instances lock");
+        if idle.len() < IDLE_PER_PLUGIN {
+            idle.push(warm);
+        }
+    }
+
+    /// A fresh instance in a store with the plugin's memory cap and a deadline that covers
+    /// instantiation and the call after it.
+    fn instantiate(&self, engine: &Engine, state: &Arc<PluginState>) -> Result<Warm, PluginFault> {
+        let mut store = Store::new(engine, CallState::new(self.config.clone(), state.clone()));
+        store.limiter(|s| &mut s.limiter);
+        store.set_epoch_deadline(self.deadline_ticks());
+        match self.pre.instantiate(&mut store) {
+            Ok(router) => Ok(Warm {
+                store,
+                router,
+                calls: 0,
+            }),
+            Err(e) => Err(match classify(&store, &self.config, e) {
+                PluginFault::Trap(msg) => PluginFault::Instantiate(msg),
+                other => other,
+            }),
+        }
+    }
 }
 
 /// All plugins of a configuration, sharing one engine. The set of loaded plugins can be swapped
@@ -153,12 +240,18 @@ impl PluginRuntime {
         let mut cfg = wasmtime::Config::new();
         cfg.wasm_component_model(true);
         cfg.epoch_interruption(true);
+        // Plugins are called synchronously: no store needs the component model's concurrency
+        // machinery, and leaving it out makes every store cheaper.
+        cfg.concurrency_support(false);
         let largest_memory = configs
             .iter()
             .map(|c| c.memory_limit)
             .max()
             .unwrap_or(16 << 20);
-        cfg.allocation_strategy(InstanceAllocationStrategy::Pooling(pool(largest_memory)));
+        cfg.allocation_strategy(InstanceAllocationStrategy::Pooling(pool(
+            largest_memory,
+            configs.len(),
+        )));
         if let Some(dir) = cache_dir {
             let mut cache = CacheConfig::new();
             cache.with_directory(dir);
@@ -261,87 +354,87 @@ impl PluginRuntime {
             next.insert(name, Arc::new(new));
         }
         if !report.reloaded.is_empty() {
-            *self.plugins.write().expect("plugins lock") = next;
+            let old = std::mem::replace(&mut *self.plugins.write().expect("plugins lock"), next);
+            // Free the replaced versions' warm instances now, not when their last call ends.
+            for plugin in old.values() {
+                plugin.idle.lock().expect("idle instances lock").clear();
+            }
         }
         Ok(report)
     }
 
     /// Calls plugin `name` with the group, synchronously; run it on a blocking thread.
     pub fn route(&self, name: &str, group: &GroupFlush) -> Result<Vec<Action>, PluginFault> {
-        let (mut store, router, plugin) = self.instantiate(name)?;
+        let plugin = self.plugin(name)?;
+        let mut warm = plugin.checkout(&self.engine, &self.state)?;
         let input = convert::group_to_wit(group);
-        match router.call_route(&mut store, &input) {
-            Ok(Ok(actions)) => {
+        let returned = match warm.router.call_route(&mut warm.store, &input) {
+            Ok(returned) => {
+                plugin.checkin(warm);
+                returned
+            }
+            // A trapped instance cannot be entered again: it is dropped here.
+            Err(e) => return Err(classify(&warm.store, &plugin.config, e)),
+        };
+        match returned {
+            Ok(actions) => {
                 convert::actions_from_wit(actions, MAX_ACTIONS, plugin.config.max_output)
             }
-            Ok(Err(message)) => Err(PluginFault::Error(truncate(message, 1024))),
-            Err(e) => Err(classify(&store, &plugin.config, e)),
+            Err(message) => Err(PluginFault::Error(truncate(message, 1024))),
         }
     }
 
     /// Asks plugin `name` which labels identify an alert with `labels`; `None` means all of
     /// them. Synchronous; run it on a blocking thread.
     pub fn identity(&self, name: &str, labels: &Labels) -> Result<Option<Labels>, PluginFault> {
-        let (mut store, router, plugin) = self.instantiate(name)?;
+        let plugin = self.plugin(name)?;
+        let mut warm = plugin.checkout(&self.engine, &self.state)?;
         let input = convert::pairs(labels);
-        match router.call_identity(&mut store, &input) {
-            Ok(None) => Ok(None),
-            Ok(Some(pairs)) => {
-                let bytes: usize = pairs.iter().map(|p| p.name.len() + p.value.len()).sum();
-                if bytes > plugin.config.max_output {
-                    return Err(PluginFault::Output(format!("identity of {bytes} bytes")));
-                }
-                Ok(Some(Labels::from_pairs(
-                    pairs.iter().map(|p| (p.name.as_str(), p.value.as_str())),
-                )))
+        let returned = match warm.router.call_identity(&mut warm.store, &input) {
+            Ok(returned) => {
+                plugin.checkin(warm);
+                returned
             }
-            Err(e) => Err(classify(&store, &plugin.config, e)),
+            Err(e) => return Err(classify(&warm.store, &plugin.config, e)),
+        };
+        let Some(pairs) = returned else {
+            return Ok(None);
+        };
+        let bytes: usize = pairs.iter().map(|p| p.name.len() + p.value.len()).sum();
+        if bytes > plugin.config.max_output {
+            return Err(PluginFault::Output(format!("identity of {bytes} bytes")));
         }
+        Ok(Some(Labels::from_pairs(
+            pairs.iter().map(|p| (p.name.as_str(), p.value.as_str())),
+        )))
     }
 
-    /// A fresh instance of plugin `name` in a store with its deadline and memory cap.
-    fn instantiate(
-        &self,
-        name: &str,
-    ) -> Result<(Store<CallState>, Router, Arc<LoadedPlugin>), PluginFault> {
-        let plugin = self
-            .plugins
+    /// The loaded version of plugin `name`.
+    fn plugin(&self, name: &str) -> Result<Arc<LoadedPlugin>, PluginFault> {
+        self.plugins
             .read()
             .expect("plugins lock")
             .get(name)
-            .ok_or(PluginFault::Missing)?
-            .clone();
-        let limits = &plugin.config;
-        let mut store = Store::new(
-            &self.engine,
-            CallState::new(plugin.clone(), self.state.clone()),
-        );
-        store.limiter(|s| &mut s.limiter);
-        let ticks = limits.timeout.as_nanos().div_ceil(EPOCH_TICK.as_nanos()) as u64;
-        store.set_epoch_deadline(ticks.max(1));
-        match plugin.pre.instantiate(&mut store) {
-            Ok(router) => Ok((store, router, plugin)),
-            Err(e) => Err(match classify(&store, &plugin.config, e) {
-                PluginFault::Trap(msg) => PluginFault::Instantiate(msg),
-                other => other,
-            }),
-        }
+            .cloned()
+            .ok_or(PluginFault::Missing)
     }
 }
 
-/// The instance pool: [`CALL_SLOTS`] component instances, each with room for the core
-/// instances, memories and tables a Rust `wasm32-wasip2` component has, and memories up to the
-/// largest plugin's memory limit.
-fn pool(largest_memory: usize) -> PoolingAllocationConfig {
+/// The instance pool: room for [`CALL_SLOTS`] instances in calls plus the idle instances of
+/// `plugins` plugins (twice over: during a reload the old version's idle instances live until
+/// its last call ends), each with room for the core instances, memories and tables a Rust
+/// `wasm32-wasip2` component has, and memories up to the largest plugin's memory limit.
+fn pool(largest_memory: usize, plugins: usize) -> PoolingAllocationConfig {
+    let instances = CALL_SLOTS + (2 * IDLE_PER_PLUGIN * plugins) as u32;
     let mut pool = PoolingAllocationConfig::default();
-    pool.total_component_instances(CALL_SLOTS)
+    pool.total_component_instances(instances)
         .max_core_instances_per_component(16)
-        .total_core_instances(CALL_SLOTS * 16)
+        .total_core_instances(instances * 16)
         .max_memories_per_component(4)
-        .total_memories(CALL_SLOTS * 4)
+        .total_memories(instances * 4)
         .max_tables_per_component(8)
-        .total_tables(CALL_SLOTS * 8)
-        .total_stacks(CALL_SLOTS)
+        .total_tables(instances * 8)
+        .total_stacks(instances)
         .max_memory_size(largest_memory);
     pool
 }
@@ -440,9 +533,10 @@ fn load_one(
         "plugin loaded"
     );
     Ok(LoadedPlugin {
-        config: config.clone(),
+        config: Arc::new(config.clone()),
         version,
         pre,
+        idle: Mutex::new(Vec::new()),
     })
 }
 

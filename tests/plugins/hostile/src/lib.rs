@@ -13,12 +13,15 @@
 //! | `giant`            | notify *the receiver* 100 000 times with 10 KiB titles (~1 GiB)  |
 //! | `count`            | count calls in the plugin's state; notify titled `call N`        |
 //! | `wordy`            | notify *the receiver* with a 64 KiB title                         |
+//! | `leak`             | keep 2 MiB more in a global per call; notify titled `leak N`,     |
+//! |                    | N counting the calls this instance served                        |
 //!
 //! *The receiver* is the value of config key `receiver`, or else the group's own receiver.
 //! A missing or unknown mode returns an error. Under a memory limit of a few MiB, `giant` runs
 //! out of memory (and traps) long before it could return.
 
 use std::hint::black_box;
+use std::sync::Mutex;
 
 use campanile_sdk::{config, export_router, state, time, Action, Group, Router};
 
@@ -35,6 +38,12 @@ pub const GIANT_TITLE_LEN: usize = 10 * 1024;
 
 /// The length in bytes of the title in `wordy` mode.
 pub const WORDY_TITLE_LEN: usize = 64 * 1024;
+
+/// How much `leak` mode keeps per call.
+pub const LEAK_PER_CALL: usize = 2 << 20;
+
+/// What `leak` mode has kept, in this instance, across calls.
+static LEAKED: Mutex<Vec<Vec<u8>>> = Mutex::new(Vec::new());
 
 /// A plugin that does what its `mode` config key says, however hostile.
 pub struct HostileRouter;
@@ -66,6 +75,12 @@ impl Router for HostileRouter {
                     + 1;
                 state::set("calls", &calls.to_string())?;
                 let title = format!("call {calls}");
+                Ok(vec![Action::notify(receiver(group)).title(title).into()])
+            }
+            "leak" => {
+                let mut leaked = LEAKED.lock().map_err(|e| e.to_string())?;
+                leaked.push(black_box(vec![1u8; LEAK_PER_CALL]));
+                let title = format!("leak {}", leaked.len());
                 Ok(vec![Action::notify(receiver(group)).title(title).into()])
             }
             other => Err(format!("hostile: unknown mode `{other}`")),
