@@ -1,0 +1,220 @@
+//! Notification latency: time from POSTing a fresh alert until the webhook sink receives it,
+//! under an open-loop background load.
+
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, Result};
+use bytes::Bytes;
+use hdrhistogram::Histogram;
+use http_body_util::{BodyExt, Full};
+use hyper::header::CONTENT_TYPE;
+use hyper::{Method, Request, Uri};
+use hyper_util::client::legacy::connect::HttpConnector;
+use hyper_util::client::legacy::Client;
+use hyper_util::rt::TokioExecutor;
+use serde::{Deserialize, Serialize};
+use tokio::time::MissedTickBehavior;
+
+use crate::alerts;
+use crate::client::Target;
+use crate::sink::{self, Sink};
+use crate::stats::{self, Outcomes, Percentiles};
+use crate::throughput::ALERTS_PATH;
+
+/// What to run.
+pub struct Plan {
+    pub target: Target,
+    pub sink_listen: SocketAddr,
+    /// Background alerts per second (open loop).
+    pub rate: f64,
+    pub batch: usize,
+    pub label_sets: usize,
+    pub probes: u64,
+    pub probe_interval: Duration,
+    /// Background load before the first probe.
+    pub warmup: Duration,
+    /// How long to wait for the last probes after the last was sent.
+    pub timeout: Duration,
+}
+
+/// The result line.
+#[derive(Debug, Serialize, Deserialize)]
+pub struct Report {
+    pub probes_sent: u64,
+    pub probes_received: u64,
+    /// Probe POST to first webhook arrival, over the probes received.
+    pub latency: Percentiles,
+    pub probe_posts: Outcomes,
+    /// Background alerts per second achieved (2xx-answered), against the asked `rate`.
+    pub background_alerts_per_s: f64,
+    pub background_posts: Outcomes,
+    pub background_post_latency: Percentiles,
+    /// Webhook requests the sink received in all.
+    pub notifications: u64,
+}
+
+type PooledClient = Client<HttpConnector, Full<Bytes>>;
+
+/// Background posts' outcomes and latencies, shared by their tasks.
+#[derive(Default)]
+struct Shared {
+    outcomes: Mutex<Outcomes>,
+    latency: Mutex<Option<Histogram<u64>>>,
+}
+
+impl Shared {
+    fn note(&self, result: Result<hyper::StatusCode>, took: Duration) {
+        let mut o = self.outcomes.lock().expect("lock");
+        match result {
+            Ok(s) => o.status(s),
+            Err(_) => o.errors += 1,
+        }
+        let mut h = self.latency.lock().expect("lock");
+        stats::record(h.get_or_insert_with(stats::histogram), took);
+    }
+}
+
+pub async fn run(plan: Plan) -> Result<Report> {
+    let sink = Arc::new(Sink::default());
+    let listener = sink::bind(plan.sink_listen).await?;
+    let sink_task = tokio::spawn(sink::serve(listener, sink.clone()));
+
+    let mut connector = HttpConnector::new();
+    connector.set_nodelay(true);
+    let client: PooledClient = Client::builder(TokioExecutor::new())
+        .pool_max_idle_per_host(1024)
+        .build(connector);
+    let uri = plan.target.uri(ALERTS_PATH)?;
+
+    // Background: one batch every batch/rate seconds, whatever the answers take (open loop).
+    let bodies = Arc::new(alerts::bodies(
+        plan.label_sets,
+        plan.batch,
+        Duration::from_secs(300),
+    ));
+    let stop = Arc::new(AtomicBool::new(false));
+    let background = Arc::new(Shared::default());
+    let period = Duration::from_secs_f64(plan.batch as f64 / plan.rate);
+    let bg_started = Instant::now();
+    let bg_task = {
+        let (client, uri, stop, shared) = (
+            client.clone(),
+            uri.clone(),
+            stop.clone(),
+            background.clone(),
+        );
+        tokio::spawn(async move {
+            let mut tick = tokio::time::interval(period);
+            tick.set_missed_tick_behavior(MissedTickBehavior::Burst);
+            let mut k = 0usize;
+            let mut inflight = Vec::new();
+            while !stop.load(Ordering::Relaxed) {
+                tick.tick().await;
+                let body = bodies[k % bodies.len()].clone();
+                k += 1;
+                let (client, uri, shared) = (client.clone(), uri.clone(), shared.clone());
+                inflight.push(tokio::spawn(async move {
+                    let sent = Instant::now();
+                    let result = post(&client, &uri, body).await;
+                    shared.note(result, sent.elapsed());
+                }));
+                if inflight.len() >= 1024 {
+                    inflight.retain(|t: &tokio::task::JoinHandle<()>| !t.is_finished());
+                }
+            }
+            for t in inflight {
+                let _ = t.await;
+            }
+        })
+    };
+    eprintln!(
+        "latency: background {} alerts/s in batches of {}; {} probes every {:?} after {:?}",
+        plan.rate, plan.batch, plan.probes, plan.probe_interval, plan.warmup
+    );
+    tokio::time::sleep(plan.warmup).await;
+
+    // Probes: each a new alert in a group of its own.
+    let sent_at: Arc<Mutex<HashMap<u64, Instant>>> = Arc::default();
+    let probe_posts: Arc<Mutex<Outcomes>> = Arc::default();
+    let mut tick = tokio::time::interval(plan.probe_interval);
+    tick.set_missed_tick_behavior(MissedTickBehavior::Delay);
+    let mut probe_tasks = Vec::new();
+    for n in 0..plan.probes {
+        tick.tick().await;
+        let (client, uri, sent_at, outcomes) = (
+            client.clone(),
+            uri.clone(),
+            sent_at.clone(),
+            probe_posts.clone(),
+        );
+        probe_tasks.push(tokio::spawn(async move {
+            let body = alerts::probe_body(n);
+            sent_at.lock().expect("lock").insert(n, Instant::now());
+            let result = post(&client, &uri, body).await;
+            let mut o = outcomes.lock().expect("lock");
+            match result {
+                Ok(s) => o.status(s),
+                Err(e) => {
+                    eprintln!("latency: probe {n}: {e:#}");
+                    o.errors += 1
+                }
+            }
+        }));
+    }
+    for t in probe_tasks {
+        t.await?;
+    }
+    let deadline = Instant::now() + plan.timeout;
+    while sink.probes_seen() < plan.probes as usize && Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    stop.store(true, Ordering::Relaxed);
+    bg_task.await?;
+    let bg_secs = bg_started.elapsed().as_secs_f64();
+    sink_task.abort();
+
+    let mut latency = stats::histogram();
+    let sent_at = sent_at.lock().expect("lock");
+    for (n, sent) in sent_at.iter() {
+        if let Some(arrived) = sink.arrival(*n) {
+            stats::record(&mut latency, arrived.saturating_duration_since(*sent));
+        }
+    }
+    let background_posts = background.outcomes.lock().expect("lock").clone();
+    let bg_latency = background
+        .latency
+        .lock()
+        .expect("lock")
+        .take()
+        .unwrap_or_else(stats::histogram);
+    let probe_posts = probe_posts.lock().expect("lock").clone();
+    Ok(Report {
+        probes_sent: plan.probes,
+        probes_received: latency.len(),
+        latency: Percentiles::of(&latency),
+        probe_posts,
+        background_alerts_per_s: (background_posts.ok * plan.batch as u64) as f64 / bg_secs,
+        background_posts,
+        background_post_latency: Percentiles::of(&bg_latency),
+        notifications: sink.notifications.load(Ordering::Relaxed),
+    })
+}
+
+async fn post(client: &PooledClient, uri: &Uri, body: Bytes) -> Result<hyper::StatusCode> {
+    let req = Request::builder()
+        .method(Method::POST)
+        .uri(uri.clone())
+        .header(CONTENT_TYPE, "application/json")
+        .body(Full::new(body))?;
+    let resp = client.request(req).await.context("request failed")?;
+    let status = resp.status();
+    resp.into_body()
+        .collect()
+        .await
+        .context("reading the response body")?;
+    Ok(status)
+}

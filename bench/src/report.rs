@@ -1,0 +1,306 @@
+//! The side-by-side markdown table, built from the result lines of both servers.
+//!
+//! Results live in one directory as `<server>-<measurement>.json` (server `campanile` or
+//! `alertmanager`; measurement `throughput`, `latency`, `memory`, `startup`). A missing file
+//! shows as "n/a".
+
+use std::fmt::Write as _;
+use std::path::Path;
+
+use anyhow::{Context, Result};
+use serde::de::DeserializeOwned;
+
+use crate::stats::Outcomes;
+use crate::{latency, memory, startup, throughput};
+
+/// One server's results.
+struct Results {
+    throughput: Option<throughput::Report>,
+    latency: Option<latency::Report>,
+    memory: Option<memory::Report>,
+    startup: Option<startup::Report>,
+}
+
+fn load<T: DeserializeOwned>(dir: &Path, server: &str, what: &str) -> Result<Option<T>> {
+    let path = dir.join(format!("{server}-{what}.json"));
+    if !path.exists() {
+        return Ok(None);
+    }
+    let text =
+        std::fs::read_to_string(&path).with_context(|| format!("reading {}", path.display()))?;
+    let line = text
+        .lines()
+        .rev()
+        .find(|l| !l.trim().is_empty())
+        .unwrap_or("");
+    serde_json::from_str(line)
+        .map(Some)
+        .with_context(|| format!("parsing {}", path.display()))
+}
+
+fn results(dir: &Path, server: &str) -> Result<Results> {
+    Ok(Results {
+        throughput: load(dir, server, "throughput")?,
+        latency: load(dir, server, "latency")?,
+        memory: load(dir, server, "memory")?,
+        startup: load(dir, server, "startup")?,
+    })
+}
+
+/// Which way a row's ratio goes, so that a ratio above 1 always means campanile did better.
+#[derive(Clone, Copy)]
+enum Better {
+    Higher,
+    Lower,
+    /// No ratio (counts, notes).
+    None,
+}
+
+/// One line of the table.
+struct Row {
+    name: String,
+    campanile: Option<f64>,
+    alertmanager: Option<f64>,
+    better: Better,
+    fmt: fn(f64) -> String,
+}
+
+/// The markdown table for the results in `dir`.
+pub fn table(dir: &Path) -> Result<String> {
+    let c = results(dir, "campanile")?;
+    let a = results(dir, "alertmanager")?;
+    let alerts = (c.memory.as_ref().or(a.memory.as_ref())).map_or(0, |m| m.alerts);
+    let starts = (c.startup.as_ref().or(a.startup.as_ref())).map_or(0, |s| s.runs_ms.len());
+    let mut rows: Vec<Row> = Vec::new();
+    let mut add =
+        |name: &str, f: &dyn Fn(&Results) -> Option<f64>, better, fmt: fn(f64) -> String| {
+            rows.push(Row {
+                name: name.to_owned(),
+                campanile: f(&c),
+                alertmanager: f(&a),
+                better,
+                fmt,
+            });
+        };
+    add(
+        "Ingest throughput, alerts/s (2xx only; batches of 10, 10k label sets)",
+        &|r| Some(r.throughput.as_ref()?.alerts_per_s),
+        Better::Higher,
+        fmt_count,
+    );
+    add(
+        "Ingest POST latency p50, ms",
+        &|r| Some(r.throughput.as_ref()?.latency.p50_ms),
+        Better::Lower,
+        fmt_ms,
+    );
+    add(
+        "Ingest POST latency p99, ms",
+        &|r| Some(r.throughput.as_ref()?.latency.p99_ms),
+        Better::Lower,
+        fmt_ms,
+    );
+    add(
+        "Server CPU per 1,000 ingested alerts, ms (throughput window)",
+        &|r| {
+            let t = r.throughput.as_ref()?;
+            Some(t.server_cpu_s? * 1000.0 / (t.alerts_per_s * t.measured_s / 1000.0))
+        },
+        Better::Lower,
+        fmt_ms,
+    );
+    add(
+        "Notification latency p50, ms (POST → webhook, under 1,000 alerts/s)",
+        &|r| Some(r.latency.as_ref()?.latency.p50_ms),
+        Better::Lower,
+        fmt_ms,
+    );
+    add(
+        "Notification latency p99, ms",
+        &|r| Some(r.latency.as_ref()?.latency.p99_ms),
+        Better::Lower,
+        fmt_ms,
+    );
+    add(
+        &format!(
+            "RSS per active alert, bytes (at {} alerts)",
+            fmt_count(alerts as f64)
+        ),
+        &|r| Some(r.memory.as_ref()?.bytes_per_alert),
+        Better::Lower,
+        fmt_count,
+    );
+    add(
+        &format!("RSS with {} active alerts, MiB", fmt_count(alerts as f64)),
+        &|r| Some(r.memory.as_ref()?.rss_loaded_bytes as f64 / MIB),
+        Better::Lower,
+        fmt_mib,
+    );
+    add(
+        "RSS idle, MiB",
+        &|r| Some(r.memory.as_ref()?.rss_idle_bytes as f64 / MIB),
+        Better::Lower,
+        fmt_mib,
+    );
+    add(
+        &format!("Start-up to ready, ms (median of {starts}; campanile: 3 plugins, warm cache)"),
+        &|r| Some(r.startup.as_ref()?.median_ms),
+        Better::Lower,
+        fmt_ms,
+    );
+    add(
+        "Ingest non-2xx answers during the throughput window",
+        &|r| Some(r.throughput.as_ref()?.outcomes.non_2xx_total() as f64),
+        Better::None,
+        fmt_count,
+    );
+    add(
+        "Latency probes received (of sent)",
+        &|r| Some(r.latency.as_ref()?.probes_received as f64),
+        Better::None,
+        fmt_count,
+    );
+
+    let mut out = String::new();
+    out.push_str(
+        "| measurement | campanile | Alertmanager 0.25 | ratio (> 1: campanile better) |\n",
+    );
+    out.push_str("|---|--:|--:|--:|\n");
+    for row in rows {
+        let show = |v: Option<f64>| v.map_or("n/a".to_owned(), row.fmt);
+        let ratio = match (row.better, row.campanile, row.alertmanager) {
+            (Better::Higher, Some(c), Some(a)) if a > 0.0 => {
+                format!("{:.2}× (campanile/AM)", c / a)
+            }
+            (Better::Lower, Some(c), Some(a)) if c > 0.0 => format!("{:.2}× (AM/campanile)", a / c),
+            _ => String::new(),
+        };
+        writeln!(
+            out,
+            "| {} | {} | {} | {ratio} |",
+            row.name,
+            show(row.campanile),
+            show(row.alertmanager)
+        )?;
+    }
+    out.push('\n');
+    for (server, r) in [("campanile", &c), ("Alertmanager", &a)] {
+        writeln!(out, "{}", details(server, r))?;
+    }
+    Ok(out)
+}
+
+const MIB: f64 = 1024.0 * 1024.0;
+
+/// A line per server with what the table leaves out: status codes, posts, sent probes.
+fn details(server: &str, r: &Results) -> String {
+    let mut parts = Vec::new();
+    if let Some(t) = &r.throughput {
+        parts.push(format!(
+            "throughput {} conns, {:.0} posts/s, answers {}, CPU-s in the {:.0} s window: server {}, loadgen {:.1}",
+            t.connections,
+            t.posts_per_s,
+            outcomes(&t.outcomes),
+            t.measured_s,
+            t.server_cpu_s.map_or("n/a".to_owned(), |v| format!("{v:.1}")),
+            t.loadgen_cpu_s
+        ));
+    }
+    if let Some(l) = &r.latency {
+        parts.push(format!(
+            "probes {}/{} received (posts {}), background {:.0} alerts/s (posts {}, p99 {} ms), {} webhook requests",
+            l.probes_received,
+            l.probes_sent,
+            outcomes(&l.probe_posts),
+            l.background_alerts_per_s,
+            outcomes(&l.background_posts),
+            fmt_ms(l.background_post_latency.p99_ms),
+            l.notifications
+        ));
+    }
+    if let Some(m) = &r.memory {
+        parts.push(format!(
+            "memory {} of {} alerts accepted at {:.0} alerts/s (posts {})",
+            m.accepted_alerts,
+            m.alerts,
+            m.load_alerts_per_s,
+            outcomes(&m.posts)
+        ));
+    }
+    if let Some(s) = &r.startup {
+        let runs: Vec<String> = s.runs_ms.iter().map(|v| fmt_ms(*v)).collect();
+        parts.push(format!("start-ups {} ms", runs.join(", ")));
+    }
+    format!("- {server}: {}", parts.join("; "))
+}
+
+fn outcomes(o: &Outcomes) -> String {
+    let mut s = format!("{} × 2xx", o.ok);
+    for (code, n) in &o.non_2xx {
+        write!(s, ", {n} × {code}").expect("writing to a String");
+    }
+    if o.errors > 0 {
+        write!(s, ", {} errors", o.errors).expect("writing to a String");
+    }
+    s
+}
+
+fn fmt_count(v: f64) -> String {
+    let n = v.round() as i64;
+    let digits = n.unsigned_abs().to_string();
+    let mut out = String::new();
+    for (i, ch) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
+            out.push(',');
+        }
+        out.push(ch);
+    }
+    if n < 0 {
+        out.insert(0, '-');
+    }
+    out
+}
+
+fn fmt_ms(v: f64) -> String {
+    if v < 10.0 {
+        format!("{v:.2}")
+    } else {
+        format!("{v:.1}")
+    }
+}
+
+fn fmt_mib(v: f64) -> String {
+    format!("{v:.1}")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn counts_get_thousands_separators() {
+        assert_eq!(fmt_count(1234567.4), "1,234,567");
+        assert_eq!(fmt_count(999.0), "999");
+        assert_eq!(fmt_count(-1500.0), "-1,500");
+    }
+
+    #[test]
+    fn missing_results_show_as_not_available() {
+        let dir = std::env::temp_dir().join(format!("loadgen-report-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        std::fs::write(
+            dir.join("campanile-startup.json"),
+            r#"{"runs_ms":[10.0,12.0,11.0],"median_ms":11.0}"#,
+        )
+        .unwrap();
+        std::fs::write(
+            dir.join("alertmanager-startup.json"),
+            r#"{"runs_ms":[22.0],"median_ms":22.0}"#,
+        )
+        .unwrap();
+        let t = table(&dir).unwrap();
+        std::fs::remove_dir_all(&dir).unwrap();
+        assert!(t.contains("| 11.0 | 22.0 | 2.00× (AM/campanile) |"), "{t}");
+        assert!(t.contains("| n/a | n/a |"), "{t}");
+    }
+}

@@ -1,0 +1,309 @@
+#!/usr/bin/env bash
+# Side-by-side load benchmark of campanile and Alertmanager 0.25 on this machine:
+# ingest throughput (+ POST latency), notification latency under load, RSS per active alert and
+# start-up time. Prints one markdown table and writes it to target/bench/results.md; the result
+# lines, configurations and server logs are kept in target/bench/ too.
+#
+# Both servers get equivalent routing (see write_configs) and the same load from `loadgen`
+# (bench/). One server process runs at a time, each measurement on a fresh process and store.
+#
+# Overrides (environment): BENCH_DURATION (10s), BENCH_WARMUP (3s), BENCH_CONNECTIONS (32),
+# BENCH_RATE (background alerts/s, 1000), BENCH_PROBES (200), BENCH_MEMORY_ALERTS (100000),
+# BENCH_STARTS (5), BENCH_DURABILITY (campanile's store.durability, immediate; Alertmanager keeps
+# alerts in memory only), BENCH_CAMPANILE_PORT (19797), BENCH_AM_PORT (19093),
+# BENCH_SINK_PORT (19999).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+root="$PWD"
+
+duration="${BENCH_DURATION:-10s}"
+warmup="${BENCH_WARMUP:-3s}"
+connections="${BENCH_CONNECTIONS:-32}"
+rate="${BENCH_RATE:-1000}"
+probes="${BENCH_PROBES:-200}"
+memory_alerts="${BENCH_MEMORY_ALERTS:-100000}"
+starts="${BENCH_STARTS:-5}"
+durability="${BENCH_DURABILITY:-immediate}"
+campanile_port="${BENCH_CAMPANILE_PORT:-19797}"
+am_port="${BENCH_AM_PORT:-19093}"
+sink_port="${BENCH_SINK_PORT:-19999}"
+
+am_bin=/usr/bin/prometheus-alertmanager
+campanile_bin="$root/target/release/campanile"
+loadgen="$root/target/release/loadgen"
+plugins="$root/target/wasm32-wasip2/plugin"
+out="$root/target/bench"
+
+log() { printf '\n== %s\n' "$*" >&2; }
+
+# --- Set-up -------------------------------------------------------------------------------------
+
+if [[ ! -x "$am_bin" ]]; then
+    log "installing prometheus-alertmanager"
+    sudo=""
+    [[ "$(id -u)" -eq 0 ]] || sudo="sudo"
+    $sudo apt-get install -y prometheus-alertmanager
+fi
+
+log "building campanile, loadgen and the plugins"
+cargo build --release -p campanile -p campanile-bench
+bash scripts/build-plugins.sh >/dev/null
+
+rm -rf "$out"
+mkdir -p "$out/results"
+# Stores live on the same file system as the repository (not a tmpfs), so fsync costs what it
+# costs on this disk.
+work="$(mktemp -d "$out/work.XXXXXX")"
+
+server_pid=""
+sink_pid=""
+stop_pid() {
+    local pid="$1"
+    if [[ -n "$pid" ]] && kill -0 "$pid" 2>/dev/null; then
+        kill -TERM "$pid" 2>/dev/null || true
+        for _ in $(seq 200); do
+            kill -0 "$pid" 2>/dev/null || break
+            sleep 0.05
+        done
+        kill -KILL "$pid" 2>/dev/null || true
+        wait "$pid" 2>/dev/null || true
+    fi
+}
+cleanup() {
+    stop_pid "$server_pid"
+    stop_pid "$sink_pid"
+    rm -rf "$work"
+}
+trap cleanup EXIT
+
+# --- Configurations -----------------------------------------------------------------------------
+
+# The same routing tree for both. campanile: a routing plugin on every route (severity-router on
+# the root, storage and probe routes, escalation-policy on payments, team-ownership on search).
+# Alertmanager: the nearest static equivalent, i.e. what those plugins decide, as receivers and
+# severity sub-routes. Every receiver is a webhook to the loadgen sink.
+write_configs() {
+    local sink="http://127.0.0.1:$sink_port"
+    {
+        cat <<EOF
+[server]
+listen = "127.0.0.1:$campanile_port"
+
+[store]
+path = "$work/campanile-data/campanile.redb"
+durability = "$durability"
+EOF
+        for r in default pager chat email search; do
+            printf '\n[[receivers]]\nname = "%s"\ntype = "webhook"\nurl = "%s/%s"\n' "$r" "$sink" "$r"
+        done
+        cat <<EOF
+
+[[plugins]]
+name = "severity-router"
+path = "$plugins/severity_router.wasm"
+[plugins.config]
+pager = "pager"
+chat = "chat"
+email = "email"
+default = "default"
+
+[[plugins]]
+name = "escalation"
+path = "$plugins/escalation_policy.wasm"
+[plugins.config]
+chat = "chat"
+primary = "pager"
+page_after = "15m"
+
+[[plugins]]
+name = "teams"
+path = "$plugins/team_ownership.wasm"
+[plugins.config]
+"team.search" = "search"
+"team.default" = "default"
+default_team = "default"
+
+[route]
+receiver = "default"
+plugin = "severity-router"
+group_by = ["alertname"]
+group_wait = "30s"
+group_interval = "5m"
+repeat_interval = "4h"
+
+[[route.routes]]
+name = "latency-probe"
+matchers = ['alertname="LatencyProbe"']
+plugin = "severity-router"
+group_by = ["probe"]
+group_wait = "0s"
+
+[[route.routes]]
+name = "payments"
+matchers = ['team="payments"']
+plugin = "escalation"
+
+[[route.routes]]
+name = "search"
+matchers = ['team="search"']
+plugin = "teams"
+
+[[route.routes]]
+name = "storage"
+matchers = ['team="storage"']
+plugin = "severity-router"
+EOF
+    } >"$out/campanile.toml"
+
+    {
+        cat <<EOF
+route:
+  receiver: default
+  group_by: [alertname]
+  group_wait: 30s
+  group_interval: 5m
+  repeat_interval: 4h
+  routes:
+    - matchers: ['alertname="LatencyProbe"']
+      receiver: pager            # severity-router: probes are severity=critical
+      group_by: [probe]
+      group_wait: 0s
+    - matchers: ['team="payments"']
+      receiver: chat             # escalation-policy's first step
+    - matchers: ['team="search"']
+      receiver: search           # team-ownership: team.search
+    - matchers: ['team="storage"']
+      routes:                    # severity-router, per alert rather than per group
+        - { matchers: ['severity="critical"'], receiver: pager }
+        - { matchers: ['severity="warning"'], receiver: chat }
+        - { matchers: ['severity="info"'], receiver: email }
+    # The root's severity-router, for the alerts no team route takes.
+    - { matchers: ['severity="critical"'], receiver: pager }
+    - { matchers: ['severity="warning"'], receiver: chat }
+    - { matchers: ['severity="info"'], receiver: email }
+
+receivers:
+EOF
+        for r in default pager chat email search; do
+            printf '  - name: %s\n    webhook_configs:\n      - url: %s/%s\n        send_resolved: true\n' "$r" "$sink" "$r"
+        done
+    } >"$out/alertmanager.yml"
+}
+
+write_configs
+log "checking both configurations"
+"$campanile_bin" check-config "$out/campanile.toml"
+if command -v amtool >/dev/null; then
+    amtool check-config "$out/alertmanager.yml" >/dev/null
+fi
+
+# --- Servers ------------------------------------------------------------------------------------
+
+# The command line that runs server $1 (campanile | alertmanager) in the foreground.
+server_cmd() {
+    case "$1" in
+        campanile)
+            echo "$campanile_bin" serve --config "$out/campanile.toml"
+            ;;
+        alertmanager)
+            echo "$am_bin" --config.file="$out/alertmanager.yml" \
+                --storage.path="$work/alertmanager-data" \
+                --web.listen-address="127.0.0.1:$am_port" --cluster.listen-address=
+            ;;
+    esac
+}
+server_url() {
+    case "$1" in
+        campanile) echo "http://127.0.0.1:$campanile_port" ;;
+        alertmanager) echo "http://127.0.0.1:$am_port" ;;
+    esac
+}
+# Empties server $1's storage (store, plugin cache, notification log).
+fresh_data() {
+    rm -rf "$work/$1-data"
+    mkdir -p "$work/$1-data"
+}
+start_server() {
+    fresh_data "$1"
+    # shellcheck disable=SC2046 # server_cmd's words are the command line (no spaces in paths)
+    $(server_cmd "$1") >>"$out/$1.log" 2>&1 &
+    server_pid=$!
+    "$loadgen" wait-ready --url "$(server_url "$1")" --timeout 120s
+}
+stop_server() {
+    stop_pid "$server_pid"
+    server_pid=""
+}
+start_sink() {
+    "$loadgen" sink --listen "127.0.0.1:$sink_port" 2>>"$out/sink.log" &
+    sink_pid=$!
+}
+stop_sink() {
+    stop_pid "$sink_pid"
+    sink_pid=""
+}
+
+# --- Measurements -------------------------------------------------------------------------------
+
+servers=(campanile alertmanager)
+SECONDS=0
+
+for s in "${servers[@]}"; do
+    log "$s: start-up (1 untimed start to fill caches, then median of $starts)"
+    fresh_data "$s"
+    # shellcheck disable=SC2046
+    "$loadgen" startup --url "$(server_url "$s")" --warm-runs 1 --runs "$starts" \
+        --log "$out/$s.log" -- $(server_cmd "$s") >"$out/results/$s-startup.json"
+    if [[ "$s" == campanile ]] && [[ -z "$(ls -A "$work/campanile-data/plugin-cache" 2>/dev/null)" ]]; then
+        echo "campanile left no compiled plugins in its plugin-cache: start-ups were cold" >&2
+        exit 1
+    fi
+done
+t_startup=$SECONDS
+
+for s in "${servers[@]}"; do
+    log "$s: ingest throughput ($connections connections, $warmup warm-up, $duration measured)"
+    start_sink
+    start_server "$s"
+    "$loadgen" throughput --url "$(server_url "$s")" --connections "$connections" \
+        --warmup "$warmup" --duration "$duration" --pid "$server_pid" \
+        >"$out/results/$s-throughput.json"
+    stop_server
+    stop_sink
+done
+t_throughput=$((SECONDS - t_startup))
+
+for s in "${servers[@]}"; do
+    log "$s: notification latency ($probes probes under $rate alerts/s)"
+    start_server "$s"
+    "$loadgen" latency --url "$(server_url "$s")" --sink-listen "127.0.0.1:$sink_port" \
+        --rate "$rate" --probes "$probes" >"$out/results/$s-latency.json"
+    stop_server
+done
+t_latency=$((SECONDS - t_startup - t_throughput))
+
+for s in "${servers[@]}"; do
+    log "$s: memory ($memory_alerts distinct active alerts)"
+    start_sink
+    start_server "$s"
+    "$loadgen" memory --url "$(server_url "$s")" --pid "$server_pid" --alerts "$memory_alerts" \
+        >"$out/results/$s-memory.json"
+    stop_server
+    stop_sink
+done
+t_memory=$((SECONDS - t_startup - t_throughput - t_latency))
+
+# --- Report -------------------------------------------------------------------------------------
+
+{
+    echo "# campanile vs Alertmanager: load benchmark"
+    echo
+    echo "- Machine: $(nproc) CPUs, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ *//'), $(awk '/MemTotal/ {printf "%.0f GiB RAM", $2/1048576}' /proc/meminfo), kernel $(uname -r), store on $(df -T "$work" | awk 'NR==2 {print $2}')"
+    echo "- $("$campanile_bin" --version) (durability $durability); $("$am_bin" --version 2>&1 | head -1)"
+    echo "- $(date -u +%Y-%m-%dT%H:%MZ); phases: start-up ${t_startup}s, throughput ${t_throughput}s, latency ${t_latency}s, memory ${t_memory}s"
+    echo
+    "$loadgen" report "$out/results"
+} >"$out/results.md"
+cat "$out/results.md"
+echo >&2
+echo "Written to target/bench/results.md (result lines, configurations and logs in target/bench/)" >&2
