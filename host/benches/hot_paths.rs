@@ -4,8 +4,9 @@
 //! - `ingest_parse`: decoding an API v2 body of 10 alerts;
 //! - `dedup_upsert`: merging a re-sent alert into the cache (the common case under Prometheus);
 //! - `group_flush`: filing 10 alerts in a group and flushing it (dedup rule, sort);
-//! - `plugin_route`: instantiating the `severity-router` plugin and routing a 10-alert group
-//!   (built by `scripts/build-plugins.sh`; skipped with a note if it is missing).
+//! - `plugin_route`: a call of the `severity-router` plugin routing a 10-alert group (on a warm
+//!   instance, as in service; built by `scripts/build-plugins.sh`; skipped with a note if it is
+//!   missing); `plugin_route_empty_group`: the same call with no alerts, its fixed cost.
 //!
 //! Numbers come from here (and the load benchmark), never from timed test assertions.
 
@@ -150,6 +151,16 @@ fn bench(c: &mut Criterion) {
     };
     c.bench_function("plugin_route", |b| {
         b.iter(|| runtime.route("router", black_box(&flush)).unwrap())
+    });
+    // The same call with no alerts in the group: the fixed cost of a call, so that the
+    // difference to `plugin_route` is what ten alerts cost to pass in.
+    let empty = GroupFlush {
+        alerts: Vec::new(),
+        record: GroupFlush::record_of(&[], now),
+        ..flush
+    };
+    c.bench_function("plugin_route_empty_group", |b| {
+        b.iter(|| runtime.route("router", black_box(&empty)).unwrap())
     });
 }
 

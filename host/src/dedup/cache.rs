@@ -28,8 +28,24 @@ pub struct CacheFull {
 pub enum Upsert {
     /// A fingerprint the cache did not hold.
     New,
-    /// A re-send of an alert it held, merged into it.
+    /// A re-send of an alert it held, merged into it, that changed what a restart would
+    /// restore: the alert's status, start, annotations or source.
     Merged,
+    /// A re-send that only moved the end of an alert that fires and still fires, which is
+    /// what Prometheus sends every minute for every firing alert. Were it lost in a crash,
+    /// the stored copy would keep the previous end (which the sender set minutes ahead) and
+    /// the next re-send would bring it back: nothing a restart would notify differently.
+    Refreshed,
+    /// A re-send identical to the alert held but for the time it was received: the stored
+    /// copy needs no write at all.
+    Unchanged,
+}
+
+impl Upsert {
+    /// A re-send folded into an alert already held.
+    pub fn is_duplicate(self) -> bool {
+        self != Upsert::New
+    }
 }
 
 pub struct AlertCache {
@@ -109,7 +125,8 @@ impl AlertCache {
     /// rules: see [`Alert::merge`]). Returns the stored alert.
     pub fn upsert(&self, alert: Alert) -> Result<(SharedAlert, Upsert), CacheFull> {
         let fp = alert.fingerprint;
-        if !self.cache.contains_key(&fp) && self.is_full() {
+        // The count first: the lookup is only needed at capacity.
+        if self.is_full() && !self.cache.contains_key(&fp) {
             return Err(CacheFull {
                 capacity: self.capacity,
             });
@@ -117,9 +134,16 @@ impl AlertCache {
         let mut kind = Upsert::New;
         let entry = self.cache.entry(fp).and_upsert_with(|old| match old {
             Some(old) => {
-                kind = Upsert::Merged;
                 let old = old.into_value();
-                Arc::new(merge_into(&old, alert))
+                let merged = merge_into(&old, alert);
+                kind = if !only_refreshes(&old, &merged) {
+                    Upsert::Merged
+                } else if merged.ends_at == old.ends_at {
+                    Upsert::Unchanged
+                } else {
+                    Upsert::Refreshed
+                };
+                Arc::new(merged)
             }
             None => Arc::new(alert),
         });
@@ -164,6 +188,19 @@ impl AlertCache {
     }
 }
 
+/// Whether `new` differs from `old` only in its end (not earlier) and update time, while both
+/// fire.
+fn only_refreshes(old: &Alert, new: &Alert) -> bool {
+    let now = new.updated_at;
+    !old.resolved_at(now)
+        && !new.resolved_at(now)
+        && new.ends_at >= old.ends_at
+        && new.starts_at == old.starts_at
+        && new.timeout == old.timeout
+        && new.annotations == old.annotations
+        && new.generator_url == old.generator_url
+}
+
 /// Alertmanager merges only when the new alert overlaps the stored one in time; otherwise the
 /// new one replaces it (a fresh occurrence after a resolution).
 fn merge_into(old: &Alert, new: Alert) -> Alert {
@@ -199,14 +236,37 @@ mod tests {
     #[test]
     fn resend_merges_instead_of_adding() {
         let c = AlertCache::new(10, Duration::from_secs(60));
-        let (_, k1) = c.upsert(alert("A", time::Duration::minutes(5))).unwrap();
-        let (stored, k2) = c.upsert(alert("A", time::Duration::minutes(5))).unwrap();
-        assert_eq!((k1, k2), (Upsert::New, Upsert::Merged));
+        let first = alert("A", time::Duration::minutes(5));
+        let (_, k1) = c.upsert(first.clone()).unwrap();
+        let mut same = first.clone();
+        same.updated_at += time::Duration::seconds(1);
+        let (stored, k2) = c.upsert(same.clone()).unwrap();
+        assert_eq!((k1, k2), (Upsert::New, Upsert::Unchanged));
         assert_eq!(c.len(), 1);
         assert_eq!(
             c.get(&stored.fingerprint).unwrap().labels.get("alertname"),
             Some("A")
         );
+        let mut later = same;
+        later.updated_at += time::Duration::seconds(1);
+        later.ends_at += time::Duration::minutes(1);
+        assert_eq!(c.upsert(later).unwrap().1, Upsert::Refreshed);
+    }
+
+    #[test]
+    fn resends_that_change_what_a_restart_restores_are_merges() {
+        let c = AlertCache::new(10, Duration::from_secs(60));
+        let firing = alert("A", time::Duration::minutes(5));
+        c.upsert(firing.clone()).unwrap();
+        let mut annotated = firing.clone();
+        annotated.annotations = Labels::from_pairs([("summary", "now worse")]);
+        annotated.updated_at += time::Duration::seconds(1);
+        assert_eq!(c.upsert(annotated.clone()).unwrap().1, Upsert::Merged);
+        let mut resolved = annotated;
+        resolved.ends_at = resolved.updated_at;
+        resolved.timeout = false;
+        resolved.updated_at += time::Duration::seconds(1);
+        assert_eq!(c.upsert(resolved).unwrap().1, Upsert::Merged);
     }
 
     #[test]

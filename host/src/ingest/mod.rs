@@ -121,7 +121,9 @@ impl Ingestor {
     /// Admits every valid alert. `alerts` holds, per position, an alert or why it is invalid.
     /// Room in the dispatcher queue is reserved first, so a full queue refuses the whole
     /// request before anything is half-done. Returns once the accepted alerts are durable (as
-    /// the store's durability setting promises): only then may the sender be told 2xx.
+    /// the store's durability setting promises): only then may the sender be told 2xx. A
+    /// request of nothing but refreshes (re-sends that only extend firing alerts) does not wait
+    /// for the disk: they are written with the next transaction.
     pub async fn admit(
         &self,
         endpoint: &'static str,
@@ -148,6 +150,10 @@ impl Ingestor {
         }
         let mut outcome = Outcome::default();
         let mut batch = Vec::with_capacity(alerts.len());
+        // Whether the request holds anything a crash must not lose (see `Upsert::Refreshed`).
+        let mut must_wait = false;
+        // Writes for what the store does not hold as it is now.
+        let mut ops = Vec::with_capacity(alerts.len());
         for (index, alert) in alerts.into_iter().enumerate() {
             let error = match alert {
                 Err(e) => {
@@ -156,8 +162,13 @@ impl Ingestor {
                 }
                 Ok(alert) => match self.cache.upsert(alert) {
                     Ok((stored, kind)) => {
-                        if kind == Upsert::Merged {
+                        if kind.is_duplicate() {
                             self.metrics.alerts_deduplicated.inc();
+                        }
+                        must_wait |= matches!(kind, Upsert::New | Upsert::Merged);
+                        if kind != Upsert::Unchanged {
+                            let record = StoredAlert::from(stored.as_ref());
+                            ops.push(Op::PutAlert(stored.fingerprint.0, record));
                         }
                         outcome.accepted += 1;
                         batch.push(stored);
@@ -177,13 +188,14 @@ impl Ingestor {
         if batch.is_empty() {
             return Ok(outcome);
         }
-        let ops = batch
-            .iter()
-            .map(|a| Op::PutAlert(a.fingerprint.0, StoredAlert::from(a.as_ref())))
-            .collect();
-        if let Err(e) = self.store.commit(ops).await {
-            self.count(endpoint, "store_failed", outcome.accepted);
-            return Err(e.into());
+        if must_wait {
+            if let Err(e) = self.store.commit(ops).await {
+                self.count(endpoint, "store_failed", outcome.accepted);
+                return Err(e.into());
+            }
+        } else {
+            // Only refreshes (or nothing): written with the next transaction, not waited for.
+            self.store.submit(ops);
         }
         self.count(endpoint, "accepted", outcome.accepted);
         permit.send(batch);
