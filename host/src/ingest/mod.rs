@@ -121,7 +121,8 @@ impl Ingestor {
     /// Admits every valid alert. `alerts` holds, per position, an alert or why it is invalid.
     /// Room in the dispatcher queue is reserved first, so a full queue refuses the whole
     /// request before anything is half-done. Returns once the accepted alerts are durable (as
-    /// the store's durability setting promises): only then may the sender be told 2xx. A
+    /// the store's durability setting promises): only then may the sender be told 2xx; the
+    /// dispatcher has them meanwhile. A
     /// request of nothing but refreshes (re-sends that only extend firing alerts) does not wait
     /// for the disk: they are written with the next transaction.
     pub async fn admit(
@@ -188,17 +189,24 @@ impl Ingestor {
         if batch.is_empty() {
             return Ok(outcome);
         }
-        if must_wait {
-            if let Err(e) = self.store.commit(ops).await {
-                self.count(endpoint, "store_failed", outcome.accepted);
-                return Err(e.into());
-            }
-        } else {
+        if !must_wait {
             // Only refreshes (or nothing): written with the next transaction, not waited for.
             self.store.submit(ops);
+            permit.send(batch);
+            self.count(endpoint, "accepted", outcome.accepted);
+            return Ok(outcome);
+        }
+        // The writes are queued before the alerts reach the dispatcher (so they precede any
+        // notification record), but grouping starts while the disk works: a page does not
+        // wait for an fsync. Should the commit fail, the sender hears 5xx and sends again, and
+        // the re-send folds into the alert already here; nothing is lost either way.
+        let durable = self.store.start_commit(ops);
+        permit.send(batch);
+        if let Err(e) = durable.await {
+            self.count(endpoint, "store_failed", outcome.accepted);
+            return Err(e.into());
         }
         self.count(endpoint, "accepted", outcome.accepted);
-        permit.send(batch);
         Ok(outcome)
     }
 

@@ -204,19 +204,35 @@ impl Store {
     /// Writes `ops` in order and returns once they are as durable as the configured
     /// durability promises.
     pub async fn commit(&self, ops: Vec<Op>) -> Result<(), StoreError> {
-        let Some(tx) = &self.tx else { return Ok(()) };
-        if ops.is_empty() {
-            return Ok(());
-        }
-        if !self.wait_for_disk {
-            return tx
+        self.start_commit(ops).await
+    }
+
+    /// Queues `ops` for the writer now, in the caller's order with other writes, and returns
+    /// what to await for them to be as durable as [`Store::commit`] promises.
+    pub fn start_commit(
+        &self,
+        ops: Vec<Op>,
+    ) -> impl std::future::Future<Output = Result<(), StoreError>> + use<> {
+        let queued = match &self.tx {
+            None => Ok(None),
+            Some(_) if ops.is_empty() => Ok(None),
+            Some(tx) if !self.wait_for_disk => tx
                 .send(Request::ops(ops, None))
-                .map_err(|_| StoreError::Stopped);
+                .map(|()| None)
+                .map_err(|_| StoreError::Stopped),
+            Some(tx) => {
+                let (done, wait) = oneshot::channel();
+                tx.send(Request::ops(ops, Some(done)))
+                    .map(|()| Some(wait))
+                    .map_err(|_| StoreError::Stopped)
+            }
+        };
+        async move {
+            match queued? {
+                Some(wait) => wait.await.unwrap_or(Err(StoreError::Stopped)),
+                None => Ok(()),
+            }
         }
-        let (done, wait) = oneshot::channel();
-        tx.send(Request::ops(ops, Some(done)))
-            .map_err(|_| StoreError::Stopped)?;
-        wait.await.unwrap_or(Err(StoreError::Stopped))
     }
 
     /// Writes `ops` in order without waiting; for bookkeeping whose loss at a crash only

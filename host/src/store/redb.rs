@@ -9,6 +9,12 @@ use super::records::{
 };
 use super::{Op, Snapshot, StoreError};
 
+/// redb's page cache. The store is read in full once, at start, and then only written, so its
+/// pages need not stay in memory: the default (1 GiB) would keep every written page resident,
+/// about as many bytes per alert again as the live alert itself. Pages that miss come from the
+/// kernel's page cache.
+const CACHE_BYTES: usize = 4 << 20;
+
 const ALERTS: TableDefinition<u64, &[u8]> = TableDefinition::new("alerts");
 const NOTIFIED: TableDefinition<&str, &[u8]> = TableDefinition::new("notified");
 const OUTBOX: TableDefinition<u64, &[u8]> = TableDefinition::new("outbox");
@@ -36,7 +42,10 @@ impl RedbBackend {
         if let Some(dir) = path.parent() {
             std::fs::create_dir_all(dir).map_err(|e| fail(&e))?;
         }
-        let db = Database::create(path).map_err(|e| fail(&e))?;
+        let db = redb::Builder::new()
+            .set_cache_size(CACHE_BYTES)
+            .create(path)
+            .map_err(|e| fail(&e))?;
         let backend = RedbBackend {
             db,
             path: path.to_path_buf(),
