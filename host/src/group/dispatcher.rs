@@ -82,6 +82,9 @@ impl Dispatcher {
                         for alert in batch {
                             self.insert(alert, now, wall);
                         }
+                        // A group already due (group_wait 0) flushes now, not a timer tick
+                        // later; and a steady stream of batches cannot starve the timers.
+                        self.flush_due();
                     }
                     None => return,
                 },

@@ -167,12 +167,13 @@ impl Ingestor {
                             self.metrics.alerts_deduplicated.inc();
                         }
                         must_wait |= matches!(kind, Upsert::New | Upsert::Merged);
+                        outcome.accepted += 1;
+                        // An unchanged re-send is filed already, as it is, in store and groups.
                         if kind != Upsert::Unchanged {
                             let record = StoredAlert::from(stored.as_ref());
                             ops.push(Op::PutAlert(stored.fingerprint.0, record));
+                            batch.push(stored);
                         }
-                        outcome.accepted += 1;
-                        batch.push(stored);
                         continue;
                     }
                     Err(full) => {
@@ -187,6 +188,7 @@ impl Ingestor {
         }
         self.metrics.alerts_active.set(self.cache.len() as i64);
         if batch.is_empty() {
+            self.count(endpoint, "accepted", outcome.accepted);
             return Ok(outcome);
         }
         if !must_wait {
