@@ -1,5 +1,8 @@
 //! Notification latency: time from POSTing a fresh alert until the webhook sink receives it,
 //! under an open-loop background load.
+//!
+//! The background load re-sends the label sets of an [`alerts::Pool`] like the throughput
+//! measurement does: `endsAt` moves forward once a second unless `static_ends`.
 
 use std::collections::HashMap;
 use std::net::SocketAddr;
@@ -39,6 +42,8 @@ pub struct Plan {
     pub warmup: Duration,
     /// How long to wait for the last probes after the last was sent.
     pub timeout: Duration,
+    /// Background re-sends keep the same bytes (old behaviour) instead of moving `endsAt`.
+    pub static_ends: bool,
 }
 
 /// The result line.
@@ -55,6 +60,13 @@ pub struct Report {
     pub background_post_latency: Percentiles,
     /// Webhook requests the sink received in all.
     pub notifications: u64,
+    /// Whether background re-sends kept a fixed `endsAt` (absent in older results: true).
+    #[serde(default = "yes")]
+    pub static_ends: bool,
+}
+
+fn yes() -> bool {
+    true
 }
 
 type PooledClient = Client<HttpConnector, Full<Bytes>>;
@@ -91,11 +103,12 @@ pub async fn run(plan: Plan) -> Result<Report> {
     let uri = plan.target.uri(ALERTS_PATH)?;
 
     // Background: one batch every batch/rate seconds, whatever the answers take (open loop).
-    let bodies = Arc::new(alerts::bodies(
+    let pool = Arc::new(alerts::Pool::for_resends(
         plan.label_sets,
         plan.batch,
-        Duration::from_secs(300),
+        plan.static_ends,
     ));
+    let refresher = (!plan.static_ends).then(|| alerts::Refresher::start(pool.clone()));
     let stop = Arc::new(AtomicBool::new(false));
     let background = Arc::new(Shared::default());
     let period = Duration::from_secs_f64(plan.batch as f64 / plan.rate);
@@ -114,7 +127,7 @@ pub async fn run(plan: Plan) -> Result<Report> {
             let mut inflight = Vec::new();
             while !stop.load(Ordering::Relaxed) {
                 tick.tick().await;
-                let body = bodies[k % bodies.len()].clone();
+                let (body, _) = pool.get(k);
                 k += 1;
                 let (client, uri, shared) = (client.clone(), uri.clone(), shared.clone());
                 inflight.push(tokio::spawn(async move {
@@ -132,8 +145,13 @@ pub async fn run(plan: Plan) -> Result<Report> {
         })
     };
     eprintln!(
-        "latency: background {} alerts/s in batches of {}; {} probes every {:?} after {:?}",
-        plan.rate, plan.batch, plan.probes, plan.probe_interval, plan.warmup
+        "latency: background {} alerts/s in batches of {} ({} endsAt); {} probes every {:?} after {:?}",
+        plan.rate,
+        plan.batch,
+        if plan.static_ends { "static" } else { "moving" },
+        plan.probes,
+        plan.probe_interval,
+        plan.warmup
     );
     tokio::time::sleep(plan.warmup).await;
 
@@ -174,6 +192,7 @@ pub async fn run(plan: Plan) -> Result<Report> {
     }
     stop.store(true, Ordering::Relaxed);
     bg_task.await?;
+    drop(refresher);
     let bg_secs = bg_started.elapsed().as_secs_f64();
     sink_task.abort();
 
@@ -201,6 +220,7 @@ pub async fn run(plan: Plan) -> Result<Report> {
         background_posts,
         background_post_latency: Percentiles::of(&bg_latency),
         notifications: sink.notifications.load(Ordering::Relaxed),
+        static_ends: plan.static_ends,
     })
 }
 

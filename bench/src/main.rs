@@ -43,6 +43,13 @@ fn duration(text: &str) -> Result<Duration, humantime::DurationError> {
 #[derive(Subcommand)]
 enum Cmd {
     /// Closed-loop ingest throughput and POST latency on /api/v2/alerts.
+    ///
+    /// Each connection posts batches of --batch alerts drawn in turn from --label-sets distinct
+    /// label sets, so after the first round nearly every post re-sends alerts the server already
+    /// holds. Re-sends look like Prometheus': startsAt stays the start of the run and endsAt
+    /// moves forward, set to now + 4 min once a second (bodies are re-rendered in the background
+    /// by patching pre-serialised bytes, a few ms of CPU per second, included in loadgen_cpu_s).
+    /// With --static-ends every re-send carries the same bytes, endsAt = run start + 5 min.
     Throughput {
         /// Base URL of the server, e.g. http://127.0.0.1:9797.
         #[arg(long)]
@@ -62,8 +69,15 @@ enum Cmd {
         /// The server's process id, to report the CPU time it used in the window.
         #[arg(long)]
         pid: Option<u32>,
+        /// Re-send identical bodies (endsAt fixed at run start + 5 min) instead of moving endsAt.
+        #[arg(long)]
+        static_ends: bool,
     },
     /// Notification latency of fresh probe alerts under an open-loop background load.
+    ///
+    /// The background re-sends --label-sets label sets as `throughput` does: startsAt fixed at
+    /// the start of the run, endsAt = now + 4 min re-rendered once a second (--static-ends:
+    /// identical bodies, endsAt = run start + 5 min).
     Latency {
         #[arg(long)]
         url: String,
@@ -87,6 +101,9 @@ enum Cmd {
         /// How long to wait for the last probes to arrive.
         #[arg(long, default_value = "30s", value_parser = duration)]
         timeout: Duration,
+        /// Background re-sends identical bodies (endsAt fixed) instead of moving endsAt.
+        #[arg(long)]
+        static_ends: bool,
     },
     /// Resident memory per active alert: RSS of PID before and after N distinct alerts.
     Memory {
@@ -162,6 +179,7 @@ async fn main() -> Result<()> {
             label_sets,
             batch,
             pid,
+            static_ends,
         } => print_line(
             &throughput::run(throughput::Plan {
                 target: Target::parse(&url)?,
@@ -171,6 +189,7 @@ async fn main() -> Result<()> {
                 label_sets,
                 batch,
                 server_pid: pid,
+                static_ends,
             })
             .await?,
         ),
@@ -184,6 +203,7 @@ async fn main() -> Result<()> {
             probe_interval,
             warmup,
             timeout,
+            static_ends,
         } => print_line(
             &latency::run(latency::Plan {
                 target: Target::parse(&url)?,
@@ -195,6 +215,7 @@ async fn main() -> Result<()> {
                 probe_interval,
                 warmup,
                 timeout,
+                static_ends,
             })
             .await?,
         ),

@@ -205,6 +205,9 @@ fn details(server: &str, r: &Results) -> String {
             t.server_cpu_s.map_or("n/a".to_owned(), |v| format!("{v:.1}")),
             t.loadgen_cpu_s
         ));
+        if t.static_ends {
+            parts.push("re-sends with a static endsAt".to_owned());
+        }
     }
     if let Some(l) = &r.latency {
         parts.push(format!(

@@ -1,11 +1,14 @@
 //! Closed-loop ingest throughput: N keep-alive connections each POST one batch after another.
+//!
+//! The batches cycle through an [`alerts::Pool`], so after the first round every post re-sends
+//! label sets the server holds, with the run's `startsAt` and an `endsAt` moving forward once a
+//! second (fixed with `static_ends`); see [`crate::alerts`].
 
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use anyhow::Result;
-use bytes::Bytes;
 use hdrhistogram::Histogram;
 use serde::{Deserialize, Serialize};
 
@@ -26,6 +29,8 @@ pub struct Plan {
     pub batch: usize,
     /// The server's process, whose CPU time in the window is reported.
     pub server_pid: Option<u32>,
+    /// Re-send the same bytes every time (old behaviour) instead of moving `endsAt` forward.
+    pub static_ends: bool,
 }
 
 /// The result line.
@@ -43,6 +48,13 @@ pub struct Report {
     pub server_cpu_s: Option<f64>,
     /// CPU seconds the load generator used in the window (it shares the machine).
     pub loadgen_cpu_s: f64,
+    /// Whether re-sends kept a fixed `endsAt` (absent in results from before the flag: true).
+    #[serde(default = "yes")]
+    pub static_ends: bool,
+}
+
+fn yes() -> bool {
+    true
 }
 
 /// Requests from one worker that ended inside the measurement window.
@@ -53,32 +65,30 @@ struct Tally {
 }
 
 pub async fn run(plan: Plan) -> Result<Report> {
-    let bodies: Arc<Vec<(Bytes, u64)>> = Arc::new(
-        alerts::bodies(plan.label_sets, plan.batch, Duration::from_secs(300))
-            .into_iter()
-            .map(|b| {
-                let n = alert_count(&b);
-                (b, n)
-            })
-            .collect(),
-    );
+    let pool = Arc::new(alerts::Pool::for_resends(
+        plan.label_sets,
+        plan.batch,
+        plan.static_ends,
+    ));
+    let _refresher = (!plan.static_ends).then(|| alerts::Refresher::start(pool.clone()));
     // Spread the workers' first bodies over the whole set; after that they take turns.
     let next = Arc::new(AtomicUsize::new(0));
     let start = Instant::now();
     let measure_from = start + plan.warmup;
     let end = measure_from + plan.duration;
     eprintln!(
-        "throughput: {} connections, warm-up {:?}, measuring {:?}, {} bodies of {} alerts",
+        "throughput: {} connections, warm-up {:?}, measuring {:?}, {} bodies of {} alerts, {} endsAt",
         plan.connections,
         plan.warmup,
         plan.duration,
-        bodies.len(),
-        plan.batch
+        pool.len(),
+        plan.batch,
+        if plan.static_ends { "static" } else { "moving" }
     );
     let workers: Vec<_> = (0..plan.connections)
         .map(|_| {
-            let (target, bodies, next) = (plan.target.clone(), bodies.clone(), next.clone());
-            tokio::spawn(worker(target, bodies, next, measure_from, end))
+            let (target, pool, next) = (plan.target.clone(), pool.clone(), next.clone());
+            tokio::spawn(worker(target, pool, next, measure_from, end))
         })
         .collect();
     // CPU time used in the window, by the server and by this generator.
@@ -107,12 +117,13 @@ pub async fn run(plan: Plan) -> Result<Report> {
         outcomes,
         server_cpu_s: server_to.zip(server_from).map(|(to, from)| to - from),
         loadgen_cpu_s: own_to - own_from,
+        static_ends: plan.static_ends,
     })
 }
 
 async fn worker(
     target: Target,
-    bodies: Arc<Vec<(Bytes, u64)>>,
+    pool: Arc<alerts::Pool>,
     next: Arc<AtomicUsize>,
     measure_from: Instant,
     end: Instant,
@@ -139,9 +150,9 @@ async fn worker(
                 }
             },
         };
-        let (body, n) = &bodies[next.fetch_add(1, Ordering::Relaxed) % bodies.len()];
+        let (body, n) = pool.get(next.fetch_add(1, Ordering::Relaxed));
         let sent = Instant::now();
-        let result = c.post_json(ALERTS_PATH, body.clone()).await;
+        let result = c.post_json(ALERTS_PATH, body).await;
         let done = Instant::now();
         let counted = in_window(done);
         match result {
@@ -164,9 +175,4 @@ async fn worker(
         }
     }
     tally
-}
-
-/// How many alerts a pre-serialised body holds.
-fn alert_count(body: &[u8]) -> u64 {
-    serde_json::from_slice::<Vec<serde::de::IgnoredAny>>(body).map_or(0, |v| v.len() as u64)
 }
