@@ -8,7 +8,7 @@
 # (bench/). One server process runs at a time, each measurement on a fresh process and store.
 #
 # Overrides (environment): BENCH_DURATION (10s), BENCH_WARMUP (3s), BENCH_CONNECTIONS (32),
-# BENCH_RATE (background alerts/s, 1000), BENCH_PROBES (200), BENCH_MEMORY_ALERTS (100000),
+# BENCH_RATE (background alerts/s, 1000), BENCH_PROBES (1000, one per 20 ms: enough for a p99), BENCH_MEMORY_ALERTS (100000),
 # BENCH_STARTS (5), BENCH_DURABILITY (campanile's store.durability, immediate; Alertmanager keeps
 # alerts in memory only), BENCH_CAMPANILE_PORT (19797), BENCH_AM_PORT (19093),
 # BENCH_SINK_PORT (19999).
@@ -20,7 +20,7 @@ duration="${BENCH_DURATION:-10s}"
 warmup="${BENCH_WARMUP:-3s}"
 connections="${BENCH_CONNECTIONS:-32}"
 rate="${BENCH_RATE:-1000}"
-probes="${BENCH_PROBES:-200}"
+probes="${BENCH_PROBES:-1000}"
 memory_alerts="${BENCH_MEMORY_ALERTS:-100000}"
 starts="${BENCH_STARTS:-5}"
 durability="${BENCH_DURABILITY:-immediate}"
@@ -280,7 +280,7 @@ for s in "${servers[@]}"; do
     log "$s: notification latency ($probes probes under $rate alerts/s)"
     start_server "$s"
     "$loadgen" latency --url "$(server_url "$s")" --sink-listen "127.0.0.1:$sink_port" \
-        --rate "$rate" --probes "$probes" >"$out/results/$s-latency.json"
+        --rate "$rate" --probes "$probes" --probe-interval 20ms >"$out/results/$s-latency.json"
     stop_server
 done
 t_latency=$((SECONDS - t_startup - t_throughput))

@@ -131,6 +131,13 @@ impl AlertCache {
                 capacity: self.capacity,
             });
         }
+        // The common case under Prometheus: the same alert again. A read settles it, without
+        // the cache's write bookkeeping (the stored copy keeps its earlier receipt time).
+        if let Some(held) = self.cache.get(&fp) {
+            if repeats(&held, &alert) {
+                return Ok((held, Upsert::Unchanged));
+            }
+        }
         let mut kind = Upsert::New;
         let entry = self.cache.entry(fp).and_upsert_with(|old| match old {
             Some(old) => {
@@ -186,6 +193,18 @@ impl AlertCache {
     pub fn run_housekeeping(&self) {
         self.cache.run_pending_tasks();
     }
+}
+
+/// Whether `new` is `held` again, received later: same content and times, still firing.
+fn repeats(held: &Alert, new: &Alert) -> bool {
+    new.updated_at >= held.updated_at
+        && !new.resolved_at(new.updated_at)
+        && new.starts_at == held.starts_at
+        && new.ends_at == held.ends_at
+        && new.timeout == held.timeout
+        && new.labels == held.labels
+        && new.annotations == held.annotations
+        && new.generator_url == held.generator_url
 }
 
 /// Whether `new` differs from `old` only in its end (not earlier) and update time, while both

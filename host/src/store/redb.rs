@@ -13,7 +13,7 @@ use super::{Op, Snapshot, StoreError};
 /// pages need not stay in memory: the default (1 GiB) would keep every written page resident,
 /// about as many bytes per alert again as the live alert itself. Pages that miss come from the
 /// kernel's page cache.
-const CACHE_BYTES: usize = 4 << 20;
+const CACHE_BYTES: usize = 1 << 20;
 
 const ALERTS: TableDefinition<u64, &[u8]> = TableDefinition::new("alerts");
 const NOTIFIED: TableDefinition<&str, &[u8]> = TableDefinition::new("notified");
