@@ -2,7 +2,8 @@
 //!
 //! - `fingerprint`: Alertmanager's fingerprint of a 10-label set;
 //! - `ingest_parse`: decoding an API v2 body of 10 alerts;
-//! - `dedup_upsert`: merging a re-sent alert into the cache (the common case under Prometheus);
+//! - `dedup_upsert`: an identical re-send of an alert the cache holds (settled by a read);
+//! - `dedup_refresh`: a re-send that moves the alert's end, as Prometheus's do (a merge);
 //! - `group_flush`: filing 10 alerts in a group and flushing it (dedup rule, sort);
 //! - `plugin_route`: a call of the `severity-router` plugin routing a 10-alert group (on a warm
 //!   instance, as in service; built by `scripts/build-plugins.sh`; skipped with a note if it is
@@ -102,6 +103,18 @@ fn bench(c: &mut Criterion) {
         b.iter(|| {
             i = (i + 1) % alerts.len();
             cache.upsert(black_box(alerts[i].clone())).unwrap()
+        })
+    });
+
+    // The same, with the end moved forward each time, as Prometheus re-sends: a real merge.
+    let mut later = time::Duration::ZERO;
+    c.bench_function("dedup_refresh", |b| {
+        b.iter(|| {
+            i = (i + 1) % alerts.len();
+            later += time::Duration::milliseconds(1);
+            let mut alert = alerts[i].clone();
+            alert.ends_at += later;
+            cache.upsert(black_box(alert)).unwrap()
         })
     });
 
