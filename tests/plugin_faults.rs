@@ -177,15 +177,10 @@ async fn leaking_plugin_is_recycled_before_it_faults() {
     // The titles count calls per instance: above 1 shows reuse, and the count restarts.
     let mut served = Vec::new();
     for payload in sink.payloads("/named") {
-        let key = payload["groupKey"].as_str().unwrap().to_string();
-        let reply = campanile
-            .get(&format!(
-                "/api/v1/groups/decisions?group_key={}",
-                urlencode(&key)
-            ))
+        let decisions = campanile
+            .decisions(payload["groupKey"].as_str().unwrap())
             .await;
-        assert_eq!(reply.status, 200, "{reply:?}");
-        for decision in reply.json().as_array().unwrap() {
+        for decision in decisions.as_array().unwrap() {
             for action in decision["actions"].as_array().unwrap() {
                 let action = action.as_str().unwrap();
                 let calls = action.rsplit("leak ").next().unwrap().trim_end_matches('"');

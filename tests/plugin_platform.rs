@@ -116,14 +116,7 @@ async fn unacknowledged_group_escalates_chat_primary_secondary() {
         .as_str()
         .unwrap()
         .to_string();
-    let reply = campanile
-        .get(&format!(
-            "/api/v1/groups/decisions?group_key={}",
-            urlencode(&key)
-        ))
-        .await;
-    assert_eq!(reply.status, 200, "{reply:?}");
-    let decisions = reply.json();
+    let decisions = campanile.decisions(&key).await;
     let summary: Vec<(String, Value, Value)> = decisions
         .as_array()
         .unwrap()
@@ -185,13 +178,7 @@ async fn acknowledgement_stops_the_escalation() {
         (paged == 0).then_some(()).ok_or(format!("{paged} pages"))
     })
     .await;
-    let decisions = campanile
-        .get(&format!(
-            "/api/v1/groups/decisions?group_key={}",
-            urlencode(&key)
-        ))
-        .await
-        .json();
+    let decisions = campanile.decisions(&key).await;
     assert_eq!(
         decisions[1]["note"], "wake-up dropped: acknowledged by alice",
         "{decisions:#}"

@@ -124,6 +124,18 @@ impl Campanile {
         reply(response).await
     }
 
+    /// The decision log of the group `group_key` (`GET /api/v1/groups/decisions`), which must
+    /// answer 200.
+    pub async fn decisions(&self, group_key: &str) -> serde_json::Value {
+        let path = format!(
+            "/api/v1/groups/decisions?group_key={}",
+            super::urlencode(group_key)
+        );
+        let reply = self.get(&path).await;
+        assert_eq!(reply.status, 200, "GET {path}: {reply:?}");
+        reply.json()
+    }
+
     /// POSTs `body` as `application/json` to `path`, whether or not it is valid JSON.
     pub async fn post_raw(&self, path: &str, body: impl Into<reqwest::Body>) -> Reply {
         let response = self
