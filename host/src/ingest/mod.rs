@@ -122,9 +122,9 @@ impl Ingestor {
     /// Room in the dispatcher queue is reserved first, so a full queue refuses the whole
     /// request before anything is half-done. Returns once the accepted alerts are durable (as
     /// the store's durability setting promises): only then may the sender be told 2xx; the
-    /// dispatcher has them meanwhile. A
-    /// request of nothing but refreshes (re-sends that only extend firing alerts) does not wait
-    /// for the disk: they are written with the next transaction.
+    /// dispatcher has them meanwhile. A request of nothing but refreshes (re-sends that only
+    /// extend firing alerts) does not wait for the disk: they are written with the next
+    /// transaction.
     pub async fn admit(
         &self,
         endpoint: &'static str,
@@ -200,11 +200,19 @@ impl Ingestor {
         }
         // The writes are queued before the alerts reach the dispatcher (so they precede any
         // notification record), but grouping starts while the disk works: a page does not
-        // wait for an fsync. Should the commit fail, the sender hears 5xx and sends again, and
-        // the re-send folds into the alert already here; nothing is lost either way.
+        // wait for an fsync. Should the commit fail, the sender hears 5xx and sends again.
         let durable = self.store.start_commit(ops);
+        let sent = batch.clone();
         permit.send(batch);
         if let Err(e) = durable.await {
+            // The cache holds these alerts now, so an identical re-send would be settled
+            // without a write: queue their current versions again, for when the store recovers.
+            let again = sent
+                .iter()
+                .filter_map(|a| self.cache.get(&a.fingerprint))
+                .map(|a| Op::PutAlert(a.fingerprint.0, StoredAlert::from(a.as_ref())))
+                .collect();
+            self.store.submit(again);
             self.count(endpoint, "store_failed", outcome.accepted);
             return Err(e.into());
         }
