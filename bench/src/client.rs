@@ -3,9 +3,10 @@
 use anyhow::{bail, Context, Result};
 use bytes::Bytes;
 use http_body_util::{BodyExt, Full};
+use hyper::body::Incoming;
 use hyper::client::conn::http1::SendRequest;
 use hyper::header::{CONTENT_TYPE, HOST};
-use hyper::{Method, Request, StatusCode, Uri};
+use hyper::{Method, Request, Response, StatusCode, Uri};
 use hyper_util::rt::TokioIo;
 use tokio::net::TcpStream;
 
@@ -94,13 +95,18 @@ impl Conn {
             .send_request(req)
             .await
             .context("request failed")?;
-        let status = resp.status();
-        resp.into_body()
-            .collect()
-            .await
-            .context("reading the response body")?;
-        Ok(status)
+        read_status(resp).await
     }
+}
+
+/// Reads a whole answer (so its connection can be reused) and returns its status.
+pub async fn read_status(resp: Response<Incoming>) -> Result<StatusCode> {
+    let status = resp.status();
+    resp.into_body()
+        .collect()
+        .await
+        .context("reading the response body")?;
+    Ok(status)
 }
 
 #[cfg(test)]

@@ -13,7 +13,7 @@ use std::time::{Duration, Instant};
 use anyhow::{Context, Result};
 use bytes::Bytes;
 use hdrhistogram::Histogram;
-use http_body_util::{BodyExt, Full};
+use http_body_util::Full;
 use hyper::header::CONTENT_TYPE;
 use hyper::{Method, Request, Uri};
 use hyper_util::client::legacy::connect::HttpConnector;
@@ -23,7 +23,7 @@ use serde::{Deserialize, Serialize};
 use tokio::time::MissedTickBehavior;
 
 use crate::alerts;
-use crate::client::Target;
+use crate::client::{self, Target};
 use crate::sink::{self, Sink};
 use crate::stats::{self, Outcomes, Percentiles};
 use crate::throughput::ALERTS_PATH;
@@ -231,10 +231,5 @@ async fn post(client: &PooledClient, uri: &Uri, body: Bytes) -> Result<hyper::St
         .header(CONTENT_TYPE, "application/json")
         .body(Full::new(body))?;
     let resp = client.request(req).await.context("request failed")?;
-    let status = resp.status();
-    resp.into_body()
-        .collect()
-        .await
-        .context("reading the response body")?;
-    Ok(status)
+    client::read_status(resp).await
 }
