@@ -276,13 +276,11 @@ impl Pipeline {
         let runtime = self.plugins.clone();
         let input = flush.clone();
         let name = plugin.clone();
-        let slot = self.plugins.slot().await;
-        let result = tokio::task::spawn_blocking(move || {
-            let _slot = slot;
-            runtime.route(&name, &input)
-        })
-        .await
-        .unwrap_or_else(|e| Err(PluginFault::Trap(format!("host task failed: {e}"))));
+        let result = self
+            .plugins
+            .call(move || runtime.route(&name, &input))
+            .await
+            .unwrap_or_else(|panic| Err(PluginFault::Trap(format!("host panicked: {panic}"))));
         let labels = PluginLabels {
             plugin: plugin.clone(),
         };

@@ -181,6 +181,7 @@ fn ingest_error(e: &IngestError) -> Response<Body> {
         IngestError::BadRequest(_) => StatusCode::BAD_REQUEST,
         IngestError::QueueFull(_) => StatusCode::TOO_MANY_REQUESTS,
         IngestError::ShuttingDown | IngestError::Store(_) => StatusCode::SERVICE_UNAVAILABLE,
+        IngestError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
     };
     error(status, e.to_string())
 }

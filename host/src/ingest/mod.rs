@@ -47,6 +47,9 @@ pub enum IngestError {
     QueueFull(usize),
     #[error("campanile is shutting down")]
     ShuttingDown,
+    /// A bug in campanile; the sender should retry.
+    #[error("internal error: {0}")]
+    Internal(String),
     #[error("alerts could not be stored durably; retry later: {0}")]
     Store(#[from] StoreError),
 }
@@ -140,14 +143,14 @@ impl Ingestor {
         if let Some(identity) = &self.identity {
             // Plugin calls are synchronous: keep them off the async workers.
             let (identity, metrics) = (identity.clone(), self.metrics.clone());
-            let slot = identity.plugins.slot().await;
-            alerts = tokio::task::spawn_blocking(move || {
-                let _slot = slot;
-                identity.apply(&mut alerts, &metrics);
-                alerts
-            })
-            .await
-            .map_err(|_| IngestError::ShuttingDown)?;
+            let plugins = identity.plugins.clone();
+            alerts = plugins
+                .call(move || {
+                    identity.apply(&mut alerts, &metrics);
+                    alerts
+                })
+                .await
+                .map_err(IngestError::Internal)?;
         }
         let mut outcome = Outcome::default();
         let mut batch = Vec::with_capacity(alerts.len());

@@ -291,14 +291,38 @@ impl PluginRuntime {
         })
     }
 
-    /// Waits for a free instance slot; hold it for the duration of one synchronous call
-    /// ([`PluginRuntime::route`], [`PluginRuntime::identity`]).
-    pub async fn slot(&self) -> tokio::sync::OwnedSemaphorePermit {
-        self.slots
+    /// Runs `call`, a synchronous plugin call ([`PluginRuntime::route`],
+    /// [`PluginRuntime::identity`]), from async code: it waits for a free call slot, then runs
+    /// the call without holding up the runtime's other tasks. A panic in the host's side of the
+    /// call is returned as its message, so the caller can fall back as for any fault.
+    ///
+    /// On the multi-threaded runtime (the server) the call runs on this thread with
+    /// `block_in_place`, which hands this worker's other tasks to another thread: the group
+    /// does not travel to a blocking thread and back, two thread wake-ups that cost about
+    /// 150 µs per notification on a busy 2-vCPU machine (BENCHMARKS.md). Elsewhere (a
+    /// current-thread runtime in tests) it runs on a blocking thread.
+    pub async fn call<T, F>(&self, call: F) -> Result<T, String>
+    where
+        T: Send + 'static,
+        F: FnOnce() -> T + Send + 'static,
+    {
+        let slot = self
+            .slots
             .clone()
             .acquire_owned()
             .await
-            .expect("the slot semaphore is never closed")
+            .expect("the slot semaphore is never closed");
+        let guarded = move || {
+            let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(call));
+            drop(slot);
+            result.map_err(|panic| panic_message(&*panic))
+        };
+        match tokio::runtime::Handle::current().runtime_flavor() {
+            tokio::runtime::RuntimeFlavor::MultiThread => tokio::task::block_in_place(guarded),
+            _ => tokio::task::spawn_blocking(guarded)
+                .await
+                .unwrap_or_else(|e| Err(e.to_string())),
+        }
     }
 
     fn loaded(&self) -> HashMap<String, Arc<LoadedPlugin>> {
@@ -566,4 +590,13 @@ fn truncate(mut s: String, max: usize) -> String {
         s.push('…');
     }
     s
+}
+
+/// The message of a panic payload, as `std` prints it.
+fn panic_message(panic: &(dyn std::any::Any + Send)) -> String {
+    match (panic.downcast_ref::<&str>(), panic.downcast_ref::<String>()) {
+        (Some(s), _) => (*s).to_string(),
+        (None, Some(s)) => s.clone(),
+        (None, None) => "panicked".to_string(),
+    }
 }
