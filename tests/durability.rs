@@ -52,8 +52,15 @@ impl Node {
         self.addr = format!("127.0.0.1:{}", harness::free_port());
         let log =
             std::fs::File::create(self.dir.join(format!("campanile-{}.log", self.runs))).unwrap();
-        self.child = Command::new(env!("CARGO_BIN_EXE_campanile"))
+        // Through `sh`, which ignores SIGXFSZ before it `exec`s campanile (an ignored signal
+        // stays ignored across exec): a file-size limit set on the process (`prlimit`) then
+        // makes its writes fail with EFBIG, as a full disk makes them fail, instead of
+        // killing it.
+        self.child = Command::new("sh")
             .args([
+                "-c",
+                r#"trap '' XFSZ; exec "$0" "$@""#,
+                env!("CARGO_BIN_EXE_campanile"),
                 "serve",
                 "--config",
                 "campanile.toml",
@@ -663,6 +670,110 @@ repeat_interval = "4h"
 }
 
 /// How many files are below `dir`.
+/// Sets the soft file-size limit of process `pid` (`prlimit`, util-linux): `limit` is bytes or
+/// `unlimited`.
+fn set_file_size_limit(pid: u32, limit: &str) {
+    let status = Command::new("prlimit")
+        .args([&format!("--pid={pid}"), &format!("--fsize={limit}:")])
+        .status()
+        .expect("run prlimit (util-linux)");
+    assert!(status.success(), "prlimit --fsize={limit}: failed");
+}
+
+/// Posts `names` as firing alerts ending at `ends` (with a long annotation, so the store grows
+/// quickly).
+async fn post_alerts(node: &Node, names: &[String], ends: &str) -> reqwest::Response {
+    let body: Vec<Value> = names
+        .iter()
+        .map(|n| {
+            json!({
+                "labels": {"alertname": n},
+                "annotations": {"description": "x".repeat(2000)},
+                "endsAt": ends,
+            })
+        })
+        .collect();
+    harness::client()
+        .post(node.url("/api/v2/alerts"))
+        .json(&body)
+        .send()
+        .await
+        .expect("campanile answers")
+}
+
+/// A store that cannot be written (a file-size limit on the process, which fails redb's writes
+/// with EFBIG as a full disk fails them with ENOSPC) answers 503 and keeps serving; once there
+/// is room again it writes without a restart, and the alerts of the refused request, which
+/// the sender re-sends identically (settled by the cache, without a write of their own), are on
+/// disk after a crash.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_full_disk_answers_503_and_once_it_has_room_loses_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let recv_addr = format!("127.0.0.1:{}", harness::free_port());
+    let (_received, _r) = receiver(&recv_addr, Duration::ZERO).await;
+    let mut node = Node::start(dir.path(), &config(&recv_addr, "immediate")).await;
+    let ends = harness::rfc3339_from_now(time::Duration::hours(1));
+    let before = vec!["Before".to_string()];
+    assert_eq!(post_alerts(&node, &before, &ends).await.status(), 200);
+
+    let store = dir.path().join("data/campanile.redb");
+    let size = std::fs::metadata(&store).unwrap().len();
+    set_file_size_limit(node.child.id(), &size.to_string());
+    let mut refused = None;
+    for batch in 0..1000 {
+        let names: Vec<String> = (0..20).map(|i| format!("Full-{batch}-{i}")).collect();
+        let response = post_alerts(&node, &names, &ends).await;
+        match response.status().as_u16() {
+            200 => continue,
+            503 => {
+                let text = response.text().await.unwrap();
+                assert!(text.contains("could not be stored durably"), "{text}");
+                refused = Some(names);
+                break;
+            }
+            other => panic!("unexpected {other}: {}", response.text().await.unwrap()),
+        }
+    }
+    let refused = refused.expect("the store never hit the file-size limit");
+    // campanile keeps serving meanwhile.
+    assert_eq!(
+        harness::client()
+            .get(node.url("/-/healthy"))
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        200
+    );
+
+    set_file_size_limit(node.child.id(), "unlimited");
+    // The sender retries the refused batch, identically: the cache holds it already, so this
+    // is answered without a write of its own. Then something new, which needs the store.
+    assert_eq!(post_alerts(&node, &refused, &ends).await.status(), 200);
+    let after = vec!["After".to_string()];
+    wait_until(
+        "the store to take writes again",
+        PATIENCE,
+        async || match post_alerts(&node, &after, &ends).await.status().as_u16() {
+            200 => Ok(()),
+            other => Err(format!("status {other}")),
+        },
+    )
+    .await;
+
+    node.child.kill().unwrap();
+    node.child.wait().unwrap();
+    node.spawn().await;
+    let stored: std::collections::HashSet<String> = node.alert_names().await.into_iter().collect();
+    for name in before.iter().chain(&refused).chain(&after) {
+        assert!(
+            stored.contains(name),
+            "{name} was lost; stored: {}",
+            stored.len()
+        );
+    }
+}
+
 fn walk_files(dir: &Path) -> usize {
     std::fs::read_dir(dir)
         .map(|entries| {

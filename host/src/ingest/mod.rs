@@ -203,19 +203,12 @@ impl Ingestor {
         }
         // The writes are queued before the alerts reach the dispatcher (so they precede any
         // notification record), but grouping starts while the disk works: a page does not
-        // wait for an fsync. Should the commit fail, the sender hears 5xx and sends again.
+        // wait for an fsync. Should the commit fail, the sender hears 5xx and sends again; the
+        // store's writer keeps these writes and makes them with its next transaction (an
+        // identical re-send is settled by the cache, which holds the alerts now, without one).
         let durable = self.store.start_commit(ops);
-        let sent = batch.clone();
         permit.send(batch);
         if let Err(e) = durable.await {
-            // The cache holds these alerts now, so an identical re-send would be settled
-            // without a write: queue their current versions again, for when the store recovers.
-            let again = sent
-                .iter()
-                .filter_map(|a| self.cache.get(&a.fingerprint))
-                .map(|a| Op::PutAlert(a.fingerprint.0, StoredAlert::from(a.as_ref())))
-                .collect();
-            self.store.submit(again);
             self.count(endpoint, "store_failed", outcome.accepted);
             return Err(e.into());
         }

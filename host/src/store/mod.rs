@@ -12,6 +12,7 @@
 mod records;
 mod redb;
 
+use std::collections::HashMap;
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::mpsc as std_mpsc;
@@ -30,6 +31,9 @@ use self::redb::RedbBackend;
 
 /// The most requests folded into one transaction.
 const MAX_BATCH: usize = 4096;
+
+/// How soon the writes of a failed transaction are tried again when nothing else is written.
+const RETRY_AFTER_FAILURE: Duration = Duration::from_secs(1);
 
 #[derive(Debug, Clone, thiserror::Error)]
 pub enum StoreError {
@@ -110,6 +114,33 @@ pub enum Op {
     /// A routing plugin's state: plugin, key, value.
     PutState(String, String, StoredState),
     DeleteState(String, String),
+}
+
+/// The record an [`Op`] writes: of several ops on one record, the last decides what is stored.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+enum Record {
+    Alert(u64),
+    Notified(String),
+    Outbox(u64),
+    Silence(String),
+    Ack(String),
+    State(String, String),
+}
+
+impl Op {
+    fn record(&self) -> Record {
+        match self {
+            Op::PutAlert(fp, _) | Op::DeleteAlert(fp) => Record::Alert(*fp),
+            Op::PutNotified(key, _) | Op::DeleteNotified(key) => Record::Notified(key.clone()),
+            Op::PutOutbox(id, _) | Op::DeleteOutbox(id) => Record::Outbox(*id),
+            Op::PutSilence(s) => Record::Silence(s.id.clone()),
+            Op::DeleteSilence(id) => Record::Silence(id.clone()),
+            Op::PutAck(key, _) | Op::DeleteAck(key) => Record::Ack(key.clone()),
+            Op::PutState(plugin, key, _) | Op::DeleteState(plugin, key) => {
+                Record::State(plugin.clone(), key.clone())
+            }
+        }
+    }
 }
 
 /// Everything stored, as read at start.
@@ -266,12 +297,12 @@ impl Store {
 }
 
 fn run_writer(
-    backend: RedbBackend,
+    mut backend: RedbBackend,
     rx: std_mpsc::Receiver<Request>,
     durability: Durability,
     observe: CommitObserver,
 ) {
-    let apply = |ops: &[Op], durable: bool| {
+    let mut apply = |ops: &[Op], durable: bool| {
         let started = Instant::now();
         let result = backend.apply(ops, durable);
         observe(&Commit {
@@ -287,9 +318,21 @@ fn run_writer(
     };
     let mut dirty = false;
     let mut last_sync = Instant::now();
+    // The writes of transactions that failed, the last op per record. They go first into the
+    // next transaction (retried every RETRY_AFTER_FAILURE meanwhile), so once the disk works
+    // again the store catches up with memory, even with writes nobody waited for, and even
+    // where a sender's retry is an identical re-send the cache settles without a write.
+    let mut failed: HashMap<Record, Op> = HashMap::new();
     loop {
-        let first = if dirty {
-            match rx.recv_timeout(flush_interval.saturating_sub(last_sync.elapsed())) {
+        let wait = if !failed.is_empty() {
+            Some(RETRY_AFTER_FAILURE)
+        } else if dirty {
+            Some(flush_interval.saturating_sub(last_sync.elapsed()))
+        } else {
+            None
+        };
+        let first = if let Some(wait) = wait {
+            match rx.recv_timeout(wait) {
                 Ok(r) => Some(r),
                 Err(std_mpsc::RecvTimeoutError::Timeout) => None,
                 Err(std_mpsc::RecvTimeoutError::Disconnected) => break,
@@ -300,7 +343,7 @@ fn run_writer(
                 Err(_) => break,
             }
         };
-        let mut ops = Vec::new();
+        let mut ops: Vec<Op> = failed.drain().map(|(_, op)| op).collect();
         let mut waiters = Vec::new();
         let mut stop = false;
         let mut take = |r: Request| {
@@ -321,7 +364,8 @@ fn run_writer(
             stop || durability == Durability::Immediate || last_sync.elapsed() >= flush_interval;
         let result = apply(&ops, durable);
         if let Err(e) = &result {
-            tracing::error!(error = %e, ops = ops.len(), "store write failed");
+            tracing::error!(error = %e, ops = ops.len(), "store write failed; retrying its writes with the next transaction");
+            failed.extend(ops.into_iter().map(|op| (op.record(), op)));
         }
         if durable {
             last_sync = Instant::now();
@@ -337,8 +381,9 @@ fn run_writer(
         }
     }
     // Every sender is gone: make what is written durable before the thread ends.
-    if dirty {
-        if let Err(e) = apply(&[], true) {
+    if dirty || !failed.is_empty() {
+        let ops: Vec<Op> = failed.into_values().collect();
+        if let Err(e) = apply(&ops, true) {
             tracing::error!(error = %e, "final store flush failed");
         }
     }

@@ -27,7 +27,8 @@ const STATE: TableDefinition<&str, &[u8]> = TableDefinition::new("plugin_state")
 const SCHEMA_VERSION: u64 = 1;
 
 pub struct RedbBackend {
-    db: Database,
+    /// `None` after a failed write, until the next write opens the file again.
+    db: Option<Database>,
     path: PathBuf,
 }
 
@@ -42,20 +43,33 @@ impl RedbBackend {
         if let Some(dir) = path.parent() {
             std::fs::create_dir_all(dir).map_err(|e| fail(&e))?;
         }
-        let db = redb::Builder::new()
-            .set_cache_size(CACHE_BYTES)
-            .create(path)
-            .map_err(|e| fail(&e))?;
+        let db = Self::create(path).map_err(|e| fail(&e))?;
         let backend = RedbBackend {
-            db,
+            db: Some(db),
             path: path.to_path_buf(),
         };
         backend.init().map_err(|e| fail(&e))?;
         Ok(backend)
     }
 
+    fn create(path: &Path) -> Result<Database, redb::DatabaseError> {
+        redb::Builder::new()
+            .set_cache_size(CACHE_BYTES)
+            .create(path)
+    }
+
+    /// Opens the file again if a failed write closed it.
+    fn reopen(&mut self) -> Result<(), StoreError> {
+        if self.db.is_none() {
+            self.db = Some(Self::create(&self.path).map_err(self.err())?);
+            tracing::info!(path = %self.path.display(), "store reopened after a failed write");
+        }
+        Ok(())
+    }
+
     fn init(&self) -> Result<(), StoreError> {
-        let txn = self.db.begin_write().map_err(self.err())?;
+        let db = self.db.as_ref().expect("open at init");
+        let txn = db.begin_write().map_err(self.err())?;
         {
             let mut meta = txn.open_table(META).map_err(self.err())?;
             let version = meta
@@ -95,9 +109,22 @@ impl RedbBackend {
     }
 
     /// Applies every op in one transaction; `durable` decides whether the commit waits for
-    /// the disk.
-    pub fn apply(&self, ops: &[Op], durable: bool) -> Result<(), StoreError> {
-        let mut txn = self.db.begin_write().map_err(self.err())?;
+    /// the disk. After an I/O error redb refuses every later write until the file is opened
+    /// again (`PreviousIo`), so a failed write closes the database and the next one reopens
+    /// it: a disk that was full works again once it has room, without a restart.
+    pub fn apply(&mut self, ops: &[Op], durable: bool) -> Result<(), StoreError> {
+        let result = self.reopen().and_then(|()| {
+            let db = self.db.as_ref().expect("open");
+            self.write(db, ops, durable)
+        });
+        if result.is_err() {
+            self.db = None;
+        }
+        result
+    }
+
+    fn write(&self, db: &Database, ops: &[Op], durable: bool) -> Result<(), StoreError> {
+        let mut txn = db.begin_write().map_err(self.err())?;
         txn.set_durability(if durable {
             Durability::Immediate
         } else {
@@ -170,7 +197,8 @@ impl RedbBackend {
 
     /// Everything stored, for start-up.
     pub fn load(&self) -> Result<Snapshot, StoreError> {
-        let txn = self.db.begin_read().map_err(self.err())?;
+        let db = self.db.as_ref().expect("open at start");
+        let txn = db.begin_read().map_err(self.err())?;
         let mut snap = Snapshot::default();
         for row in txn
             .open_table(ALERTS)
