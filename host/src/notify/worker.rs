@@ -18,6 +18,14 @@ use crate::config::DeliveryConfig;
 use crate::store::{Op, Store};
 use crate::telemetry::Metrics;
 
+/// Deliveries per receiver that may be finished but not yet cleared from the outbox on disk.
+/// A delivery's slot is freed as soon as the receiver has the notification, and the outbox
+/// entry's deletion is committed with the store's next transaction: waiting for that fsync
+/// with the slot held made every delivery wait for the disk, so a slow disk (a commit of
+/// 200 ms) held up pages by as long. A crash repeats at most `concurrency` deliveries in flight
+/// plus these.
+pub const UNCLEARED_PER_RECEIVER: usize = 64;
+
 /// Wraps an integration with what every attempt gets: first a token from the rate limit (so
 /// retries count too), then the attempt under the timeout.
 pub struct Attempts {
@@ -74,6 +82,7 @@ pub struct Worker {
 impl Worker {
     pub async fn run(self, mut rx: mpsc::UnboundedReceiver<Notification>) {
         let permits = Arc::new(Semaphore::new(self.concurrency));
+        let uncleared = Arc::new(Semaphore::new(UNCLEARED_PER_RECEIVER));
         while let Some(n) = rx.recv().await {
             let Ok(permit) = permits.clone().acquire_owned().await else {
                 return;
@@ -84,18 +93,23 @@ impl Worker {
             let shutdown = self.shutdown.clone();
             let store = self.store.clone();
             let retry_for = self.retry_for;
+            let uncleared = uncleared.clone();
             tokio::spawn(async move {
                 let finished =
                     retry::deliver(notifier.as_ref(), &n, retry_for, &metrics, &shutdown).await;
                 // Interrupted by shutdown: the outbox keeps it, to deliver after the restart.
-                // The slot is held until the deletion is durable, so at most `concurrency`
-                // deliveries per receiver can be repeated after a crash.
                 if let (true, Some(id)) = (finished, n.outbox_id) {
+                    // Taken before the slot is freed, so in flight plus uncleared stays bounded.
+                    let pending = uncleared
+                        .acquire_owned()
+                        .await
+                        .expect("the semaphore is never closed");
+                    drop(permit);
                     if let Err(e) = store.commit(vec![Op::DeleteOutbox(id)]).await {
                         tracing::warn!(error = %e, "could not clear a delivered notification from the outbox");
                     }
+                    drop(pending);
                 }
-                drop(permit);
             });
         }
         tracing::debug!(receiver = %self.name, "receiver worker stopped");
