@@ -28,21 +28,34 @@ use crate::sink::{self, Sink};
 use crate::stats::{self, Outcomes, Percentiles};
 use crate::throughput::ALERTS_PATH;
 
-/// What to run.
+/// What to run (the `latency` subcommand's options).
+#[derive(clap::Args)]
 pub struct Plan {
+    /// Base URL of the server.
+    #[arg(long = "url", value_name = "URL", value_parser = Target::parse)]
     pub target: Target,
+    /// Where the embedded webhook sink listens (the server's receivers point here).
+    #[arg(long, default_value = "127.0.0.1:19999")]
     pub sink_listen: SocketAddr,
     /// Background alerts per second (open loop).
+    #[arg(long, default_value_t = 1000.0)]
     pub rate: f64,
+    #[arg(long, default_value_t = 10)]
     pub batch: usize,
+    #[arg(long, default_value_t = 10_000)]
     pub label_sets: usize,
+    #[arg(long, default_value_t = 200)]
     pub probes: u64,
+    #[arg(long, default_value = "50ms", value_parser = crate::duration)]
     pub probe_interval: Duration,
     /// Background load before the first probe.
+    #[arg(long, default_value = "3s", value_parser = crate::duration)]
     pub warmup: Duration,
     /// How long to wait for the last probes after the last was sent.
+    #[arg(long, default_value = "30s", value_parser = crate::duration)]
     pub timeout: Duration,
-    /// Background re-sends keep the same bytes (old behaviour) instead of moving `endsAt`.
+    /// Background re-sends identical bodies (endsAt fixed) instead of moving endsAt.
+    #[arg(long)]
     pub static_ends: bool,
 }
 

@@ -36,7 +36,7 @@ struct Cli {
     command: Cmd,
 }
 
-fn duration(text: &str) -> Result<Duration, humantime::DurationError> {
+pub(crate) fn duration(text: &str) -> Result<Duration, humantime::DurationError> {
     humantime::parse_duration(text)
 }
 
@@ -50,101 +50,17 @@ enum Cmd {
     /// moves forward, set to now + 4 min once a second (bodies are re-rendered in the background
     /// by patching pre-serialised bytes, a few ms of CPU per second, included in loadgen_cpu_s).
     /// With --static-ends every re-send carries the same bytes, endsAt = run start + 5 min.
-    Throughput {
-        /// Base URL of the server, e.g. http://127.0.0.1:9797.
-        #[arg(long)]
-        url: String,
-        /// Concurrent keep-alive connections, each posting one batch after another.
-        #[arg(long, default_value_t = 32)]
-        connections: usize,
-        #[arg(long, default_value = "3s", value_parser = duration)]
-        warmup: Duration,
-        #[arg(long, default_value = "10s", value_parser = duration)]
-        duration: Duration,
-        /// Distinct label sets the batches are drawn from (most posts are re-sends).
-        #[arg(long, default_value_t = 10_000)]
-        label_sets: usize,
-        #[arg(long, default_value_t = 10)]
-        batch: usize,
-        /// The server's process id, to report the CPU time it used in the window.
-        #[arg(long)]
-        pid: Option<u32>,
-        /// Re-send identical bodies (endsAt fixed at run start + 5 min) instead of moving endsAt.
-        #[arg(long)]
-        static_ends: bool,
-    },
+    Throughput(throughput::Plan),
     /// Notification latency of fresh probe alerts under an open-loop background load.
     ///
     /// The background re-sends --label-sets label sets as `throughput` does: startsAt fixed at
     /// the start of the run, endsAt = now + 4 min re-rendered once a second (--static-ends:
     /// identical bodies, endsAt = run start + 5 min).
-    Latency {
-        #[arg(long)]
-        url: String,
-        /// Where the embedded webhook sink listens (the server's receivers point here).
-        #[arg(long, default_value = "127.0.0.1:19999")]
-        sink_listen: SocketAddr,
-        /// Background alerts per second.
-        #[arg(long, default_value_t = 1000.0)]
-        rate: f64,
-        #[arg(long, default_value_t = 10)]
-        batch: usize,
-        #[arg(long, default_value_t = 10_000)]
-        label_sets: usize,
-        #[arg(long, default_value_t = 200)]
-        probes: u64,
-        #[arg(long, default_value = "50ms", value_parser = duration)]
-        probe_interval: Duration,
-        /// Background load before the first probe.
-        #[arg(long, default_value = "3s", value_parser = duration)]
-        warmup: Duration,
-        /// How long to wait for the last probes to arrive.
-        #[arg(long, default_value = "30s", value_parser = duration)]
-        timeout: Duration,
-        /// Background re-sends identical bodies (endsAt fixed) instead of moving endsAt.
-        #[arg(long)]
-        static_ends: bool,
-    },
+    Latency(latency::Plan),
     /// Resident memory per active alert: RSS of PID before and after N distinct alerts.
-    Memory {
-        #[arg(long)]
-        url: String,
-        #[arg(long)]
-        pid: u32,
-        #[arg(long, default_value_t = 100_000)]
-        alerts: usize,
-        #[arg(long, default_value_t = 100)]
-        batch: usize,
-        #[arg(long, default_value_t = 4)]
-        connections: usize,
-        #[arg(long, default_value = "3s", value_parser = duration)]
-        idle: Duration,
-        #[arg(long, default_value = "5s", value_parser = duration)]
-        settle: Duration,
-    },
+    Memory(memory::Plan),
     /// Start-up time: runs COMMAND repeatedly, timing spawn → 200 from the readiness URL.
-    Startup {
-        /// Base URL the started server listens on.
-        #[arg(long)]
-        url: String,
-        #[arg(long, default_value = "/-/ready")]
-        ready_path: String,
-        /// Untimed starts first (fill caches).
-        #[arg(long, default_value_t = 1)]
-        warm_runs: usize,
-        #[arg(long, default_value_t = 5)]
-        runs: usize,
-        #[arg(long, default_value = "5ms", value_parser = duration)]
-        poll: Duration,
-        #[arg(long, default_value = "60s", value_parser = duration)]
-        timeout: Duration,
-        /// Append the server's output to this file (default: discard it).
-        #[arg(long)]
-        log: Option<PathBuf>,
-        /// The server's command line.
-        #[arg(last = true, required = true)]
-        command: Vec<String>,
-    },
+    Startup(startup::Plan),
     /// Waits until URL answers 200 (exit status 1 after the timeout).
     WaitReady {
         #[arg(long)]
@@ -171,96 +87,10 @@ fn print_line<T: Serialize>(report: &T) -> Result<()> {
 #[tokio::main]
 async fn main() -> Result<()> {
     match Cli::parse().command {
-        Cmd::Throughput {
-            url,
-            connections,
-            warmup,
-            duration,
-            label_sets,
-            batch,
-            pid,
-            static_ends,
-        } => print_line(
-            &throughput::run(throughput::Plan {
-                target: Target::parse(&url)?,
-                connections,
-                warmup,
-                duration,
-                label_sets,
-                batch,
-                server_pid: pid,
-                static_ends,
-            })
-            .await?,
-        ),
-        Cmd::Latency {
-            url,
-            sink_listen,
-            rate,
-            batch,
-            label_sets,
-            probes,
-            probe_interval,
-            warmup,
-            timeout,
-            static_ends,
-        } => print_line(
-            &latency::run(latency::Plan {
-                target: Target::parse(&url)?,
-                sink_listen,
-                rate,
-                batch,
-                label_sets,
-                probes,
-                probe_interval,
-                warmup,
-                timeout,
-                static_ends,
-            })
-            .await?,
-        ),
-        Cmd::Memory {
-            url,
-            pid,
-            alerts,
-            batch,
-            connections,
-            idle,
-            settle,
-        } => print_line(
-            &memory::run(memory::Plan {
-                target: Target::parse(&url)?,
-                pid,
-                alerts,
-                batch,
-                connections,
-                idle,
-                settle,
-            })
-            .await?,
-        ),
-        Cmd::Startup {
-            url,
-            ready_path,
-            warm_runs,
-            runs,
-            poll,
-            timeout,
-            log,
-            command,
-        } => print_line(
-            &startup::run(startup::Plan {
-                target: Target::parse(&url)?,
-                ready_path,
-                warm_runs,
-                runs,
-                poll,
-                timeout,
-                log,
-                command,
-            })
-            .await?,
-        ),
+        Cmd::Throughput(plan) => print_line(&throughput::run(plan).await?),
+        Cmd::Latency(plan) => print_line(&latency::run(plan).await?),
+        Cmd::Memory(plan) => print_line(&memory::run(plan).await?),
+        Cmd::Startup(plan) => print_line(&startup::run(plan).await?),
         Cmd::WaitReady {
             url,
             ready_path,

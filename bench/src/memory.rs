@@ -13,16 +13,26 @@ use crate::procfs::rss;
 use crate::stats::Outcomes;
 use crate::throughput::ALERTS_PATH;
 
-/// What to run.
+/// What to run (the `memory` subcommand's options).
+#[derive(clap::Args)]
 pub struct Plan {
+    /// Base URL of the server.
+    #[arg(long = "url", value_name = "URL", value_parser = Target::parse)]
     pub target: Target,
+    /// The server's process id, whose RSS is read.
+    #[arg(long)]
     pub pid: u32,
+    #[arg(long, default_value_t = 100_000)]
     pub alerts: usize,
+    #[arg(long, default_value_t = 100)]
     pub batch: usize,
+    #[arg(long, default_value_t = 4)]
     pub connections: usize,
     /// Wait before the first reading (the server idles).
+    #[arg(long, default_value = "3s", value_parser = crate::duration)]
     pub idle: Duration,
     /// Wait after the last post before the second reading.
+    #[arg(long, default_value = "5s", value_parser = crate::duration)]
     pub settle: Duration,
 }
 

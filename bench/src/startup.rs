@@ -10,17 +10,28 @@ use serde::{Deserialize, Serialize};
 
 use crate::client::{Conn, Target};
 
-/// What to run.
+/// What to run (the `startup` subcommand's options).
+#[derive(clap::Args)]
 pub struct Plan {
+    /// Base URL the started server listens on.
+    #[arg(long = "url", value_name = "URL", value_parser = Target::parse)]
     pub target: Target,
+    #[arg(long, default_value = "/-/ready")]
     pub ready_path: String,
     /// Untimed starts first (to fill caches).
+    #[arg(long, default_value_t = 1)]
     pub warm_runs: usize,
+    #[arg(long, default_value_t = 5)]
     pub runs: usize,
+    #[arg(long, default_value = "5ms", value_parser = crate::duration)]
     pub poll: Duration,
+    #[arg(long, default_value = "60s", value_parser = crate::duration)]
     pub timeout: Duration,
-    /// The server's stdout and stderr are appended here.
+    /// Append the server's output to this file (default: discard it).
+    #[arg(long)]
     pub log: Option<PathBuf>,
+    /// The server's command line.
+    #[arg(last = true, required = true)]
     pub command: Vec<String>,
 }
 

@@ -19,17 +19,29 @@ use crate::stats::{self, Outcomes, Percentiles};
 
 pub const ALERTS_PATH: &str = "/api/v2/alerts";
 
-/// What to run.
+/// What to run (the `throughput` subcommand's options).
+#[derive(clap::Args)]
 pub struct Plan {
+    /// Base URL of the server, e.g. http://127.0.0.1:9797.
+    #[arg(long = "url", value_name = "URL", value_parser = Target::parse)]
     pub target: Target,
+    /// Concurrent keep-alive connections, each posting one batch after another.
+    #[arg(long, default_value_t = 32)]
     pub connections: usize,
+    #[arg(long, default_value = "3s", value_parser = crate::duration)]
     pub warmup: Duration,
+    #[arg(long, default_value = "10s", value_parser = crate::duration)]
     pub duration: Duration,
+    /// Distinct label sets the batches are drawn from (most posts are re-sends).
+    #[arg(long, default_value_t = 10_000)]
     pub label_sets: usize,
+    #[arg(long, default_value_t = 10)]
     pub batch: usize,
-    /// The server's process, whose CPU time in the window is reported.
+    /// The server's process id, to report the CPU time it used in the window.
+    #[arg(long = "pid", value_name = "PID")]
     pub server_pid: Option<u32>,
-    /// Re-send the same bytes every time (old behaviour) instead of moving `endsAt` forward.
+    /// Re-send identical bodies (endsAt fixed at run start + 5 min) instead of moving endsAt.
+    #[arg(long)]
     pub static_ends: bool,
 }
 
