@@ -702,11 +702,47 @@ async fn post_alerts(node: &Node, names: &[String], ends: &str) -> reqwest::Resp
         .expect("campanile answers")
 }
 
+/// Limits campanile's file size to the store's size now, then posts batches of new alerts
+/// (named `{tag}-{batch}-{i}`) until one is refused; returns that batch.
+async fn fill_the_disk(node: &Node, tag: &str, ends: &str) -> Vec<String> {
+    let size = std::fs::metadata(node.dir.join("data/campanile.redb"))
+        .unwrap()
+        .len();
+    set_file_size_limit(node.child.id(), &size.to_string());
+    for batch in 0..1000 {
+        let names: Vec<String> = (0..20).map(|i| format!("{tag}-{batch}-{i}")).collect();
+        let response = post_alerts(node, &names, ends).await;
+        match response.status().as_u16() {
+            200 => continue,
+            503 => {
+                let text = response.text().await.unwrap();
+                assert!(text.contains("could not be stored durably"), "{text}");
+                return names;
+            }
+            other => panic!("unexpected {other}: {}", response.text().await.unwrap()),
+        }
+    }
+    panic!("the store never hit the file-size limit");
+}
+
+/// Posts `names` until campanile answers 200 (a sender retrying a 503).
+async fn post_until_taken(node: &Node, names: &[String], ends: &str) {
+    wait_until(
+        "the batch to be taken",
+        PATIENCE,
+        async || match post_alerts(node, names, ends).await.status().as_u16() {
+            200 => Ok(()),
+            other => Err(format!("status {other}")),
+        },
+    )
+    .await;
+}
+
 /// A store that cannot be written (a file-size limit on the process, which fails redb's writes
-/// with EFBIG as a full disk fails them with ENOSPC) answers 503 and keeps serving; once there
-/// is room again it writes without a restart, and the alerts of the refused request, which
-/// the sender re-sends identically (settled by the cache, without a write of their own), are on
-/// disk after a crash.
+/// with EFBIG as a full disk fails them with ENOSPC) answers 503 and keeps serving. Once there
+/// is room again it writes without a restart; the writes of the failed transactions are made
+/// then, and no 2xx is answered before the disk has the alerts, not even to an identical
+/// re-send of a refused batch (which the cache already holds).
 #[tokio::test(flavor = "multi_thread")]
 async fn a_full_disk_answers_503_and_once_it_has_room_loses_nothing() {
     let dir = tempfile::tempdir().unwrap();
@@ -717,25 +753,8 @@ async fn a_full_disk_answers_503_and_once_it_has_room_loses_nothing() {
     let before = vec!["Before".to_string()];
     assert_eq!(post_alerts(&node, &before, &ends).await.status(), 200);
 
-    let store = dir.path().join("data/campanile.redb");
-    let size = std::fs::metadata(&store).unwrap().len();
-    set_file_size_limit(node.child.id(), &size.to_string());
-    let mut refused = None;
-    for batch in 0..1000 {
-        let names: Vec<String> = (0..20).map(|i| format!("Full-{batch}-{i}")).collect();
-        let response = post_alerts(&node, &names, &ends).await;
-        match response.status().as_u16() {
-            200 => continue,
-            503 => {
-                let text = response.text().await.unwrap();
-                assert!(text.contains("could not be stored durably"), "{text}");
-                refused = Some(names);
-                break;
-            }
-            other => panic!("unexpected {other}: {}", response.text().await.unwrap()),
-        }
-    }
-    let refused = refused.expect("the store never hit the file-size limit");
+    // 1. A refused batch that nobody sends again is written once the disk has room.
+    let never_resent = fill_the_disk(&node, "Full", &ends).await;
     // campanile keeps serving meanwhile.
     assert_eq!(
         harness::client()
@@ -746,27 +765,27 @@ async fn a_full_disk_answers_503_and_once_it_has_room_loses_nothing() {
             .status(),
         200
     );
-
     set_file_size_limit(node.child.id(), "unlimited");
-    // The sender retries the refused batch, identically: the cache holds it already, so this
-    // is answered without a write of its own. Then something new, which needs the store.
-    assert_eq!(post_alerts(&node, &refused, &ends).await.status(), 200);
     let after = vec!["After".to_string()];
-    wait_until(
-        "the store to take writes again",
-        PATIENCE,
-        async || match post_alerts(&node, &after, &ends).await.status().as_u16() {
-            200 => Ok(()),
-            other => Err(format!("status {other}")),
-        },
-    )
-    .await;
+    post_until_taken(&node, &after, &ends).await;
 
+    // 2. A refused batch re-sent identically as soon as there is room: 503 until the writer's
+    //    next attempt has it on disk, then 200.
+    let resent = fill_the_disk(&node, "Again", &ends).await;
+    set_file_size_limit(node.child.id(), "unlimited");
+    post_until_taken(&node, &resent, &ends).await;
+
+    // Crash right away: nothing that got a 2xx, nor the batch never re-sent, is lost.
     node.child.kill().unwrap();
     node.child.wait().unwrap();
     node.spawn().await;
     let stored: std::collections::HashSet<String> = node.alert_names().await.into_iter().collect();
-    for name in before.iter().chain(&refused).chain(&after) {
+    for name in before
+        .iter()
+        .chain(&never_resent)
+        .chain(&after)
+        .chain(&resent)
+    {
         assert!(
             stored.contains(name),
             "{name} was lost; stored: {}",

@@ -154,8 +154,11 @@ impl Ingestor {
         }
         let mut outcome = Outcome::default();
         let mut batch = Vec::with_capacity(alerts.len());
+        // While writes are failing, a re-send may be of an alert whose write has not been made
+        // yet: then everything is written and waited for, so no 2xx comes before the disk has it.
+        let store_failing = self.store.is_failing();
         // Whether the request holds anything a crash must not lose (see `Upsert::Refreshed`).
-        let mut must_wait = false;
+        let mut must_wait = store_failing;
         // Writes for what the store does not hold as it is now.
         let mut ops = Vec::with_capacity(alerts.len());
         for (index, alert) in alerts.into_iter().enumerate() {
@@ -172,9 +175,11 @@ impl Ingestor {
                         must_wait |= matches!(kind, Upsert::New | Upsert::Merged);
                         outcome.accepted += 1;
                         // An unchanged re-send is filed already, as it is, in store and groups.
-                        if kind != Upsert::Unchanged {
+                        if kind != Upsert::Unchanged || store_failing {
                             let record = StoredAlert::from(stored.as_ref());
                             ops.push(Op::PutAlert(stored.fingerprint.0, record));
+                        }
+                        if kind != Upsert::Unchanged {
                             batch.push(stored);
                         }
                         continue;
@@ -190,7 +195,7 @@ impl Ingestor {
             outcome.errors.push(Rejected { index, error });
         }
         self.metrics.alerts_active.set(self.cache.len() as i64);
-        if batch.is_empty() {
+        if ops.is_empty() {
             self.count(endpoint, "accepted", outcome.accepted);
             return Ok(outcome);
         }
@@ -204,10 +209,12 @@ impl Ingestor {
         // The writes are queued before the alerts reach the dispatcher (so they precede any
         // notification record), but grouping starts while the disk works: a page does not
         // wait for an fsync. Should the commit fail, the sender hears 5xx and sends again; the
-        // store's writer keeps these writes and makes them with its next transaction (an
-        // identical re-send is settled by the cache, which holds the alerts now, without one).
+        // store's writer keeps these writes and makes them with its next attempt, and until
+        // one succeeds re-sends wait for it too (`store_failing`).
         let durable = self.store.start_commit(ops);
-        permit.send(batch);
+        if !batch.is_empty() {
+            permit.send(batch);
+        }
         if let Err(e) = durable.await {
             self.count(endpoint, "store_failed", outcome.accepted);
             return Err(e.into());

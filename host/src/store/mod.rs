@@ -14,7 +14,7 @@ mod redb;
 
 use std::collections::HashMap;
 use std::path::PathBuf;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::mpsc as std_mpsc;
 use std::sync::Arc;
 use std::thread;
@@ -32,8 +32,16 @@ use self::redb::RedbBackend;
 /// The most requests folded into one transaction.
 const MAX_BATCH: usize = 4096;
 
-/// How soon the writes of a failed transaction are tried again when nothing else is written.
-const RETRY_AFTER_FAILURE: Duration = Duration::from_secs(1);
+/// How soon the writes of a failed transaction are tried again: doubling from the first to the
+/// last while the store keeps failing.
+const RETRY_AFTER_FAILURE: (Duration, Duration) = (Duration::from_secs(1), Duration::from_secs(30));
+
+/// The store is failing: when to try again, and what to answer until then.
+struct Failing {
+    retry_at: Instant,
+    backoff: Duration,
+    error: StoreError,
+}
 
 #[derive(Debug, Clone, thiserror::Error)]
 pub enum StoreError {
@@ -178,6 +186,8 @@ impl Request {
 pub struct Store {
     tx: Option<std_mpsc::Sender<Request>>,
     wait_for_disk: bool,
+    /// Set by the writer while writes fail (see `run_writer`).
+    failing: Arc<AtomicBool>,
     next_outbox_id: AtomicU64,
     writer: std::sync::Mutex<Option<thread::JoinHandle<()>>>,
 }
@@ -206,9 +216,11 @@ impl Store {
             .unwrap_or(1);
         let (tx, rx) = std_mpsc::channel();
         let durability = config.durability;
+        let failing = Arc::new(AtomicBool::new(false));
+        let flag = failing.clone();
         let writer = thread::Builder::new()
             .name("campanile-store".into())
-            .spawn(move || run_writer(backend, rx, durability, observe))
+            .spawn(move || run_writer(backend, rx, durability, observe, flag))
             .map_err(|e| StoreError::Open {
                 path: config.path.display().to_string(),
                 reason: format!("cannot start the writer thread: {e}"),
@@ -216,6 +228,7 @@ impl Store {
         let store = Store {
             tx: Some(tx),
             wait_for_disk: durability == Durability::Immediate,
+            failing,
             next_outbox_id: AtomicU64::new(next_id),
             writer: std::sync::Mutex::new(Some(writer)),
         };
@@ -227,6 +240,7 @@ impl Store {
         Store {
             tx: None,
             wait_for_disk: false,
+            failing: Arc::default(),
             next_outbox_id: AtomicU64::new(1),
             writer: std::sync::Mutex::new(None),
         }
@@ -276,6 +290,11 @@ impl Store {
         }
     }
 
+    /// Whether the last write failed and its writes wait for the next attempt.
+    pub fn is_failing(&self) -> bool {
+        self.failing.load(Ordering::Relaxed)
+    }
+
     pub fn next_outbox_id(&self) -> u64 {
         self.next_outbox_id.fetch_add(1, Ordering::Relaxed)
     }
@@ -301,6 +320,7 @@ fn run_writer(
     rx: std_mpsc::Receiver<Request>,
     durability: Durability,
     observe: CommitObserver,
+    failing_flag: Arc<AtomicBool>,
 ) {
     let mut apply = |ops: &[Op], durable: bool| {
         let started = Instant::now();
@@ -319,13 +339,16 @@ fn run_writer(
     let mut dirty = false;
     let mut last_sync = Instant::now();
     // The writes of transactions that failed, the last op per record. They go first into the
-    // next transaction (retried every RETRY_AFTER_FAILURE meanwhile), so once the disk works
-    // again the store catches up with memory, even with writes nobody waited for, and even
-    // where a sender's retry is an identical re-send the cache settles without a write.
+    // next attempt, so once the disk works again the store catches up with memory, even with
+    // writes nobody waited for, and even where a sender's retry is an identical re-send the
+    // cache settles without a write. Attempts are spaced out (RETRY_AFTER_FAILURE): each one
+    // rewrites everything pending, so requests in between are refused at once, their writes
+    // kept for the next attempt.
     let mut failed: HashMap<Record, Op> = HashMap::new();
+    let mut failing: Option<Failing> = None;
     loop {
-        let wait = if !failed.is_empty() {
-            Some(RETRY_AFTER_FAILURE)
+        let wait = if let Some(f) = &failing {
+            Some(f.retry_at.saturating_duration_since(Instant::now()))
         } else if dirty {
             Some(flush_interval.saturating_sub(last_sync.elapsed()))
         } else {
@@ -343,7 +366,7 @@ fn run_writer(
                 Err(_) => break,
             }
         };
-        let mut ops: Vec<Op> = failed.drain().map(|(_, op)| op).collect();
+        let mut ops: Vec<Op> = Vec::new();
         let mut waiters = Vec::new();
         let mut stop = false;
         let mut take = |r: Request| {
@@ -360,12 +383,44 @@ fn run_writer(
                 }
             }
         }
+        if let Some(f) = failing
+            .as_ref()
+            .filter(|f| !stop && Instant::now() < f.retry_at)
+        {
+            failed.extend(ops.into_iter().map(|op| (op.record(), op)));
+            for w in waiters {
+                let _ = w.send(Err(f.error.clone()));
+            }
+            continue;
+        }
+        // Earlier failed writes first: a later op on the same record wins.
+        let ops: Vec<Op> = failed.drain().map(|(_, op)| op).chain(ops).collect();
         let durable =
             stop || durability == Durability::Immediate || last_sync.elapsed() >= flush_interval;
         let result = apply(&ops, durable);
-        if let Err(e) = &result {
-            tracing::error!(error = %e, ops = ops.len(), "store write failed; retrying its writes with the next transaction");
-            failed.extend(ops.into_iter().map(|op| (op.record(), op)));
+        match &result {
+            Ok(()) => {
+                failing_flag.store(false, Ordering::Relaxed);
+                if failing.take().is_some() {
+                    tracing::info!(
+                        ops = ops.len(),
+                        "store writes work again; pending writes made"
+                    );
+                }
+            }
+            Err(e) => {
+                let backoff = failing.as_ref().map_or(RETRY_AFTER_FAILURE.0, |f| {
+                    (f.backoff * 2).min(RETRY_AFTER_FAILURE.1)
+                });
+                tracing::error!(error = %e, ops = ops.len(), retry_in = ?backoff, "store write failed; its writes are kept for the next attempt");
+                failed.extend(ops.into_iter().map(|op| (op.record(), op)));
+                failing_flag.store(true, Ordering::Relaxed);
+                failing = Some(Failing {
+                    retry_at: Instant::now() + backoff,
+                    backoff,
+                    error: e.clone(),
+                });
+            }
         }
         if durable {
             last_sync = Instant::now();
