@@ -765,6 +765,20 @@ async fn a_full_disk_answers_503_and_once_it_has_room_loses_nothing() {
             .status(),
         200
     );
+    // A silence is visible only once durable: refused now, it must not turn up later.
+    let silence = harness::client()
+        .post(node.url("/api/v2/silences"))
+        .json(&json!({
+            "matchers": [{"name": "alertname", "value": "Ghost", "isRegex": false}],
+            "startsAt": harness::rfc3339_from_now(time::Duration::ZERO),
+            "endsAt": ends,
+            "createdBy": "test",
+            "comment": "made while the disk was full",
+        }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(silence.status(), 503, "{}", silence.text().await.unwrap());
     set_file_size_limit(node.child.id(), "unlimited");
     let after = vec!["After".to_string()];
     post_until_taken(&node, &after, &ends).await;
@@ -792,6 +806,19 @@ async fn a_full_disk_answers_503_and_once_it_has_room_loses_nothing() {
             stored.len()
         );
     }
+    let silences: Value = harness::client()
+        .get(node.url("/api/v2/silences"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(
+        silences,
+        json!([]),
+        "the refused silence was written after all"
+    );
 }
 
 fn walk_files(dir: &Path) -> usize {

@@ -94,7 +94,7 @@ impl Acks {
             at: ack.at,
         };
         self.store
-            .commit(vec![Op::PutAck(group_key.to_string(), stored)])
+            .commit_before_visible(vec![Op::PutAck(group_key.to_string(), stored)])
             .await?;
         self.live
             .write()
@@ -110,7 +110,7 @@ impl Acks {
             return Ok(None);
         }
         self.store
-            .commit(vec![Op::DeleteAck(group_key.to_string())])
+            .commit_before_visible(vec![Op::DeleteAck(group_key.to_string())])
             .await?;
         Ok(self.live.write().expect("acks lock").remove(group_key))
     }

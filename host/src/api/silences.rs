@@ -192,7 +192,7 @@ fn silence_error(e: &SilenceError) -> Response<Body> {
     let status = match e {
         SilenceError::NotFound => StatusCode::NOT_FOUND,
         SilenceError::Invalid(_) => StatusCode::BAD_REQUEST,
-        SilenceError::Store(_) => StatusCode::INTERNAL_SERVER_ERROR,
+        SilenceError::Store(_) => StatusCode::SERVICE_UNAVAILABLE,
     };
     v2_error(status, e.to_string())
 }

@@ -132,7 +132,7 @@ impl Silences {
             .iter()
             .map(|s| Op::PutSilence(Box::new(s.into())))
             .collect();
-        self.store.commit(ops).await?;
+        self.store.commit_before_visible(ops).await?;
         let mut live = self.live.write().expect("silences lock");
         for s in changes {
             live.insert(s.id.clone(), s);

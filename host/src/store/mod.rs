@@ -170,6 +170,10 @@ struct Request {
     done: Option<oneshot::Sender<Result<(), StoreError>>>,
     /// Write what is queued durably, then stop the writer.
     stop: bool,
+    /// Should the transaction fail, keep these writes for the next attempt: memory holds
+    /// this state already. Not so for writes that become visible only once durable (a
+    /// silence, an acknowledgement): their caller was told of the failure and changed nothing.
+    keep: bool,
 }
 
 impl Request {
@@ -178,6 +182,7 @@ impl Request {
             ops,
             done,
             stop: false,
+            keep: true,
         }
     }
 }
@@ -247,9 +252,17 @@ impl Store {
     }
 
     /// Writes `ops` in order and returns once they are as durable as the configured
-    /// durability promises.
+    /// durability promises. Memory already holds what they write: should they fail, the
+    /// writer keeps them for its next attempt.
     pub async fn commit(&self, ops: Vec<Op>) -> Result<(), StoreError> {
         self.start_commit(ops).await
+    }
+
+    /// As [`Store::commit`], for state the caller makes visible only once it is durable (a
+    /// silence, an acknowledgement): should the write fail, it is dropped, as the caller drops
+    /// the change.
+    pub async fn commit_before_visible(&self, ops: Vec<Op>) -> Result<(), StoreError> {
+        self.queue(ops, false).await
     }
 
     /// Queues `ops` for the writer now, in the caller's order with other writes, and returns
@@ -258,18 +271,30 @@ impl Store {
         &self,
         ops: Vec<Op>,
     ) -> impl std::future::Future<Output = Result<(), StoreError>> + use<> {
+        self.queue(ops, true)
+    }
+
+    fn queue(
+        &self,
+        ops: Vec<Op>,
+        keep: bool,
+    ) -> impl std::future::Future<Output = Result<(), StoreError>> + use<> {
         let queued = match &self.tx {
             None => Ok(None),
             Some(_) if ops.is_empty() => Ok(None),
+            // Nobody hears of a failure: the writes are kept whatever `keep` says.
             Some(tx) if !self.wait_for_disk => tx
                 .send(Request::ops(ops, None))
                 .map(|()| None)
                 .map_err(|_| StoreError::Stopped),
             Some(tx) => {
                 let (done, wait) = oneshot::channel();
-                tx.send(Request::ops(ops, Some(done)))
-                    .map(|()| Some(wait))
-                    .map_err(|_| StoreError::Stopped)
+                tx.send(Request {
+                    keep,
+                    ..Request::ops(ops, Some(done))
+                })
+                .map(|()| Some(wait))
+                .map_err(|_| StoreError::Stopped)
             }
         };
         async move {
@@ -304,9 +329,8 @@ impl Store {
     pub fn close(&self) {
         if let Some(tx) = &self.tx {
             let _ = tx.send(Request {
-                ops: Vec::new(),
-                done: None,
                 stop: true,
+                ..Request::ops(Vec::new(), None)
             });
         }
         if let Some(handle) = self.writer.lock().expect("writer lock").take() {
@@ -367,9 +391,12 @@ fn run_writer(
             }
         };
         let mut ops: Vec<Op> = Vec::new();
+        // Per op: keep it if the transaction fails (`Request::keep`).
+        let mut keep: Vec<bool> = Vec::new();
         let mut waiters = Vec::new();
         let mut stop = false;
         let mut take = |r: Request| {
+            keep.extend(std::iter::repeat_n(r.keep, r.ops.len()));
             ops.extend(r.ops);
             waiters.extend(r.done);
             stop |= r.stop;
@@ -383,18 +410,26 @@ fn run_writer(
                 }
             }
         }
+        let kept = |ops: Vec<Op>, keep: Vec<bool>| {
+            ops.into_iter()
+                .zip(keep)
+                .filter(|(_, keep)| *keep)
+                .map(|(op, _)| (op.record(), op))
+        };
         if let Some(f) = failing
             .as_ref()
             .filter(|f| !stop && Instant::now() < f.retry_at)
         {
-            failed.extend(ops.into_iter().map(|op| (op.record(), op)));
+            failed.extend(kept(ops, keep));
             for w in waiters {
                 let _ = w.send(Err(f.error.clone()));
             }
             continue;
         }
         // Earlier failed writes first: a later op on the same record wins.
+        let retried = failed.len();
         let ops: Vec<Op> = failed.drain().map(|(_, op)| op).chain(ops).collect();
+        let keep: Vec<bool> = std::iter::repeat_n(true, retried).chain(keep).collect();
         let durable =
             stop || durability == Durability::Immediate || last_sync.elapsed() >= flush_interval;
         let result = apply(&ops, durable);
@@ -413,7 +448,7 @@ fn run_writer(
                     (f.backoff * 2).min(RETRY_AFTER_FAILURE.1)
                 });
                 tracing::error!(error = %e, ops = ops.len(), retry_in = ?backoff, "store write failed; its writes are kept for the next attempt");
-                failed.extend(ops.into_iter().map(|op| (op.record(), op)));
+                failed.extend(kept(ops, keep));
                 failing_flag.store(true, Ordering::Relaxed);
                 failing = Some(Failing {
                     retry_at: Instant::now() + backoff,
