@@ -141,7 +141,7 @@ impl Ingestor {
             mpsc::error::TrySendError::Closed(()) => IngestError::ShuttingDown,
         })?;
         if let Some(identity) = &self.identity {
-            // Plugin calls are synchronous: keep them off the async workers.
+            // Plugin calls are synchronous: `call` runs them without holding up other tasks.
             let (identity, metrics) = (identity.clone(), self.metrics.clone());
             let plugins = identity.plugins.clone();
             alerts = plugins
