@@ -48,7 +48,24 @@ impl Node {
         node
     }
 
+    /// Starts campanile on a free port and waits until it is ready; a lost race for the port
+    /// (another test took it first) is tried again on another.
     async fn spawn(&mut self) {
+        for attempt in 1..=3 {
+            if self.try_spawn().await {
+                return;
+            }
+            let log =
+                std::fs::read_to_string(self.dir.join(format!("campanile-{}.log", self.runs)))
+                    .unwrap_or_default();
+            if attempt == 3 || !harness::address_in_use(&log) {
+                panic!("campanile exited before it was ready:\n{}", self.logs());
+            }
+        }
+    }
+
+    /// Whether campanile became ready (false: it exited first).
+    async fn try_spawn(&mut self) -> bool {
         self.runs += 1;
         self.addr = format!("127.0.0.1:{}", harness::free_port());
         let log =
@@ -77,9 +94,11 @@ impl Node {
             .expect("start campanile");
         let client = harness::client();
         let url = format!("http://{}/-/ready", self.addr);
+        let mut exited = false;
         wait_until("campanile to be ready", PATIENCE, async || {
-            if let Some(status) = self.child.try_wait().unwrap() {
-                panic!("campanile exited with {status}:\n{}", self.logs());
+            if self.child.try_wait().unwrap().is_some() {
+                exited = true;
+                return Ok(());
             }
             match client.get(&url).send().await {
                 Ok(r) if r.status() == 200 => Ok(()),
@@ -88,6 +107,7 @@ impl Node {
             }
         })
         .await;
+        !exited
     }
 
     /// SIGTERM, and the process must exit cleanly by itself.
@@ -184,8 +204,11 @@ impl Received {
     }
 }
 
-async fn receiver(addr: &str, delay: Duration) -> (Received, tokio::task::JoinHandle<()>) {
+/// A webhook receiver on `addr` (`127.0.0.1:0` for any free port, which avoids racing other
+/// tests for one); returns the address it listens on.
+async fn receiver(addr: &str, delay: Duration) -> (String, Received, tokio::task::JoinHandle<()>) {
     let listener = TcpListener::bind(addr).await.expect("bind receiver");
+    let addr = listener.local_addr().expect("receiver address").to_string();
     let received = Received::default();
     let rec = received.clone();
     let task = tokio::spawn(async move {
@@ -219,7 +242,7 @@ async fn receiver(addr: &str, delay: Duration) -> (Received, tokio::task::JoinHa
             });
         }
     });
-    (received, task)
+    (addr, received, task)
 }
 
 fn config(receiver_addr: &str, durability: &str) -> String {
@@ -252,8 +275,7 @@ fn group_key(name: &str) -> String {
 #[tokio::test(flavor = "multi_thread")]
 async fn graceful_restart_keeps_alerts_timers_and_sends_nothing_twice() {
     let dir = tempfile::tempdir().unwrap();
-    let recv_addr = format!("127.0.0.1:{}", harness::free_port());
-    let (received, _r) = receiver(&recv_addr, Duration::ZERO).await;
+    let (recv_addr, received, _r) = receiver("127.0.0.1:0", Duration::ZERO).await;
     let mut node = Node::start(dir.path(), &config(&recv_addr, "immediate")).await;
     let client = harness::client();
 
@@ -316,9 +338,8 @@ async fn graceful_restart_keeps_alerts_timers_and_sends_nothing_twice() {
 #[tokio::test(flavor = "multi_thread")]
 async fn crash_under_load_loses_no_acknowledged_alert_and_duplicates_only_in_flight() {
     let dir = tempfile::tempdir().unwrap();
-    let recv_addr = format!("127.0.0.1:{}", harness::free_port());
     // A slow receiver, so deliveries queue up and some are in flight at the crash.
-    let (received, _r) = receiver(&recv_addr, Duration::from_millis(50)).await;
+    let (recv_addr, received, _r) = receiver("127.0.0.1:0", Duration::from_millis(50)).await;
     let mut node = Node::start(dir.path(), &config(&recv_addr, "immediate")).await;
 
     // Four senders post batches of five new alerts; kill -9 after a second and a half.
@@ -431,7 +452,7 @@ async fn notification_waits_out_a_receiver_outage_across_a_restart() {
     .await;
 
     node.stop_and_restart().await;
-    let (received, _r) = receiver(&recv_addr, Duration::ZERO).await;
+    let (_, received, _r) = receiver(&recv_addr, Duration::ZERO).await;
     wait_until(
         "the notification after the receiver came back",
         PATIENCE,
@@ -496,10 +517,8 @@ async fn corrupt_store_refuses_to_start_and_names_the_file() {
 #[tokio::test(flavor = "multi_thread")]
 async fn an_escalation_timer_survives_a_restart() {
     let dir = tempfile::tempdir().unwrap();
-    let chat_addr = format!("127.0.0.1:{}", harness::free_port());
-    let primary_addr = format!("127.0.0.1:{}", harness::free_port());
-    let (chat, _c) = receiver(&chat_addr, Duration::ZERO).await;
-    let (primary, _p) = receiver(&primary_addr, Duration::ZERO).await;
+    let (chat_addr, chat, _c) = receiver("127.0.0.1:0", Duration::ZERO).await;
+    let (primary_addr, primary, _p) = receiver("127.0.0.1:0", Duration::ZERO).await;
     let config = format!(
         r#"
 [store]
@@ -584,10 +603,10 @@ repeat_interval = "4h"
 #[tokio::test(flavor = "multi_thread")]
 async fn plugin_state_survives_a_restart() {
     let dir = tempfile::tempdir().unwrap();
-    let hook_addr = format!("127.0.0.1:{}", harness::free_port());
     let titles: Arc<Mutex<Vec<String>>> = Arc::default();
     let seen = titles.clone();
-    let listener = TcpListener::bind(&hook_addr).await.unwrap();
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let hook_addr = listener.local_addr().unwrap();
     let _server = tokio::spawn(async move {
         while let Ok((stream, _)) = listener.accept().await {
             let seen = seen.clone();
@@ -746,8 +765,7 @@ async fn post_until_taken(node: &Node, names: &[String], ends: &str) {
 #[tokio::test(flavor = "multi_thread")]
 async fn a_full_disk_answers_503_and_once_it_has_room_loses_nothing() {
     let dir = tempfile::tempdir().unwrap();
-    let recv_addr = format!("127.0.0.1:{}", harness::free_port());
-    let (_received, _r) = receiver(&recv_addr, Duration::ZERO).await;
+    let (recv_addr, _received, _r) = receiver("127.0.0.1:0", Duration::ZERO).await;
     let mut node = Node::start(dir.path(), &config(&recv_addr, "immediate")).await;
     let ends = harness::rfc3339_from_now(time::Duration::hours(1));
     let before = vec!["Before".to_string()];

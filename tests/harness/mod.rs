@@ -14,6 +14,7 @@ mod sink;
 
 pub use campanile::{check_config, Campanile, Reply};
 pub use peers::{Alertmanager, Prometheus};
+pub use process::address_in_use;
 pub use sink::{Recorded, Sink};
 
 use std::net::TcpListener;
