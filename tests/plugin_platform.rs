@@ -405,10 +405,10 @@ fn plugin_check_names_the_contract_and_refuses_what_does_not_load() {
     let (code, out, err) = campanile_cli(&["plugin", "check", wasm.to_str().unwrap()]);
     assert_eq!(code, 0, "{out}{err}");
     assert!(
-        out.contains("links against campanile:router@0.2.0"),
+        out.contains("links against campanile:router@0.3.0"),
         "{out}"
     );
-    assert!(out.contains("campanile:router/host@0.2.0"), "{out}");
+    assert!(out.contains("campanile:router/host@0.3.0"), "{out}");
     assert!(
         out.contains("  route\n") && out.contains("  identity\n"),
         "{out}"
@@ -421,6 +421,25 @@ fn plugin_check_names_the_contract_and_refuses_what_does_not_load() {
     assert_eq!(code, 2);
     assert!(
         err.contains("broken.wasm") && err.contains("not a valid component"),
+        "{err}"
+    );
+
+    // A component built with an SDK for the previous contract: it imports the 0.2.0 host.
+    let old = dir.path().join("old.wasm");
+    let component = wat::parse_str(
+        r#"(component
+            (import "campanile:router/host@0.2.0" (instance
+                (export "now-ms" (func (result s64)))))
+        )"#,
+    )
+    .unwrap();
+    std::fs::write(&old, component).unwrap();
+    let (code, _, err) = campanile_cli(&["plugin", "check", old.to_str().unwrap()]);
+    assert_eq!(code, 2, "{err}");
+    assert!(
+        err.contains("does not fit the campanile:router@0.3.0 contract")
+            && err.contains("rebuild it with campanile-sdk 0.3")
+            && err.contains("campanile:router/host@0.2.0"),
         "{err}"
     );
 }

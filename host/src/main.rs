@@ -196,8 +196,9 @@ fn plugin_tool(command: PluginCommand) -> ExitCode {
             {
                 Ok(i) => {
                     println!(
-                        "{}: OK, links against campanile:router@0.2.0 (version {}, {} bytes)",
+                        "{}: OK, links against {} (version {}, {} bytes)",
                         file.display(),
+                        campanile::plugin::CONTRACT,
                         i.version,
                         i.bytes
                     );

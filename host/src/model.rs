@@ -97,6 +97,12 @@ impl Labels {
         (0..self.ends.len()).map(|i| self.pair(i))
     }
 
+    /// The packed form: every name and value back to back, and per pair where its name and its
+    /// value end in the text (the plugin contract's `label-set` is this, flattened).
+    pub fn packed(&self) -> (&str, &[(u32, u32)]) {
+        (&self.text, &self.ends)
+    }
+
     pub fn len(&self) -> usize {
         self.ends.len()
     }

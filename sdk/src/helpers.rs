@@ -1,32 +1,6 @@
 //! Convenience methods on the contract types.
 
-use crate::{Action, Alert, AlertStatus, Group, Notify, Pair, Severity};
-
-/// The value of the pair called `name`, if any.
-fn find<'a>(pairs: &'a [Pair], name: &str) -> Option<&'a str> {
-    pairs
-        .iter()
-        .find(|pair| pair.name == name)
-        .map(|pair| pair.value.as_str())
-}
-
-impl Pair {
-    /// A pair from a name and a value.
-    ///
-    /// ```
-    /// use campanile_sdk::Pair;
-    ///
-    /// let pair = Pair::new("team", "storage");
-    /// assert_eq!(pair.name, "team");
-    /// assert_eq!(pair.value, "storage");
-    /// ```
-    pub fn new(name: impl Into<String>, value: impl Into<String>) -> Pair {
-        Pair {
-            name: name.into(),
-            value: value.into(),
-        }
-    }
-}
+use crate::{Action, Alert, AlertStatus, Group, Notify, Severity};
 
 impl Alert {
     /// The value of the label `name`, or `None` if the alert has no such label.
@@ -39,21 +13,21 @@ impl Alert {
     /// assert_eq!(alert.label("missing"), None);
     /// ```
     pub fn label(&self, name: &str) -> Option<&str> {
-        find(&self.labels, name)
+        self.labels.get(name)
     }
 
     /// The value of the annotation `name` (`summary`, `runbook_url`, ...), if present.
     ///
     /// ```
-    /// use campanile_sdk::{testing, Pair};
+    /// use campanile_sdk::testing;
     ///
     /// let mut alert = testing::alert(&[("alertname", "Down")]);
-    /// alert.annotations.push(Pair::new("summary", "the database is down"));
+    /// alert.annotations.insert("summary", "the database is down");
     /// assert_eq!(alert.annotation("summary"), Some("the database is down"));
     /// assert_eq!(alert.annotation("description"), None);
     /// ```
     pub fn annotation(&self, name: &str) -> Option<&str> {
-        find(&self.annotations, name)
+        self.annotations.get(name)
     }
 
     /// The alert's name: its `alertname` label, if present.
@@ -97,15 +71,15 @@ impl Group {
     /// The value of the group label `name`: one of the labels the route groups by.
     ///
     /// ```
-    /// use campanile_sdk::{testing, Pair};
+    /// use campanile_sdk::testing;
     ///
     /// let mut group = testing::group(vec![testing::alert(&[("alertname", "Down")])]);
-    /// group.group_labels.push(Pair::new("alertname", "Down"));
+    /// group.group_labels.insert("alertname", "Down");
     /// assert_eq!(group.label("alertname"), Some("Down"));
     /// assert_eq!(group.label("cluster"), None);
     /// ```
     pub fn label(&self, name: &str) -> Option<&str> {
-        find(&self.group_labels, name)
+        self.group_labels.get(name)
     }
 
     /// Whether an operator has acknowledged the group.
@@ -165,7 +139,7 @@ impl Group {
     /// assert_eq!(group.common_label("instance"), None);
     /// ```
     pub fn common_label(&self, name: &str) -> Option<&str> {
-        find(&self.common_labels, name)
+        self.common_labels.get(name)
     }
 
     /// The alerts that are still firing.

@@ -64,6 +64,7 @@ pub mod bindings {
 }
 
 mod helpers;
+mod labels;
 mod matcher;
 
 pub mod config;
@@ -75,16 +76,24 @@ pub mod time;
 
 pub use matcher::Matcher;
 
-/// A label or annotation: one name and its value.
+/// A set of labels or annotations: unique names, sorted, each with a value. Read it with
+/// [`LabelSet::get`] and [`LabelSet::iter`]; build one with [`LabelSet::from_pairs`].
+///
+/// It is the contract's packed `label-set`: the names and values back to back in `text`, and
+/// where each of them ends in `ends` (two entries per label). The host hands a whole group over
+/// in a few such values rather than one per label, which is what makes a call cheap.
 ///
 /// ```
-/// use campanile_sdk::Pair;
+/// use campanile_sdk::LabelSet;
 ///
-/// let pair = Pair::new("severity", "critical");
-/// assert_eq!((pair.name.as_str(), pair.value.as_str()), ("severity", "critical"));
+/// let set = LabelSet::from_pairs([("severity", "critical"), ("alertname", "Down")]);
+/// assert_eq!(set.get("severity"), Some("critical"));
+/// assert_eq!(set.iter().next(), Some(("alertname", "Down")));
 /// ```
 #[doc(inline)]
-pub use bindings::campanile::router::types::Pair;
+pub use bindings::campanile::router::types::LabelSet;
+
+pub use labels::Iter as LabelIter;
 
 /// Whether an alert is still firing when its group is routed.
 ///
@@ -251,7 +260,7 @@ pub trait Router {
     /// all its labels; only which alerts fold into one changes.
     ///
     /// ```
-    /// use campanile_sdk::{testing, Action, Group, Pair, Router};
+    /// use campanile_sdk::{testing, Action, Group, LabelSet, Router};
     ///
     /// /// Folds the same alert from two HA Prometheus replicas.
     /// struct DropReplica;
@@ -259,16 +268,16 @@ pub trait Router {
     ///     fn route(group: &Group) -> Result<Vec<Action>, String> {
     ///         Ok(vec![Action::notify(group.receiver.clone()).into()])
     ///     }
-    ///     fn identity(labels: &[Pair]) -> Option<Vec<Pair>> {
-    ///         Some(labels.iter().filter(|p| p.name != "replica").cloned().collect())
+    ///     fn identity(labels: &LabelSet) -> Option<LabelSet> {
+    ///         Some(labels.filtered(|name, _| name != "replica"))
     ///     }
     /// }
     ///
-    /// let a = testing::pairs(&[("alertname", "Down"), ("replica", "a")]);
-    /// let b = testing::pairs(&[("alertname", "Down"), ("replica", "b")]);
+    /// let a = testing::labels(&[("alertname", "Down"), ("replica", "a")]);
+    /// let b = testing::labels(&[("alertname", "Down"), ("replica", "b")]);
     /// assert_eq!(DropReplica::identity(&a), DropReplica::identity(&b));
     /// ```
-    fn identity(labels: &[Pair]) -> Option<Vec<Pair>> {
+    fn identity(labels: &LabelSet) -> Option<LabelSet> {
         let _ = labels;
         None
     }
@@ -313,9 +322,7 @@ macro_rules! export_router {
                     <$router as $crate::Router>::route(&group)
                 }
 
-                fn identity(
-                    labels: ::std::vec::Vec<$crate::Pair>,
-                ) -> ::core::option::Option<::std::vec::Vec<$crate::Pair>> {
+                fn identity(labels: $crate::LabelSet) -> ::core::option::Option<$crate::LabelSet> {
                     <$router as $crate::Router>::identity(&labels)
                 }
             }

@@ -1,6 +1,6 @@
 //! Label matchers, like Alertmanager's `name="value"`, without regular expressions.
 
-use crate::{Alert, Group, Pair};
+use crate::{Alert, Group, LabelSet};
 
 /// A condition on one label, as in Alertmanager's matchers but without regular expressions.
 ///
@@ -104,11 +104,8 @@ impl Matcher {
     /// ]);
     /// assert!(Matcher::eq("team", "db").matches_labels(&group.common_labels));
     /// ```
-    pub fn matches_labels(&self, labels: &[Pair]) -> bool {
-        let value = labels
-            .iter()
-            .find(|pair| pair.name == self.name)
-            .map_or("", |pair| pair.value.as_str());
+    pub fn matches_labels(&self, labels: &LabelSet) -> bool {
+        let value = labels.get(&self.name).unwrap_or("");
         match &self.test {
             Test::Eq(expected) => value == expected,
             Test::Neq(expected) => value != expected,

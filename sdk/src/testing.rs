@@ -34,7 +34,7 @@ use std::cell::RefCell;
 use std::collections::BTreeMap;
 
 use crate::log::Level;
-use crate::{Acknowledgement, Alert, AlertStatus, Group, NotifyReason, Pair, Sent};
+use crate::{Acknowledgement, Alert, AlertStatus, Group, LabelSet, NotifyReason, Sent};
 
 /// The fake clock's time until [`set_now_ms`] is called: 2023-11-14T22:13:20Z.
 ///
@@ -226,47 +226,40 @@ pub(crate) fn fake_log(level: Level, message: &str) {
     with_host(|host| host.logs.push((level, message.to_string())));
 }
 
-/// Turns `(name, value)` tuples into [`Pair`]s sorted by name, as the host sends them.
+/// A [`LabelSet`] of these `(name, value)` tuples, given in any order, as the host sends it.
 ///
 /// ```
-/// use campanile_sdk::{testing, Pair};
+/// use campanile_sdk::testing;
 ///
-/// assert_eq!(
-///     testing::pairs(&[("b", "2"), ("a", "1")]),
-///     [Pair::new("a", "1"), Pair::new("b", "2")]
-/// );
+/// let set = testing::labels(&[("b", "2"), ("a", "1")]);
+/// assert_eq!(set.iter().collect::<Vec<_>>(), [("a", "1"), ("b", "2")]);
 /// ```
-pub fn pairs(entries: &[(&str, &str)]) -> Vec<Pair> {
-    let mut pairs: Vec<Pair> = entries
-        .iter()
-        .map(|&(name, value)| Pair::new(name, value))
-        .collect();
-    pairs.sort_by(|a, b| a.name.cmp(&b.name));
-    pairs
+pub fn labels(entries: &[(&str, &str)]) -> LabelSet {
+    LabelSet::from_pairs(entries.iter().copied())
 }
 
 /// A firing alert with these labels.
 ///
 /// It starts at the fake clock's current time, has no end time, no annotations and no generator
-/// URL; its fingerprint is the FNV-1a hash of its sorted labels, in 16 lowercase hex digits.
-/// The fields are public: change them as the test needs.
+/// URL; its fingerprint is the FNV-1a hash of its sorted labels (the host's is Alertmanager's,
+/// which a test has no need to reproduce). The fields are public: change them as the test needs.
 ///
 /// ```
-/// use campanile_sdk::{testing, Pair};
+/// use campanile_sdk::testing;
 ///
 /// let mut alert = testing::alert(&[("alertname", "Down"), ("severity", "critical")]);
-/// alert.annotations.push(Pair::new("summary", "db down"));
+/// alert.annotations.insert("summary", "db down");
 /// assert!(alert.is_firing());
-/// assert_eq!(alert.fingerprint.len(), 16);
+/// assert_ne!(alert.fingerprint, testing::alert(&[("alertname", "Up")]).fingerprint);
 /// assert_eq!(alert.starts_at, campanile_sdk::time::now_ms());
 /// ```
 pub fn alert(labels: &[(&str, &str)]) -> Alert {
-    let labels = pairs(labels);
+    let labels = self::labels(labels);
     Alert {
         fingerprint: fingerprint(&labels),
         status: AlertStatus::Firing,
         labels,
-        annotations: Vec::new(),
+        annotations: LabelSet::new(),
         starts_at: fake_now_ms(),
         ends_at: None,
         generator_url: String::new(),
@@ -297,7 +290,7 @@ pub fn resolved_alert(labels: &[(&str, &str)]) -> Alert {
 /// and the key `{}:{}`. The fields are public: change them as the test needs.
 ///
 /// ```
-/// use campanile_sdk::{testing, NotifyReason, Pair};
+/// use campanile_sdk::{testing, NotifyReason};
 ///
 /// let mut group = testing::group(vec![
 ///     testing::resolved_alert(&[("alertname", "Down"), ("instance", "a")]),
@@ -306,7 +299,7 @@ pub fn resolved_alert(labels: &[(&str, &str)]) -> Alert {
 /// assert_eq!((group.route.as_str(), group.receiver.as_str()), ("root", "default"));
 /// assert_eq!(group.reason, NotifyReason::First);
 /// assert!(group.alerts[0].is_firing());
-/// assert_eq!(group.common_labels, [Pair::new("alertname", "Down")]);
+/// assert_eq!(group.common_labels, testing::labels(&[("alertname", "Down")]));
 ///
 /// group.reason = NotifyReason::Repeat;
 /// ```
@@ -314,22 +307,16 @@ pub fn group(alerts: impl IntoIterator<Item = Alert>) -> Group {
     let mut alerts: Vec<Alert> = alerts.into_iter().collect();
     alerts.sort_by_key(|alert| !alert.is_firing());
     let common_labels = match alerts.split_first() {
-        None => Vec::new(),
+        None => LabelSet::new(),
         Some((first, rest)) => first
             .labels
-            .iter()
-            .filter(|pair| {
-                rest.iter()
-                    .all(|alert| alert.label(&pair.name) == Some(pair.value.as_str()))
-            })
-            .cloned()
-            .collect(),
+            .filtered(|name, value| rest.iter().all(|alert| alert.label(name) == Some(value))),
     };
     Group {
         key: "{}:{}".to_string(),
         route: "root".to_string(),
         receiver: "default".to_string(),
-        group_labels: Vec::new(),
+        group_labels: LabelSet::new(),
         common_labels,
         alerts,
         reason: NotifyReason::First,
@@ -375,19 +362,19 @@ pub fn sent(receiver: &str, reason: NotifyReason, ago_ms: i64) -> Sent {
 }
 
 /// FNV-1a (64 bits) of the sorted labels, each name and value followed by a 0xff separator.
-fn fingerprint(labels: &[Pair]) -> String {
+fn fingerprint(labels: &LabelSet) -> u64 {
     const OFFSET: u64 = 0xcbf2_9ce4_8422_2325;
     const PRIME: u64 = 0x0000_0100_0000_01b3;
     let mut hash = OFFSET;
-    for pair in labels {
-        for part in [pair.name.as_bytes(), pair.value.as_bytes()] {
+    for (name, value) in labels {
+        for part in [name.as_bytes(), value.as_bytes()] {
             for &byte in part.iter().chain(&[0xff]) {
                 hash ^= u64::from(byte);
                 hash = hash.wrapping_mul(PRIME);
             }
         }
     }
-    format!("{hash:016x}")
+    hash
 }
 
 #[cfg(test)]
@@ -400,7 +387,6 @@ mod tests {
         let b = alert(&[("b", "2"), ("a", "1")]);
         assert_eq!(a.fingerprint, b.fingerprint);
         assert_ne!(a.fingerprint, alert(&[("a", "1")]).fingerprint);
-        assert!(a.fingerprint.chars().all(|c| c.is_ascii_hexdigit()));
     }
 
     #[test]

@@ -50,14 +50,45 @@ pub enum Action {
     WakeAfter(u32),
 }
 
-pub fn pairs(labels: &Labels) -> Vec<wit::Pair> {
-    labels
-        .iter()
-        .map(|(n, v)| wit::Pair {
-            name: n.to_string(),
-            value: v.to_string(),
-        })
-        .collect()
+/// A label set in the contract's packed form: the host's own layout, flattened.
+pub fn label_set(labels: &Labels) -> wit::LabelSet {
+    let (text, ends) = labels.packed();
+    wit::LabelSet {
+        text: text.to_owned(),
+        ends: ends
+            .iter()
+            .flat_map(|&(name, value)| [name, value])
+            .collect(),
+    }
+}
+
+/// Unpacks a label set a plugin returned, checking it is well formed: two ends per pair,
+/// never going backwards, within the text and on character boundaries. Names need not be
+/// sorted or unique; the result is (a later duplicate wins).
+pub fn labels_from_wit(set: &wit::LabelSet) -> Result<Labels, String> {
+    if !set.ends.len().is_multiple_of(2) {
+        return Err(format!(
+            "label set has {} ends; it needs two per label",
+            set.ends.len()
+        ));
+    }
+    let mut start = 0usize;
+    let mut strings = Vec::with_capacity(set.ends.len());
+    for &end in &set.ends {
+        let end = end as usize;
+        let Some(s) = set.text.get(start..end) else {
+            return Err(format!(
+                "label set end {end} does not follow {start} within its {} bytes of text \
+                 on a character boundary",
+                set.text.len()
+            ));
+        };
+        strings.push(s);
+        start = end;
+    }
+    Ok(Labels::from_pairs(
+        strings.chunks_exact(2).map(|pair| (pair[0], pair[1])),
+    ))
 }
 
 pub fn group_to_wit(g: &GroupFlush) -> wit::Group {
@@ -68,14 +99,14 @@ pub fn group_to_wit(g: &GroupFlush) -> wit::Group {
             let a = &fa.alert;
             let firing = fa.status == AlertStatus::Firing;
             wit::Alert {
-                fingerprint: a.fingerprint.to_string(),
+                fingerprint: a.fingerprint.0,
                 status: if firing {
                     wit::AlertStatus::Firing
                 } else {
                     wit::AlertStatus::Resolved
                 },
-                labels: pairs(&a.labels),
-                annotations: pairs(&a.annotations),
+                labels: label_set(&a.labels),
+                annotations: label_set(&a.annotations),
                 starts_at: unix_ms(a.starts_at),
                 // A firing alert's end is only the host's timeout guess unless the sender set it.
                 ends_at: (!firing || !a.timeout).then(|| unix_ms(a.ends_at)),
@@ -87,8 +118,8 @@ pub fn group_to_wit(g: &GroupFlush) -> wit::Group {
         key: g.key.to_string(),
         route: g.route.config.name.clone(),
         receiver: g.route.config.receiver.clone(),
-        group_labels: pairs(&g.group_labels),
-        common_labels: pairs(&g.common_labels()),
+        group_labels: label_set(&g.group_labels),
+        common_labels: label_set(&g.common_labels()),
         alerts,
         reason: reason_to_wit(g.reason),
         acknowledged: g.acknowledged.as_ref().map(|a| wit::Acknowledgement {
@@ -165,4 +196,50 @@ pub fn actions_from_wit(
         out.push(converted);
     }
     Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_label_set_goes_over_in_the_contract_layout_and_comes_back() {
+        let labels = Labels::from_pairs([("team", "db"), ("alertname", "Down"), ("é", "")]);
+        let set = label_set(&labels);
+        assert_eq!(set.text, "alertnameDownteamdbé");
+        assert_eq!(set.ends, [9, 13, 17, 19, 21, 21]);
+        assert_eq!(labels_from_wit(&set).unwrap(), labels);
+        assert_eq!(
+            labels_from_wit(&label_set(&Labels::default())).unwrap(),
+            Labels::default()
+        );
+    }
+
+    #[test]
+    fn a_returned_set_need_not_be_sorted_and_a_later_twin_wins() {
+        let set = wit::LabelSet {
+            text: "bxaybz".into(),
+            ends: vec![1, 2, 3, 4, 5, 6],
+        };
+        assert_eq!(
+            labels_from_wit(&set).unwrap(),
+            Labels::from_pairs([("a", "y"), ("b", "z")])
+        );
+    }
+
+    #[test]
+    fn a_malformed_returned_set_is_refused_with_the_reason() {
+        let refused = |text: &str, ends: &[u32]| {
+            labels_from_wit(&wit::LabelSet {
+                text: text.into(),
+                ends: ends.to_vec(),
+            })
+            .unwrap_err()
+        };
+        assert!(refused("ab", &[1]).contains("two per label"));
+        assert!(refused("ab", &[1, 3]).contains("end 3"));
+        assert!(refused("abcd", &[3, 1]).contains("end 1 does not follow 3"));
+        // 'é' is two bytes: an end inside it is not a character boundary.
+        assert!(refused("éa", &[1, 3]).contains("character boundary"));
+    }
 }

@@ -40,6 +40,13 @@ pub use convert::{Action, Severity};
 pub use state::{PluginState, StateError};
 
 /// How often the epoch advances; deadlines are counted in these ticks.
+/// The WIT world this host implements (`wit/router.wit`); components built against another
+/// version do not link.
+pub const CONTRACT: &str = "campanile:router@0.3.0";
+
+/// The SDK release that builds components for [`CONTRACT`].
+const SDK_VERSION: &str = "0.3";
+
 const EPOCH_TICK: Duration = Duration::from_millis(5);
 
 /// Most actions one call may return.
@@ -72,8 +79,8 @@ pub enum LoadError {
         reason: String,
     },
     #[error(
-        "plugin {plugin:?}: does not fit the campanile:router@0.2.0 contract this host speaks \
-         (rebuild it with campanile-sdk 0.2): {reason}"
+        "plugin {plugin:?}: does not fit the {CONTRACT} contract this host speaks \
+         (rebuild it with campanile-sdk {SDK_VERSION}): {reason}"
     )]
     Link { plugin: String, reason: String },
     #[error("cannot start the plugin engine: {0}")]
@@ -413,7 +420,7 @@ impl PluginRuntime {
     pub fn identity(&self, name: &str, labels: &Labels) -> Result<Option<Labels>, PluginFault> {
         let plugin = self.plugin(name)?;
         let mut warm = plugin.checkout(&self.engine, &self.state)?;
-        let input = convert::pairs(labels);
+        let input = convert::label_set(labels);
         let returned = match warm.router.call_identity(&mut warm.store, &input) {
             Ok(returned) => {
                 plugin.checkin(warm);
@@ -421,16 +428,18 @@ impl PluginRuntime {
             }
             Err(e) => return Err(classify(&warm.store, &plugin.config, e)),
         };
-        let Some(pairs) = returned else {
+        let Some(set) = returned else {
             return Ok(None);
         };
-        let bytes: usize = pairs.iter().map(|p| p.name.len() + p.value.len()).sum();
-        if bytes > plugin.config.max_output {
-            return Err(PluginFault::Output(format!("identity of {bytes} bytes")));
+        if set.text.len() > plugin.config.max_output {
+            return Err(PluginFault::Output(format!(
+                "identity of {} bytes",
+                set.text.len()
+            )));
         }
-        Ok(Some(Labels::from_pairs(
-            pairs.iter().map(|p| (p.name.as_str(), p.value.as_str())),
-        )))
+        convert::labels_from_wit(&set)
+            .map(Some)
+            .map_err(|e| PluginFault::Output(format!("identity: {e}")))
     }
 
     /// The loaded version of plugin `name`.

@@ -6,7 +6,7 @@
 //! all its labels. As a routing plugin (on a route) it passes every group to the route's
 //! receiver unchanged, so it can be used for identity alone.
 
-use campanile_sdk::{config, export_router, Action, Group, Pair, Router};
+use campanile_sdk::{config, export_router, Action, Group, LabelSet, Router};
 
 /// Drops replica labels from alert identity.
 pub struct ReplicaDedup;
@@ -26,18 +26,13 @@ impl Router for ReplicaDedup {
         Ok(vec![Action::notify(group.receiver.clone()).into()])
     }
 
-    fn identity(labels: &[Pair]) -> Option<Vec<Pair>> {
+    fn identity(labels: &LabelSet) -> Option<LabelSet> {
         let drop = dropped();
-        if !labels.iter().any(|p| drop.contains(&p.name)) {
+        let dropped = |name: &str| drop.iter().any(|d| d == name);
+        if !labels.names().any(dropped) {
             return None;
         }
-        Some(
-            labels
-                .iter()
-                .filter(|p| !drop.contains(&p.name))
-                .cloned()
-                .collect(),
-        )
+        Some(labels.filtered(|name, _| !dropped(name)))
     }
 }
 
@@ -51,24 +46,24 @@ mod tests {
 
     #[test]
     fn replicas_share_an_identity() {
-        let a = testing::pairs(&[("alertname", "Down"), ("replica", "a")]);
-        let b = testing::pairs(&[("alertname", "Down"), ("replica", "b")]);
+        let a = testing::labels(&[("alertname", "Down"), ("replica", "a")]);
+        let b = testing::labels(&[("alertname", "Down"), ("replica", "b")]);
         assert_eq!(ReplicaDedup::identity(&a), ReplicaDedup::identity(&b));
         assert_eq!(
             ReplicaDedup::identity(&a),
-            Some(testing::pairs(&[("alertname", "Down")]))
+            Some(testing::labels(&[("alertname", "Down")]))
         );
-        let plain = testing::pairs(&[("alertname", "Down")]);
+        let plain = testing::labels(&[("alertname", "Down")]);
         assert_eq!(ReplicaDedup::identity(&plain), None, "nothing to drop");
     }
 
     #[test]
     fn the_dropped_labels_are_configurable() {
         testing::set_config(&[("drop", "pod, node")]);
-        let a = testing::pairs(&[("alertname", "Down"), ("pod", "p1"), ("replica", "a")]);
+        let a = testing::labels(&[("alertname", "Down"), ("pod", "p1"), ("replica", "a")]);
         assert_eq!(
             ReplicaDedup::identity(&a),
-            Some(testing::pairs(&[("alertname", "Down"), ("replica", "a")]))
+            Some(testing::labels(&[("alertname", "Down"), ("replica", "a")]))
         );
     }
 
