@@ -118,7 +118,12 @@ impl Labels {
         };
         let mut common: Vec<(&str, &str)> = first.iter().collect();
         for set in sets {
-            common.retain(|(n, v)| set.get(n) == Some(v));
+            // Both are sorted by name: one merge walk, not a search per pair.
+            let mut other = set.iter().peekable();
+            common.retain(|&(name, value)| {
+                while other.next_if(|&(n, _)| n < name).is_some() {}
+                other.next_if(|&(n, v)| n == name && v == value).is_some()
+            });
         }
         Labels::from_sorted(common.into_iter())
     }
@@ -365,6 +370,20 @@ mod tests {
             Labels::common([&a, &b].into_iter()),
             Labels::from_pairs([("x", "1")])
         );
+        // Names missing on either side, names only the later sets have, a third set.
+        let a = Labels::from_pairs([("a", "1"), ("c", "3"), ("e", "5"), ("g", "7"), ("i", "")]);
+        let b = Labels::from_pairs([("b", "0"), ("c", "3"), ("d", "4"), ("e", "5"), ("i", "")]);
+        let c = Labels::from_pairs([("c", "3"), ("e", "6"), ("h", "8"), ("i", ""), ("j", "9")]);
+        assert_eq!(
+            Labels::common([&a, &b].into_iter()),
+            Labels::from_pairs([("c", "3"), ("e", "5"), ("i", "")])
+        );
+        assert_eq!(
+            Labels::common([&a, &b, &c].into_iter()),
+            Labels::from_pairs([("c", "3"), ("i", "")])
+        );
+        assert_eq!(Labels::common([&c].into_iter()), c);
+        assert_eq!(Labels::common(std::iter::empty()), Labels::default());
     }
 
     #[test]
