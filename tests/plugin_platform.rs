@@ -247,6 +247,62 @@ repeat_interval = "4h"
     );
 }
 
+/// An identity plugin that faults (a malformed label set, a trap) costs nothing but the
+/// folding: every alert lands under its own fingerprint, and the fault is counted by kind.
+#[tokio::test]
+async fn a_faulty_identity_plugin_keeps_each_alerts_own_fingerprint() {
+    for (identity, kind) in [("malformed", "output"), ("trap", "trap")] {
+        let config = format!(
+            r#"
+[ingest]
+identity_plugin = "hostile"
+
+[[receivers]]
+name = "log"
+type = "log"
+
+[[plugins]]
+name = "hostile"
+path = '{plugin}'
+
+[plugins.config]
+identity = "{identity}"
+
+[route]
+receiver = "log"
+"#,
+            plugin = hostile_wasm().display(),
+        );
+        let campanile = Campanile::start(&config).await;
+        let name = unique("Identity");
+        let reply = campanile
+            .post_alerts(&json!([
+                {"labels": {"alertname": name, "replica": "a"}},
+                {"labels": {"alertname": name, "replica": "b"}},
+            ]))
+            .await;
+        assert_eq!(reply.status, 200, "{identity}: {reply:?}");
+        let replicas: Vec<Value> = campanile
+            .alerts()
+            .await
+            .into_iter()
+            .filter(|a| a["labels"]["alertname"] == name.as_str())
+            .map(|a| a["labels"]["replica"].clone())
+            .collect();
+        assert_eq!(replicas.len(), 2, "{identity}: both kept: {replicas:?}");
+        assert_eq!(
+            campanile
+                .metric(
+                    "campanile_plugin_faults_total",
+                    &[("plugin", "hostile"), ("kind", kind)]
+                )
+                .await,
+            2.0,
+            "{identity}"
+        );
+    }
+}
+
 /// One config table that both plugins read: `severity-router` sends critical alerts to `pager`;
 /// the hostile plugin in mode `ok` sends everything to `named`. So which version routes is
 /// visible at the receiver.

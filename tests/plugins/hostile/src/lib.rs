@@ -17,13 +17,17 @@
 //! |                    | N counting the calls this instance served                        |
 //!
 //! *The receiver* is the value of config key `receiver`, or else the group's own receiver.
+//!
+//! As an identity plugin (`ingest.identity_plugin`) it follows the config key `identity`:
+//! `malformed` returns a label set whose offsets run past its text, `trap` panics, and
+//! anything else keeps the default identity (all labels).
 //! A missing or unknown mode returns an error. Under a memory limit of a few MiB, `giant` runs
 //! out of memory (and traps) long before it could return.
 
 use std::hint::black_box;
 use std::sync::Mutex;
 
-use campanile_sdk::{config, export_router, state, time, Action, Group, Router};
+use campanile_sdk::{config, export_router, state, time, Action, Group, LabelSet, Router};
 
 /// The receiver named by `unknown-receiver` mode: the host has no receiver by that name.
 pub const UNKNOWN_RECEIVER: &str = "no-such-receiver";
@@ -84,6 +88,17 @@ impl Router for HostileRouter {
                 Ok(vec![Action::notify(receiver(group)).title(title).into()])
             }
             other => Err(format!("hostile: unknown mode `{other}`")),
+        }
+    }
+
+    fn identity(labels: &LabelSet) -> Option<LabelSet> {
+        match config::get("identity").as_deref() {
+            Some("malformed") => Some(LabelSet {
+                text: "alertname".to_string(),
+                ends: vec![9, 99],
+            }),
+            Some("trap") => panic!("hostile identity trap with {} labels", labels.len()),
+            _ => None,
         }
     }
 }
