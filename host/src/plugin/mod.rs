@@ -39,7 +39,6 @@ use host::CallState;
 pub use convert::{Action, Severity};
 pub use state::{PluginState, StateError};
 
-/// How often the epoch advances; deadlines are counted in these ticks.
 /// The WIT world this host implements (`wit/router.wit`); components built against another
 /// version do not link.
 pub const CONTRACT: &str = "campanile:router@0.3.0";
@@ -47,6 +46,7 @@ pub const CONTRACT: &str = "campanile:router@0.3.0";
 /// The SDK release that builds components for [`CONTRACT`].
 const SDK_VERSION: &str = "0.3";
 
+/// How often the epoch advances; deadlines are counted in these ticks.
 const EPOCH_TICK: Duration = Duration::from_millis(5);
 
 /// Most actions one call may return.
@@ -431,11 +431,10 @@ impl PluginRuntime {
         let Some(set) = returned else {
             return Ok(None);
         };
-        if set.text.len() > plugin.config.max_output {
-            return Err(PluginFault::Output(format!(
-                "identity of {} bytes",
-                set.text.len()
-            )));
+        // The offsets count too: a flood of empty labels is small text but a large set.
+        let bytes = set.text.len() + 4 * set.ends.len();
+        if bytes > plugin.config.max_output {
+            return Err(PluginFault::Output(format!("identity of {bytes} bytes")));
         }
         convert::labels_from_wit(&set)
             .map(Some)
