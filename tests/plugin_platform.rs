@@ -226,12 +226,7 @@ repeat_interval = "4h"
             .await;
         assert_eq!(reply.status, 200, "{reply:?}");
     }
-    let ours: Vec<Value> = campanile
-        .alerts()
-        .await
-        .into_iter()
-        .filter(|a| a["labels"]["alertname"] == name.as_str())
-        .collect();
+    let ours = campanile.alerts_named(&name).await;
     assert_eq!(ours.len(), 2, "one alert per instance: {ours:#?}");
     let (payload, _) = sink
         .wait_for_alert("/hook", &name, |a| {
@@ -283,10 +278,9 @@ receiver = "log"
             .await;
         assert_eq!(reply.status, 200, "{identity}: {reply:?}");
         let replicas: Vec<Value> = campanile
-            .alerts()
+            .alerts_named(&name)
             .await
             .into_iter()
-            .filter(|a| a["labels"]["alertname"] == name.as_str())
             .map(|a| a["labels"]["replica"].clone())
             .collect();
         assert_eq!(replicas.len(), 2, "{identity}: both kept: {replicas:?}");

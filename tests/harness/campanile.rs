@@ -193,6 +193,13 @@ impl Campanile {
             other => panic!("GET /api/v2/alerts is not an array: {other}"),
         }
     }
+
+    /// The alerts of [`Campanile::alerts`] whose `alertname` label is `name`.
+    pub async fn alerts_named(&self, name: &str) -> Vec<Value> {
+        let mut alerts = self.alerts().await;
+        alerts.retain(|a| a["labels"]["alertname"] == name);
+        alerts
+    }
 }
 
 async fn reply(response: reqwest::Response) -> Reply {
