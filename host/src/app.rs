@@ -25,6 +25,7 @@ use crate::plugin::{LoadError, PluginRuntime, PluginState, Reload};
 use crate::route::RouteTable;
 use crate::silence::Silences;
 use crate::store::{Op, Store, StoreError, StoredAlert};
+use crate::supervise::Supervisor;
 use crate::telemetry::{Metrics, ReloadLabels};
 
 /// What request handlers share.
@@ -46,6 +47,8 @@ pub struct AppState {
     pub ack_links: Option<Arc<AckLinks>>,
     /// When this instance started (`uptime` in `GET /api/v2/status`).
     pub started: time::OffsetDateTime,
+    /// The long-lived tasks; `/-/healthy` reports whether they all live.
+    pub supervisor: Arc<Supervisor>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -67,6 +70,16 @@ pub struct Running {
     pub shutdown: CancellationToken,
     pub server: tokio::task::JoinHandle<()>,
     pub store: Arc<Store>,
+    pub supervisor: Arc<Supervisor>,
+}
+
+/// Why a running instance stopped.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Stopped {
+    /// SIGTERM or SIGINT.
+    Signal,
+    /// A long-lived task died (see `supervise`); the process should exit non-zero.
+    Failed(String),
 }
 
 /// Starts every task and begins serving. Returns once the store is loaded, plugins are
@@ -75,6 +88,7 @@ pub async fn start(config: Config) -> Result<Running, StartError> {
     let config = Arc::new(config);
     let metrics = Arc::new(Metrics::new());
     let shutdown = CancellationToken::new();
+    let supervisor = Supervisor::new(shutdown.clone());
 
     let store_config = config.store.clone();
     let observed = metrics.clone();
@@ -83,6 +97,7 @@ pub async fn start(config: Config) -> Result<Running, StartError> {
     })
     .await
     .expect("store opening task")?;
+    supervisor.watch("the store writer", store.writer_stopped());
 
     let plugin_configs = config.plugins.clone();
     let plugin_state = Arc::new(PluginState::new(store.clone(), snapshot.state));
@@ -137,8 +152,14 @@ pub async fn start(config: Config) -> Result<Running, StartError> {
     )
     .with_mute(mute.clone());
     dispatcher.restore(restored);
-    tokio::spawn(dispatcher.run(batch_rx, routed_rx, shutdown.clone()));
-    tokio::spawn(housekeeping(cache.clone(), shutdown.clone()));
+    supervisor.spawn(
+        "the dispatcher",
+        dispatcher.run(batch_rx, routed_rx, shutdown.clone()),
+    );
+    supervisor.spawn(
+        "the alert cache housekeeping",
+        housekeeping(cache.clone(), shutdown.clone()),
+    );
     let plugins = Arc::new(plugins);
     let pipeline = Arc::new(Pipeline {
         plugins: plugins.clone(),
@@ -150,7 +171,7 @@ pub async fn start(config: Config) -> Result<Running, StartError> {
         decisions: decisions.clone(),
     });
     pipeline.replay_outbox(snapshot.outbox, &routes).await;
-    tokio::spawn(pipeline.run(flush_rx));
+    supervisor.spawn("the routing pipeline", pipeline.run(flush_rx));
 
     let listen_error = |source| StartError::Listen {
         addr: config.server.listen.to_string(),
@@ -180,11 +201,24 @@ pub async fn start(config: Config) -> Result<Running, StartError> {
         plugins: plugins.clone(),
         ack_links,
         started: time::OffsetDateTime::now_utc(),
+        supervisor: supervisor.clone(),
     });
-    tokio::spawn(operator_housekeeping(state.clone(), shutdown.clone()));
-    tokio::spawn(reload_on_sighup(state.clone(), shutdown.clone()));
-    tokio::spawn(watch_plugin_files(state.clone(), shutdown.clone()));
-    let server = tokio::spawn(crate::server::serve(listener, state, shutdown.clone()));
+    supervisor.spawn(
+        "the silence, inhibition and acknowledgement housekeeping",
+        operator_housekeeping(state.clone(), shutdown.clone()),
+    );
+    supervisor.spawn(
+        "the SIGHUP handler",
+        reload_on_sighup(state.clone(), shutdown.clone()),
+    );
+    supervisor.spawn(
+        "the plugin file watcher",
+        watch_plugin_files(state.clone(), shutdown.clone()),
+    );
+    let server = supervisor.spawn(
+        "the HTTP server",
+        crate::server::serve(listener, state, shutdown.clone()),
+    );
     tracing::info!(
         %addr,
         receivers = config.receivers.len(),
@@ -198,6 +232,7 @@ pub async fn start(config: Config) -> Result<Running, StartError> {
         shutdown,
         server,
         store,
+        supervisor,
     })
 }
 
@@ -215,7 +250,7 @@ fn restore_alerts(
         let mut alert = Alert::from(s);
         // Stored under its fingerprint, which an identity plugin may have chosen.
         alert.fingerprint = Fingerprint(fingerprint);
-        if alert.ends_at + retention < now {
+        if crate::clock::after(alert.ends_at, retention) < now {
             gone.push(Op::DeleteAlert(alert.fingerprint.0));
             continue;
         }
@@ -258,8 +293,6 @@ async fn operator_housekeeping(state: Arc<AppState>, shutdown: CancellationToken
     }
 }
 
-/// Waits for SIGTERM or SIGINT, stops accepting, gives open requests `grace` to end, and
-/// closes the store (writing anything deferred).
 /// Reloads the plugins whose files changed (see [`PluginRuntime::reload`]), logging and
 /// counting the outcome. `trigger` says who asked: `api`, `signal` or `file`.
 pub async fn reload_plugins(state: &AppState, trigger: &'static str) -> Result<Reload, LoadError> {
@@ -341,9 +374,13 @@ async fn watch_plugin_files(state: Arc<AppState>, shutdown: CancellationToken) {
     }
 }
 
-pub async fn run_until_signal(running: Running, grace: Duration) {
-    wait_for_signal().await;
-    tracing::info!("shutting down");
+/// Waits for SIGTERM or SIGINT (or a long-lived task's death), stops accepting, gives open
+/// requests `grace` to end, and closes the store (writing anything deferred).
+pub async fn run_until_signal(running: Running, grace: Duration) -> Stopped {
+    tokio::select! {
+        _ = wait_for_signal() => tracing::info!("shutting down"),
+        _ = running.shutdown.cancelled() => {}
+    }
     running.shutdown.cancel();
     if tokio::time::timeout(grace, running.server).await.is_err() {
         tracing::warn!(
@@ -354,6 +391,10 @@ pub async fn run_until_signal(running: Running, grace: Duration) {
     let store = running.store.clone();
     let _ = tokio::task::spawn_blocking(move || store.close()).await;
     tracing::info!("stopped");
+    match running.supervisor.failed() {
+        Some(task) => Stopped::Failed(task.to_string()),
+        None => Stopped::Signal,
+    }
 }
 
 async fn wait_for_signal() {

@@ -5,9 +5,15 @@
 //! beside them, `server` and `api` at the HTTP edge, and `app` wiring it all together.
 //! See ARCHITECTURE.md for the map.
 
+// Instants and durations are added and subtracted only through `clock`, which cannot overflow
+// (a far-future `endsAt` once stopped the dispatcher). clippy.toml allows the integer types, so
+// this flags exactly time arithmetic. Tests compute times freely.
+#![cfg_attr(not(test), deny(clippy::arithmetic_side_effects))]
+
 pub mod ack;
 pub mod api;
 pub mod app;
+pub mod clock;
 pub mod config;
 pub mod decisions;
 pub mod dedup;
@@ -23,5 +29,6 @@ pub mod route;
 pub mod server;
 pub mod silence;
 pub mod store;
+pub mod supervise;
 pub mod telemetry;
 pub mod timeinterval;

@@ -7,6 +7,7 @@ use std::time::Duration;
 
 use clap::{Parser, Subcommand};
 
+use campanile::app::Stopped;
 use campanile::config::Config;
 use campanile::plugin::{dry_run, inspect, Action, PluginRuntime, PluginState};
 use campanile::telemetry::{init_logging, probe_ready, LogFormat, DEFAULT_READY_URL};
@@ -23,6 +24,7 @@ Exit status:
   0  serve: stopped by SIGTERM/SIGINT; check-config: valid; healthcheck: ready
   1  serve: could not start (store unreadable, address in use, ...); healthcheck: not ready
   2  invalid configuration, or invalid command line
+  3  serve: a long-lived task died (a bug, logged); restart it, it resumes from its store
 
 Examples:
   campanile serve --config /etc/campanile/campanile.toml
@@ -168,8 +170,15 @@ fn main() -> ExitCode {
             runtime.block_on(async {
                 match campanile::app::start(config).await {
                     Ok(running) => {
-                        campanile::app::run_until_signal(running, Duration::from_secs(10)).await;
-                        ExitCode::SUCCESS
+                        match campanile::app::run_until_signal(running, Duration::from_secs(10))
+                            .await
+                        {
+                            Stopped::Signal => ExitCode::SUCCESS,
+                            Stopped::Failed(task) => {
+                                eprintln!("campanile: {task} died; exiting for a restart");
+                                ExitCode::from(3)
+                            }
+                        }
                     }
                     Err(e) => {
                         tracing::error!("{e}");

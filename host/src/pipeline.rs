@@ -30,6 +30,7 @@ use tracing::Instrument;
 use time::OffsetDateTime;
 
 use crate::ack::Acks;
+use crate::clock;
 use crate::decisions::{Decision, Decisions};
 use crate::group::{FlushedAlert, GroupFlush, Reason, Routed};
 use crate::model::AlertStatus;
@@ -134,7 +135,8 @@ impl Pipeline {
                 wake_after,
                 ..
             } = outcome;
-            let wake_at = wake_after.map(|s| flush.at + time::Duration::seconds(s.into()));
+            let wake_at =
+                wake_after.map(|s| clock::shift(flush.at, time::Duration::seconds(s.into())));
             let sent: Vec<SentRecord> = deliveries
                 .iter()
                 .map(|d| SentRecord {

@@ -91,8 +91,13 @@ async fn handle(state: &AppState, req: Request<Incoming>) -> Response<Body> {
                 )
                 .await
             }
-            (&Method::GET, "/-/healthy") => text(StatusCode::OK, "OK\n"),
-            (&Method::GET, "/-/ready") => text(StatusCode::OK, "OK\n"),
+            (&Method::GET, "/-/healthy" | "/-/ready") => match state.supervisor.failed() {
+                None => text(StatusCode::OK, "OK\n"),
+                Some(task) => text(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    format!("{task} has died; campanile is stopping\n"),
+                ),
+            },
             (&Method::GET, "/metrics") => {
                 let mut r = text(StatusCode::OK, state.metrics.encode());
                 r.headers_mut().insert(

@@ -18,6 +18,8 @@ pub struct Campanile {
     pub addr: String,
     client: reqwest::Client,
     config_path: PathBuf,
+    /// How many times the process was started (its logs are `campanile-N.log`).
+    runs: u32,
     // Last, so the folder (config, log) outlives the process.
     _dir: TempDir,
 }
@@ -60,36 +62,52 @@ impl Campanile {
                 panic!("copy {} into the config folder: {e}", source.display())
             });
         }
-        for attempt in 1..=3 {
-            let addr = format!("127.0.0.1:{}", super::free_port());
-            let mut command = Command::new(BINARY);
-            command
-                .arg("serve")
-                .arg("--config")
-                .arg(&config_path)
-                .arg("--listen")
-                .arg(&addr)
-                .current_dir(dir.path());
-            if std::env::var_os("RUST_LOG").is_none() {
-                command.env("RUST_LOG", "info,campanile=debug");
-            }
-            let log = dir.path().join(format!("campanile-{attempt}.log"));
-            let mut process = Process::spawn("campanile", command, &log);
-            match process.wait_ready(&addr).await {
-                Ok(()) => {
-                    return Campanile {
-                        process,
-                        addr,
-                        client: super::client(),
-                        config_path,
-                        _dir: dir,
-                    }
-                }
-                Err(_) if attempt < 3 && address_in_use(&process.log()) => continue,
-                Err(ended) => panic!("campanile did not start: {ended}; config:\n{config}"),
-            }
+        let mut runs = 0;
+        let (process, addr) = launch(dir.path(), &config_path, &mut runs)
+            .await
+            .unwrap_or_else(|ended| panic!("campanile did not start: {ended}; config:\n{config}"));
+        Campanile {
+            process,
+            addr,
+            client: super::client(),
+            config_path,
+            runs,
+            _dir: dir,
         }
-        unreachable!("the last attempt returns or panics")
+    }
+
+    /// Stops campanile with SIGTERM and returns its exit status (it must exit within
+    /// [`super::PATIENCE`]).
+    pub async fn stop(&mut self) -> std::process::ExitStatus {
+        self.signal("TERM");
+        let deadline = std::time::Instant::now() + super::PATIENCE;
+        loop {
+            if let Some(status) = self.process.exited() {
+                return status;
+            }
+            assert!(
+                std::time::Instant::now() < deadline,
+                "campanile did not exit after SIGTERM; log:\n{}",
+                self.log()
+            );
+            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        }
+    }
+
+    /// Starts campanile again in the same folder, with the same configuration and store (on a
+    /// new port); the previous process must have ended. `Err` says how it ended if it exits
+    /// before it is ready.
+    pub async fn start_again(&mut self) -> Result<(), String> {
+        assert!(self.process.exited().is_some(), "campanile still runs");
+        let dir = self
+            .config_path
+            .parent()
+            .expect("config folder")
+            .to_path_buf();
+        let (process, addr) = launch(&dir, &self.config_path, &mut self.runs).await?;
+        self.process = process;
+        self.addr = addr;
+        Ok(())
     }
 
     pub fn url(&self, path: &str) -> String {
@@ -102,11 +120,21 @@ impl Campanile {
 
     /// Sends SIGHUP (reload) to the process.
     pub fn hangup(&self) {
+        self.signal("HUP");
+    }
+
+    /// Sends `SIG<name>` to the process.
+    pub fn signal(&self, name: &str) {
         let status = Command::new("kill")
-            .args(["-HUP", &self.process.pid().to_string()])
+            .args([&format!("-{name}"), &self.process.pid().to_string()])
             .status()
             .expect("run kill");
-        assert!(status.success(), "kill -HUP failed");
+        assert!(status.success(), "kill -{name} failed");
+    }
+
+    /// The process id.
+    pub fn pid(&self) -> u32 {
+        self.process.pid()
     }
 
     /// Everything campanile has logged so far.
@@ -200,6 +228,39 @@ impl Campanile {
         alerts.retain(|a| a["labels"]["alertname"] == name);
         alerts
     }
+}
+
+/// Starts `campanile serve --config CONFIG --listen 127.0.0.1:PORT` in `dir` and waits for
+/// `/-/ready`; a lost race for the port is tried again on another. `Err` says how the process
+/// ended if it exits before it is ready for another reason.
+async fn launch(
+    dir: &Path,
+    config_path: &Path,
+    runs: &mut u32,
+) -> Result<(Process, String), String> {
+    for attempt in 1..=3 {
+        *runs += 1;
+        let addr = format!("127.0.0.1:{}", super::free_port());
+        let mut command = Command::new(BINARY);
+        command
+            .arg("serve")
+            .arg("--config")
+            .arg(config_path)
+            .arg("--listen")
+            .arg(&addr)
+            .current_dir(dir);
+        if std::env::var_os("RUST_LOG").is_none() {
+            command.env("RUST_LOG", "info,campanile=debug");
+        }
+        let log = dir.join(format!("campanile-{runs}.log"));
+        let mut process = Process::spawn("campanile", command, &log);
+        match process.wait_ready(&addr).await {
+            Ok(()) => return Ok((process, addr)),
+            Err(_) if attempt < 3 && address_in_use(&process.log()) => continue,
+            Err(ended) => return Err(format!("{ended}; log:\n{}", process.log())),
+        }
+    }
+    unreachable!("the last attempt returns")
 }
 
 async fn reply(response: reqwest::Response) -> Reply {

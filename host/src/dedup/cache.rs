@@ -14,6 +14,7 @@ use moka::sync::Cache;
 use moka::Expiry;
 use time::OffsetDateTime;
 
+use crate::clock;
 use crate::model::{Alert, Fingerprint, SharedAlert};
 
 /// The cache is at capacity and the alert is new.
@@ -62,9 +63,13 @@ struct AfterResolution {
 
 impl AfterResolution {
     fn ttl(&self, alert: &Alert) -> Option<Duration> {
-        let until_end = alert.ends_at - OffsetDateTime::now_utc();
-        let until_end = Duration::try_from(until_end).unwrap_or(Duration::ZERO);
-        Some(until_end + self.retention)
+        // At most clock::FAR_FUTURE: an alert that ends in year 9999 stays, without overflow.
+        let until_end = clock::until(OffsetDateTime::now_utc(), alert.ends_at);
+        Some(
+            until_end
+                .saturating_add(self.retention)
+                .min(clock::FAR_FUTURE),
+        )
     }
 }
 

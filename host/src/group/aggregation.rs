@@ -7,14 +7,10 @@ use time::OffsetDateTime;
 use tokio::time::Instant;
 
 use super::{FlushedAlert, GroupFlush, Reason};
+use crate::clock;
 use crate::model::{AlertStatus, Fingerprint, Labels, SharedAlert};
 use crate::route::Route;
 use crate::store::{extend_history, NotifiedRecord, SentRecord};
-
-/// How long from `wall` until `at`; zero if `at` has passed.
-fn until(wall: OffsetDateTime, at: OffsetDateTime) -> std::time::Duration {
-    (at - wall).try_into().unwrap_or(std::time::Duration::ZERO)
-}
 
 /// What the group told receivers last time (Alertmanager's notification log entry).
 #[derive(Debug)]
@@ -42,7 +38,7 @@ pub struct AggrGroup {
 impl AggrGroup {
     /// A new group is first due after the route's group_wait.
     pub fn new(key: Arc<str>, route: Arc<Route>, labels: Labels, now: Instant) -> Self {
-        let next_flush = now + route.config.group_wait;
+        let next_flush = clock::deadline(now, route.config.group_wait);
         AggrGroup {
             key,
             route,
@@ -59,7 +55,8 @@ impl AggrGroup {
     /// group_wait ago makes a never-notified group due at once: there is no point waiting
     /// for company that has had time to arrive.
     pub fn insert(&mut self, alert: SharedAlert, now: Instant, wall: OffsetDateTime) {
-        if self.last.is_none() && alert.starts_at + self.route.config.group_wait < wall {
+        if self.last.is_none() && clock::after(alert.starts_at, self.route.config.group_wait) < wall
+        {
             self.next_flush = self.next_flush.min(now);
         }
         self.alerts.insert(alert.fingerprint, alert);
@@ -73,12 +70,13 @@ impl AggrGroup {
             resolved: record.resolved.iter().copied().map(Fingerprint).collect(),
             at: record.at,
         });
-        let since = (wall - record.at)
-            .try_into()
-            .unwrap_or(std::time::Duration::ZERO);
-        self.next_flush = now + self.route.config.group_interval.saturating_sub(since);
+        let since = clock::until(record.at, wall);
+        self.next_flush =
+            clock::deadline(now, self.route.config.group_interval.saturating_sub(since));
         self.history = record.sent.clone();
-        self.wake = record.wake_at.map(|at| (now + until(wall, at), at));
+        self.wake = record
+            .wake_at
+            .map(|at| (clock::deadline_at(now, wall, at), at));
     }
 
     /// Takes in what the routing stage decided for a flush of this group: what it sent, and
@@ -91,7 +89,7 @@ impl AggrGroup {
         wall: OffsetDateTime,
     ) {
         extend_history(&mut self.history, sent);
-        self.wake = wake_at.map(|at| (now + until(wall, at), at));
+        self.wake = wake_at.map(|at| (clock::deadline_at(now, wall, at), at));
     }
 
     /// A due wake-up: the group's firing alerts that are not muted, for the routing plugin to
@@ -190,7 +188,7 @@ impl AggrGroup {
             .collect();
 
         let reason = self.reason(&firing, &resolved, wall);
-        self.next_flush = now + self.route.config.group_interval;
+        self.next_flush = clock::deadline(now, self.route.config.group_interval);
         // Resolved alerts have had their flush; Alertmanager deletes them from the group too.
         for fp in &gone {
             self.alerts.remove(fp);
@@ -233,7 +231,7 @@ impl AggrGroup {
             (!last.firing.is_empty()).then_some(Reason::AllResolved)
         } else if !resolved.is_subset(&last.resolved) {
             Some(Reason::SomeResolved)
-        } else if last.at + self.route.config.repeat_interval <= wall {
+        } else if clock::after(last.at, self.route.config.repeat_interval) <= wall {
             Some(Reason::Repeat)
         } else {
             None
@@ -365,6 +363,48 @@ repeat_interval = "4h"
         // The mute ends: b is new to the receivers.
         let f = g.flush(t0, w0).expect("b is told once unmuted");
         assert_eq!((f.reason, f.alerts.len()), (Reason::NewAlerts, 2));
+    }
+
+    #[test]
+    fn far_future_times_do_not_overflow() {
+        // Alertmanager accepts these; one such alert used to stop the dispatcher.
+        let far = time::macros::datetime!(9999-12-31 23:59:59 UTC);
+        let t0 = Instant::now();
+        let w0 = OffsetDateTime::now_utc();
+        let labels = Labels::from_pairs([("alertname", "Far")]);
+        let far_alert = Arc::new(Alert {
+            fingerprint: Fingerprint::of(&labels),
+            labels,
+            annotations: Labels::default(),
+            starts_at: far,
+            ends_at: far,
+            timeout: false,
+            generator_url: String::new(),
+            updated_at: w0,
+        });
+        let mut g = AggrGroup::new("k".into(), route(), Labels::default(), t0);
+        g.insert(far_alert.clone(), t0, w0);
+        assert_eq!(
+            g.next_flush,
+            t0 + Duration::from_secs(30),
+            "a start in the future is no reason to hurry"
+        );
+        let f = g.flush(t0, w0).expect("firing until the end of time");
+        assert_eq!(f.reason, Reason::First);
+
+        // A record from far in the future (a wrong clock) or a wake-up at the end of time.
+        let mut record = f.record.clone();
+        record.at = far;
+        record.wake_at = Some(far);
+        let mut restored = AggrGroup::new("k".into(), route(), Labels::default(), t0);
+        restored.restore(&record, t0, w0);
+        restored.insert(far_alert, t0, w0);
+        assert!(restored.wake.is_some_and(|(at, _)| at > t0));
+        restored.routed(Vec::new(), Some(far), t0, w0);
+        assert!(
+            restored.flush(t0, w0).is_none(),
+            "notified at the end of time: its repeat interval saturates"
+        );
     }
 
     #[test]

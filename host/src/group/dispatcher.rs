@@ -15,6 +15,7 @@ use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 
 use super::{AggrGroup, GroupFlush, Routed};
+use crate::clock;
 use crate::model::SharedAlert;
 use crate::mute::MuteStage;
 use crate::route::RouteTable;
@@ -128,8 +129,9 @@ impl Dispatcher {
                 // Not dropped: looked at again a group_interval later, until the mute ends.
                 tracing::debug!(group_key = %key, "wake-up postponed, route muted: {why}");
                 let interval = route.group_interval;
-                group.wake = Some((now + interval, wall + interval));
-                self.wakes.insert((now + interval, key));
+                let at = clock::deadline(now, interval);
+                group.wake = Some((at, clock::after(wall, interval)));
+                self.wakes.insert((at, key));
                 continue;
             }
             let flushed = match &self.mute {

@@ -33,7 +33,7 @@ pub fn finish(d: Draft, now: OffsetDateTime, resolve_timeout: Duration) -> Resul
     let starts_at = d.starts_at.or(d.ends_at).unwrap_or(now);
     let (ends_at, timeout) = match d.ends_at {
         Some(e) => (e, false),
-        None => (now + resolve_timeout, true),
+        None => (crate::clock::after(now, resolve_timeout), true),
     };
     if ends_at < starts_at {
         return Err("start time must be before end time".into());

@@ -61,7 +61,7 @@ pub async fn deliver(
             Some(after) => after.max(MIN_WAIT),
             None => backoff(attempt),
         };
-        let out_of_time = started.elapsed() + wait > retry_for;
+        let out_of_time = started.elapsed().saturating_add(wait) > retry_for;
         if !err.is_retryable() || out_of_time {
             count(metrics, n, integration, "failed");
             tracing::error!(

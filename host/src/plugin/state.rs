@@ -112,7 +112,8 @@ impl PluginState {
         }
         let entry = Entry {
             value,
-            expires_at: ttl_seconds.map(|s| now + time::Duration::seconds(s.into())),
+            expires_at: ttl_seconds
+                .map(|s| crate::clock::shift(now, time::Duration::seconds(s.into()))),
         };
         ops.push(Op::PutState(
             plugin.to_string(),

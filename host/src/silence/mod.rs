@@ -85,6 +85,15 @@ impl Silences {
                 "end time can't be in the past".into(),
             ));
         }
+        // Alertmanager keeps a silence until `endsAt` + retention and refuses one whose
+        // expiry would pass the last representable time (10000-01-01); so does campanile.
+        if crate::clock::checked_after(new.ends_at, RETENTION).is_none() {
+            return Err(SilenceError::Invalid(format!(
+                "end time is too far in the future: a silence is kept {} after it ends, which must \
+                 be before 10000-01-01",
+                humantime::format_duration(RETENTION)
+            )));
+        }
         let _writer = self.writer.lock().await;
         let mut silence = Silence {
             id: new.id.clone().unwrap_or_default(),
@@ -170,7 +179,7 @@ impl Silences {
         let mut live = self.live.write().expect("silences lock");
         let gone: Vec<String> = live
             .values()
-            .filter(|s| s.ends_at + RETENTION <= now)
+            .filter(|s| crate::clock::after(s.ends_at, RETENTION) <= now)
             .map(|s| s.id.clone())
             .collect();
         for id in &gone {
@@ -252,6 +261,56 @@ mod tests {
             2
         );
         assert!(silences.list().is_empty());
+    }
+
+    #[tokio::test]
+    async fn far_future_ends_are_refused_as_alertmanager_does() {
+        let silences = Silences::new(Arc::new(Store::in_memory()), Vec::new());
+        let now = OffsetDateTime::now_utc();
+        let last = time::macros::datetime!(9999-12-31 23:59:59 UTC);
+        // Alertmanager 0.25 answers 400 for an end within its retention of year 10000 …
+        let err = silences
+            .set(new_silence("A", now, last), now)
+            .await
+            .unwrap_err();
+        assert!(
+            matches!(&err, SilenceError::Invalid(m) if m.contains("too far in the future")),
+            "{err}"
+        );
+        // … and takes one just before.
+        let latest = last - time::Duration::try_from(RETENTION).unwrap();
+        let id = silences
+            .set(new_silence("A", now, latest), now)
+            .await
+            .unwrap();
+        assert_eq!(silences.gc(now), 0);
+        assert!(silences.get(&id).is_some());
+        assert_eq!(
+            silences.gc(last),
+            1,
+            "forgotten at the end of its retention, the last second there is"
+        );
+    }
+
+    #[test]
+    fn stored_far_future_silences_are_collected_without_overflow() {
+        // Accepted before campanile refused them: the store may hold one.
+        let now = OffsetDateTime::now_utc();
+        let far = time::macros::datetime!(9999-12-31 23:59:59 UTC);
+        let stored = StoredSilence::from(&Silence {
+            id: "far".into(),
+            matchers: vec![SilenceMatcher::new("alertname", "A", false, true).unwrap()],
+            starts_at: now,
+            ends_at: far,
+            updated_at: now,
+            created_by: "ops".into(),
+            comment: "forever".into(),
+        });
+        let silences = Silences::new(Arc::new(Store::in_memory()), vec![stored]);
+        assert_eq!(silences.gc(now), 0);
+        assert_eq!(silences.gc(far), 0);
+        let labels = Labels::from_pairs([("alertname", "A")]);
+        assert_eq!(silences.silenced_by(&labels, now), vec!["far".to_string()]);
     }
 
     #[tokio::test]

@@ -21,6 +21,7 @@ use std::thread;
 use std::time::{Duration, Instant};
 
 use tokio::sync::oneshot;
+use tokio_util::sync::CancellationToken;
 
 pub use records::{
     extend_history, NotifiedRecord, OutboxEntry, SentRecord, StoredAck, StoredAlert, StoredMatcher,
@@ -47,12 +48,6 @@ struct Failing {
 pub enum StoreError {
     #[error("cannot open the store {path}: {reason}")]
     Open { path: String, reason: String },
-    #[error("the store {path} has an unreadable record in table {table}: {reason}")]
-    Corrupt {
-        path: String,
-        table: String,
-        reason: String,
-    },
     #[error("writing the store {path} failed: {reason}")]
     Io { path: String, reason: String },
     #[error("the store writer has stopped")]
@@ -195,6 +190,8 @@ pub struct Store {
     failing: Arc<AtomicBool>,
     next_outbox_id: AtomicU64,
     writer: std::sync::Mutex<Option<thread::JoinHandle<()>>>,
+    /// Cancelled when the writer thread ends, by [`Store::close`] or by a panic.
+    writer_stopped: CancellationToken,
 }
 
 impl Store {
@@ -223,9 +220,14 @@ impl Store {
         let durability = config.durability;
         let failing = Arc::new(AtomicBool::new(false));
         let flag = failing.clone();
+        let writer_stopped = CancellationToken::new();
+        let on_exit = writer_stopped.clone().drop_guard();
         let writer = thread::Builder::new()
             .name("campanile-store".into())
-            .spawn(move || run_writer(backend, rx, durability, observe, flag))
+            .spawn(move || {
+                let _on_exit = on_exit;
+                run_writer(backend, rx, durability, observe, flag)
+            })
             .map_err(|e| StoreError::Open {
                 path: config.path.display().to_string(),
                 reason: format!("cannot start the writer thread: {e}"),
@@ -236,6 +238,7 @@ impl Store {
             failing,
             next_outbox_id: AtomicU64::new(next_id),
             writer: std::sync::Mutex::new(Some(writer)),
+            writer_stopped,
         };
         Ok((Arc::new(store), snapshot))
     }
@@ -248,7 +251,13 @@ impl Store {
             failing: Arc::default(),
             next_outbox_id: AtomicU64::new(1),
             writer: std::sync::Mutex::new(None),
+            writer_stopped: CancellationToken::new(),
         }
+    }
+
+    /// Completes when the writer thread has ended: after [`Store::close`], or when it died.
+    pub fn writer_stopped(&self) -> impl std::future::Future<Output = ()> + Send + 'static {
+        self.writer_stopped.clone().cancelled_owned()
     }
 
     /// Writes `ops` in order and returns once they are as durable as the configured
@@ -451,7 +460,9 @@ fn run_writer(
                 failed.extend(kept(ops, keep));
                 failing_flag.store(true, Ordering::Relaxed);
                 failing = Some(Failing {
-                    retry_at: Instant::now() + backoff,
+                    retry_at: Instant::now()
+                        .checked_add(backoff)
+                        .unwrap_or_else(Instant::now),
                     backoff,
                     error: e.clone(),
                 });

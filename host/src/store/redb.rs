@@ -2,11 +2,8 @@
 
 use std::path::{Path, PathBuf};
 
-use redb::{Database, Durability, ReadableDatabase, ReadableTable, TableDefinition};
+use redb::{Database, Durability, ReadableDatabase, ReadableTable, TableDefinition, TableHandle};
 
-use super::records::{
-    NotifiedRecord, OutboxEntry, StoredAck, StoredAlert, StoredSilence, StoredState,
-};
 use super::{Op, Snapshot, StoreError};
 
 /// redb's page cache. The store is read in full once, at start, and then only written, so its
@@ -195,94 +192,53 @@ impl RedbBackend {
         txn.commit().map_err(self.err())
     }
 
-    /// Everything stored, for start-up.
+    /// Everything stored, for start-up. A record that does not decode is logged with its table
+    /// and key and left out (it stays on disk, for inspection): one bad record must not stop
+    /// a start.
     pub fn load(&self) -> Result<Snapshot, StoreError> {
         let db = self.db.as_ref().expect("open at start");
         let txn = db.begin_read().map_err(self.err())?;
         let mut snap = Snapshot::default();
-        for row in txn
-            .open_table(ALERTS)
-            .map_err(self.err())?
-            .iter()
-            .map_err(self.err())?
-        {
-            let (k, v) = row.map_err(self.err())?;
-            snap.alerts
-                .push((k.value(), self.decode::<StoredAlert>("alerts", v.value())?));
-        }
-        for row in txn
-            .open_table(NOTIFIED)
-            .map_err(self.err())?
-            .iter()
-            .map_err(self.err())?
-        {
-            let (k, v) = row.map_err(self.err())?;
-            snap.notified.push((
-                k.value().to_string(),
-                self.decode::<NotifiedRecord>("notified", v.value())?,
-            ));
-        }
-        for row in txn
-            .open_table(OUTBOX)
-            .map_err(self.err())?
-            .iter()
-            .map_err(self.err())?
-        {
-            let (k, v) = row.map_err(self.err())?;
-            snap.outbox
-                .push((k.value(), self.decode::<OutboxEntry>("outbox", v.value())?));
-        }
-        for row in txn
-            .open_table(SILENCES)
-            .map_err(self.err())?
-            .iter()
-            .map_err(self.err())?
-        {
-            let (_, v) = row.map_err(self.err())?;
-            snap.silences
-                .push(self.decode::<StoredSilence>("silences", v.value())?);
-        }
-        for row in txn
-            .open_table(ACKS)
-            .map_err(self.err())?
-            .iter()
-            .map_err(self.err())?
-        {
-            let (k, v) = row.map_err(self.err())?;
-            snap.acks.push((
-                k.value().to_string(),
-                self.decode::<StoredAck>("acks", v.value())?,
-            ));
-        }
-        for row in txn
-            .open_table(STATE)
-            .map_err(self.err())?
-            .iter()
-            .map_err(self.err())?
-        {
-            let (k, v) = row.map_err(self.err())?;
-            let Some((plugin, key)) = k.value().split_once('\0') else {
-                continue;
-            };
-            snap.state.push((
-                plugin.to_string(),
-                key.to_string(),
-                self.decode::<StoredState>("plugin_state", v.value())?,
-            ));
-        }
+        self.read_rows(&txn, ALERTS, |k, v| snap.alerts.push((k, v)))?;
+        self.read_rows(&txn, NOTIFIED, |k, v| {
+            snap.notified.push((k.to_string(), v))
+        })?;
+        self.read_rows(&txn, OUTBOX, |k, v| snap.outbox.push((k, v)))?;
+        self.read_rows(&txn, SILENCES, |_, v| snap.silences.push(v))?;
+        self.read_rows(&txn, ACKS, |k, v| snap.acks.push((k.to_string(), v)))?;
+        self.read_rows(&txn, STATE, |k, v| {
+            if let Some((plugin, key)) = k.split_once('\0') {
+                snap.state.push((plugin.to_string(), key.to_string(), v));
+            }
+        })?;
         Ok(snap)
     }
 
-    fn decode<T: serde::de::DeserializeOwned>(
+    /// Hands every row of `table` that decodes to `each`; logs and skips the others.
+    fn read_rows<K, T>(
         &self,
-        table: &str,
-        bytes: &[u8],
-    ) -> Result<T, StoreError> {
-        serde_json::from_slice(bytes).map_err(|e| StoreError::Corrupt {
-            path: self.path.display().to_string(),
-            table: table.to_string(),
-            reason: e.to_string(),
-        })
+        txn: &redb::ReadTransaction,
+        table: TableDefinition<'static, K, &'static [u8]>,
+        mut each: impl for<'a> FnMut(K::SelfType<'a>, T),
+    ) -> Result<(), StoreError>
+    where
+        K: redb::Key + 'static,
+        T: serde::de::DeserializeOwned,
+    {
+        let rows = txn.open_table(table).map_err(self.err())?;
+        for row in rows.iter().map_err(self.err())? {
+            let (k, v) = row.map_err(self.err())?;
+            match serde_json::from_slice::<T>(v.value()) {
+                Ok(record) => each(k.value(), record),
+                Err(e) => tracing::error!(
+                    store = %self.path.display(),
+                    table = table.name(),
+                    key = ?k.value(),
+                    "stored record left out: it does not decode ({e})"
+                ),
+            }
+        }
+        Ok(())
     }
 }
 
@@ -292,4 +248,49 @@ fn state_key(plugin: &str, key: &str) -> String {
 
 fn encode<T: serde::Serialize>(v: &T) -> Vec<u8> {
     serde_json::to_vec(v).expect("records serialise")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::Labels;
+    use crate::store::records::StoredAlert;
+    use time::OffsetDateTime;
+
+    #[test]
+    fn a_record_that_does_not_decode_is_left_out_not_fatal() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("campanile.redb");
+        let now = OffsetDateTime::now_utc();
+        let good = StoredAlert {
+            labels: Labels::from_pairs([("alertname", "Good")]),
+            annotations: Labels::default(),
+            starts_at: now,
+            ends_at: now,
+            timeout: false,
+            generator_url: String::new(),
+            updated_at: now,
+        };
+        {
+            let mut backend = RedbBackend::open(&path).unwrap();
+            backend.apply(&[Op::PutAlert(1, good)], true).unwrap();
+            // What an older or newer binary, or a bug, might have written.
+            let db = backend.db.as_ref().unwrap();
+            let txn = db.begin_write().unwrap();
+            {
+                let mut alerts = txn.open_table(ALERTS).unwrap();
+                alerts.insert(2, br#"{"labels":"#.as_slice()).unwrap();
+                let mut notified = txn.open_table(NOTIFIED).unwrap();
+                notified.insert("{}:{}", br#"[1,2]"#.as_slice()).unwrap();
+            }
+            txn.commit().unwrap();
+        }
+        let backend = RedbBackend::open(&path).unwrap();
+        let snapshot = backend
+            .load()
+            .expect("one bad record does not stop a start");
+        let fingerprints: Vec<u64> = snapshot.alerts.iter().map(|(fp, _)| *fp).collect();
+        assert_eq!(fingerprints, vec![1]);
+        assert!(snapshot.notified.is_empty());
+    }
 }
