@@ -8,6 +8,7 @@ use std::time::Duration;
 use tokio::net::TcpListener;
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
+use tokio_util::task::TaskTracker;
 
 use crate::ack::link::AckLinks;
 use crate::ack::Acks;
@@ -67,6 +68,8 @@ pub struct Running {
     pub shutdown: CancellationToken,
     pub server: tokio::task::JoinHandle<()>,
     pub store: Arc<Store>,
+    /// Deliveries in flight, which shutdown waits for (see [`Receivers::in_flight`]).
+    pub deliveries: TaskTracker,
 }
 
 /// Starts every task and begins serving. Returns once the store is loaded, plugins are
@@ -102,6 +105,7 @@ pub async fn start(config: Config) -> Result<Running, StartError> {
         store.clone(),
         shutdown.clone(),
     ));
+    let deliveries = receivers.in_flight();
     let routes = Arc::new(RouteTable::new(&config.route));
     let expired = store.clone();
     let cache = Arc::new(AlertCache::with_expiry_hook(
@@ -198,6 +202,7 @@ pub async fn start(config: Config) -> Result<Running, StartError> {
         shutdown,
         server,
         store,
+        deliveries,
     })
 }
 
@@ -345,10 +350,18 @@ pub async fn run_until_signal(running: Running, grace: Duration) {
     wait_for_signal().await;
     tracing::info!("shutting down");
     running.shutdown.cancel();
-    if tokio::time::timeout(grace, running.server).await.is_err() {
+    // Open requests and deliveries in flight share the grace; no new delivery starts, and one
+    // that finishes within it clears its outbox entry before the store closes.
+    running.deliveries.close();
+    let drained = async {
+        let _ = running.server.await;
+        running.deliveries.wait().await;
+    };
+    if tokio::time::timeout(grace, drained).await.is_err() {
         tracing::warn!(
             grace_ms = grace.as_millis() as u64,
-            "open requests did not finish in time"
+            deliveries_in_flight = running.deliveries.len(),
+            "open requests or deliveries did not finish in time; the outbox keeps those deliveries"
         );
     }
     let store = running.store.clone();
