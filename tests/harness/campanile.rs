@@ -100,6 +100,11 @@ impl Campanile {
         &self.config_path
     }
 
+    /// The process id (signals, `/proc/<pid>/status`).
+    pub fn pid(&self) -> u32 {
+        self.process.pid()
+    }
+
     /// Sends SIGHUP (reload) to the process.
     pub fn hangup(&self) {
         let status = Command::new("kill")
