@@ -887,7 +887,10 @@ async fn a_huge_error_body_is_read_only_as_far_as_the_log_needs() {
         "campanile's memory peaked at {} MB after {attempts} error bodies of 32 MiB",
         peak >> 20
     );
-    assert!(log.contains(&format!("endpoint answered 500: {START}")), "{log}");
+    assert!(
+        log.contains(&format!("endpoint answered 500: {START}")),
+        "{log}"
+    );
 }
 
 #[tokio::test]

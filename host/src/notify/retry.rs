@@ -195,7 +195,10 @@ mod tests {
     fn waits_until_a_wall_clock_time_are_bounded() {
         let now = OffsetDateTime::now_utc();
         let hour = Duration::from_secs(3600);
-        assert_eq!(until(now - time::Duration::seconds(5), hour), Duration::ZERO);
+        assert_eq!(
+            until(now - time::Duration::seconds(5), hour),
+            Duration::ZERO
+        );
         let soon = until(now + time::Duration::seconds(3), hour);
         assert!(
             soon > Duration::from_secs(2) && soon <= Duration::from_secs(3),

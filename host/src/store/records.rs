@@ -181,7 +181,10 @@ mod tests {
         e.first_attempt_at = Some(time::macros::datetime!(2026-01-01 00:00:01.25 UTC));
         e.not_before = Some(time::macros::datetime!(2026-01-01 00:00:04.5 UTC));
         let text = serde_json::to_string(&e).unwrap();
-        assert!(text.contains(r#""not_before":"2026-01-01T00:00:04.5Z""#), "{text}");
+        assert!(
+            text.contains(r#""not_before":"2026-01-01T00:00:04.5Z""#),
+            "{text}"
+        );
         assert_eq!(serde_json::from_str::<OutboxEntry>(&text).unwrap(), e);
     }
 }
