@@ -843,22 +843,6 @@ async fn given_up(campanile: &Campanile) -> String {
     .await
 }
 
-/// A `kB` field of `/proc/<pid>/status` (`VmRSS`, `VmHWM`), in bytes.
-fn proc_status_bytes(pid: u32, field: &str) -> u64 {
-    let status = std::fs::read_to_string(format!("/proc/{pid}/status"))
-        .unwrap_or_else(|e| panic!("read /proc/{pid}/status: {e}"));
-    let line = status
-        .lines()
-        .find(|l| l.starts_with(&format!("{field}:")))
-        .unwrap_or_else(|| panic!("no {field} in /proc/{pid}/status:\n{status}"));
-    let kb: u64 = line
-        .split_whitespace()
-        .nth(1)
-        .and_then(|v| v.parse().ok())
-        .unwrap_or_else(|| panic!("bad line {line:?}"));
-    kb * 1024
-}
-
 #[tokio::test]
 async fn a_huge_error_body_is_read_only_as_far_as_the_log_needs() {
     const PADDING: usize = 32 << 20;
@@ -869,13 +853,13 @@ async fn a_huge_error_body_is_read_only_as_far_as_the_log_needs() {
         "hook",
     ))
     .await;
-    let before = proc_status_bytes(campanile.pid(), "VmRSS");
+    let before = campanile.proc_status_bytes("VmRSS");
     post(&campanile, json!([alert("HugeBody", "critical")])).await;
     let log = given_up(&campanile).await;
     let attempts = peer.requests().len();
     assert!(attempts >= 3, "{}", peer.summary());
-    let peak = proc_status_bytes(campanile.pid(), "VmHWM");
-    let rss = proc_status_bytes(campanile.pid(), "VmRSS");
+    let peak = campanile.proc_status_bytes("VmHWM");
+    let rss = campanile.proc_status_bytes("VmRSS");
     eprintln!(
         "{attempts} answers of 32 MiB: VmRSS {} MB before, {} MB after, VmHWM {} MB",
         before >> 20,

@@ -8,7 +8,7 @@
 //! - delivery: `worker` (queue, concurrency, rate limit, attempt timeout, shutdown), `ratelimit`,
 //!   `retry` (backoff, `Retry-After`, the `retry_for` deadline), `outbox` (a notification's
 //!   outbox entry, with its retry schedule), `http` (answers sorted into retryable or not,
-//!   bodies read with a cap);
+//!   bodies read with a cap), `smtp` (an SMTP session whose reads are capped);
 //! - `secret`: values that never reach a log.
 
 mod discord;
@@ -29,6 +29,7 @@ mod retry;
 mod secret;
 mod severity;
 mod slack;
+mod smtp;
 mod truncate;
 mod webhook;
 mod worker;
