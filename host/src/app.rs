@@ -263,8 +263,6 @@ async fn operator_housekeeping(state: Arc<AppState>, shutdown: CancellationToken
     }
 }
 
-/// Waits for SIGTERM or SIGINT, stops accepting, gives open requests `grace` to end, and
-/// closes the store (writing anything deferred).
 /// Reloads the plugins whose files changed (see [`PluginRuntime::reload`]), logging and
 /// counting the outcome. `trigger` says who asked: `api`, `signal` or `file`.
 pub async fn reload_plugins(state: &AppState, trigger: &'static str) -> Result<Reload, LoadError> {
@@ -346,6 +344,8 @@ async fn watch_plugin_files(state: Arc<AppState>, shutdown: CancellationToken) {
     }
 }
 
+/// Waits for SIGTERM or SIGINT, stops accepting and starting deliveries, gives open requests
+/// and deliveries in flight `grace` to end, and closes the store (writing anything deferred).
 pub async fn run_until_signal(running: Running, grace: Duration) {
     wait_for_signal().await;
     tracing::info!("shutting down");
