@@ -4,6 +4,8 @@
 
 #[path = "harness/mod.rs"]
 mod harness;
+#[path = "peers/mod.rs"]
+mod peers;
 
 use std::collections::HashMap;
 use std::convert::Infallible;
@@ -21,6 +23,7 @@ use serde_json::{json, Value};
 use tokio::net::TcpListener;
 
 use harness::{stays_true, wait_until, PATIENCE};
+use peers::http::{Answer, HttpPeer};
 
 /// At most this many deliveries per receiver can be repeated after a crash: those in flight
 /// (campanile's per-receiver concurrency, 4) and those finished whose outbox entry was not yet
@@ -112,6 +115,12 @@ impl Node {
 
     /// SIGTERM, and the process must exit cleanly by itself.
     async fn stop_and_restart(&mut self) {
+        self.terminate().await;
+        self.spawn().await;
+    }
+
+    /// SIGTERM, and waits until the process has exited cleanly by itself.
+    async fn terminate(&mut self) {
         let status = Command::new("kill")
             .args(["-TERM", &self.child.id().to_string()])
             .status()
@@ -134,7 +143,6 @@ impl Node {
             "campanile exited with {exit} after SIGTERM:\n{}",
             self.logs()
         );
-        self.spawn().await;
     }
 
     fn url(&self, path: &str) -> String {
@@ -855,4 +863,133 @@ fn walk_files(dir: &Path) -> usize {
                 .sum()
         })
         .unwrap_or(0)
+}
+
+/// `host:port` of a local HTTP peer, for [`config`].
+fn peer_addr(peer: &HttpPeer) -> String {
+    peer.url("").trim_start_matches("http://").to_string()
+}
+
+/// The alert names of the webhook payloads `peer` received, in order.
+fn names_received(requests: &[peers::http::Received]) -> Vec<String> {
+    requests
+        .iter()
+        .map(|r| {
+            r.json()["groupLabels"]["alertname"]
+                .as_str()
+                .unwrap_or_default()
+                .to_string()
+        })
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn shutdown_starts_no_delivery_and_leaves_the_queued_ones_in_the_outbox() {
+    let dir = tempfile::tempdir().unwrap();
+    // A slow receiver and one delivery at a time: the first is in flight, the others queue.
+    let peer = HttpPeer::start(Answer::new(200, "ok").delay(Duration::from_millis(1500))).await;
+    let config = config(&peer_addr(&peer), "immediate")
+        .replace("timeout = \"5s\"", "timeout = \"5s\"\nconcurrency = 1");
+    let mut node = Node::start(dir.path(), &config).await;
+    let names: Vec<String> = (0..5).map(|i| format!("Queued{i}")).collect();
+    let ends = harness::rfc3339_from_now(time::Duration::hours(1));
+    let alerts: Vec<Value> = names
+        .iter()
+        .map(|n| json!({"labels": {"alertname": n}, "endsAt": ends}))
+        .collect();
+    let r = harness::client()
+        .post(node.url("/api/v2/alerts"))
+        .json(&alerts)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    let in_flight = peer.wait_for(1).await;
+    assert_eq!(in_flight.len(), 1, "{}", peer.summary());
+
+    // A request whose body never ends keeps the server, and so the process, in its grace
+    // period for a while: long enough for a worker to start another delivery, if it would.
+    let mut slow = tokio::net::TcpStream::connect(&node.addr).await.unwrap();
+    tokio::io::AsyncWriteExt::write_all(
+        &mut slow,
+        b"POST /api/v2/alerts HTTP/1.1\r\nhost: campanile\r\ncontent-type: application/json\r\ncontent-length: 1000\r\n\r\n[",
+    )
+    .await
+    .unwrap();
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    let signalled = Instant::now();
+    tokio::join!(node.terminate(), async {
+        // The delivery in flight is answered 1.5 s after it arrived; then some more time.
+        tokio::time::sleep(Duration::from_millis(3000)).await;
+        drop(slow);
+    });
+    let after: Vec<_> = peer
+        .requests()
+        .into_iter()
+        .filter(|r| r.at > signalled)
+        .collect();
+    assert!(
+        after.is_empty(),
+        "deliveries started after SIGTERM: {:?}\n{}",
+        names_received(&after),
+        node.logs()
+    );
+    let log = node.logs();
+    assert!(
+        log.contains("notification sent"),
+        "the delivery in flight gets the grace period to finish:\n{log}"
+    );
+
+    // After the restart every queued one is delivered, and the one that finished during the
+    // grace period is not repeated: its outbox entry was cleared before the store closed.
+    node.spawn().await;
+    let received = peer.wait_for(names.len()).await;
+    stays_true(
+        "each notification delivered exactly once",
+        Duration::from_secs(3),
+        async || {
+            let mut got = names_received(&peer.requests());
+            got.sort();
+            (got == names)
+                .then_some(())
+                .ok_or_else(|| format!("{got:?}"))
+        },
+    )
+    .await;
+    assert_eq!(names_received(&received[..1]), names_received(&in_flight));
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn retry_after_is_honoured_across_a_restart() {
+    let dir = tempfile::tempdir().unwrap();
+    let peer = HttpPeer::start(Answer::new(200, "ok")).await;
+    peer.script([Answer::new(503, "busy").header("retry-after", "3")]);
+    let mut node = Node::start(dir.path(), &config(&peer_addr(&peer), "immediate")).await;
+    let ends = harness::rfc3339_from_now(time::Duration::hours(1));
+    let r = harness::client()
+        .post(node.url("/api/v2/alerts"))
+        .json(&json!([{"labels": {"alertname": "Busy"}, "endsAt": ends}]))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    let first = peer.wait_for(1).await;
+    assert_eq!(first[0].answered, 503);
+
+    // Stopped right after the 503 and started again at once: the retry is due 3 s after the
+    // 503, whatever happened in between.
+    node.stop_and_restart().await;
+    let requests = peer.wait_for(2).await;
+    let waited = requests[1].at.duration_since(requests[0].at);
+    eprintln!("retried {waited:?} after the 503 (Retry-After: 3), across a restart");
+    assert!(
+        waited >= Duration::from_secs(3),
+        "the retry came {waited:?} after the 503 that asked for 3 s:\n{}",
+        node.logs()
+    );
+    assert_eq!(requests[1].answered, 200);
+    assert!(
+        waited < Duration::from_secs(10),
+        "the retry came {waited:?} after the 503"
+    );
 }

@@ -307,3 +307,68 @@ repeat_interval = "1h"
     )
     .await;
 }
+
+/// An SMTP server that greets with a line that never ends: `bytes` bytes without a newline,
+/// then silence until the client hangs up. Returns its port.
+async fn endless_greeting(bytes: usize) -> u16 {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = listener.local_addr().unwrap().port();
+    tokio::spawn(async move {
+        while let Ok((mut stream, _)) = listener.accept().await {
+            tokio::spawn(async move {
+                let chunk = vec![b'x'; 64 * 1024];
+                let _ = stream.write_all(b"220 ").await;
+                let mut left = bytes;
+                while left > 0 {
+                    let n = left.min(chunk.len());
+                    if stream.write_all(&chunk[..n]).await.is_err() {
+                        return;
+                    }
+                    left -= n;
+                }
+                let _ = stream.read(&mut [0u8; 1]).await;
+            });
+        }
+    });
+    port
+}
+
+#[tokio::test]
+async fn an_smtp_reply_line_without_end_is_not_buffered() {
+    // Bounded, so a campanile that buffers it all cannot take the test machine's memory.
+    let port = endless_greeting(192 << 20).await;
+    let config = format!(
+        r#"
+[[receivers]]
+name = "mail"
+type = "email"
+host = "127.0.0.1"
+port = {port}
+tls = "none"
+from = "campanile <alerts@campanile.example>"
+to = ["oncall@example.com"]
+timeout = "5s"
+retry_for = "1s"
+"#
+    ) + &route("mail");
+    let campanile = Campanile::start(&config).await;
+    post(&campanile, json!([alert("Endless", "critical")])).await;
+    let log = wait_until("the notification to be given up", PATIENCE, async || {
+        let log = campanile.log();
+        if log.contains("notification failed permanently") {
+            Ok(log)
+        } else {
+            Err("not yet".to_string())
+        }
+    })
+    .await;
+    let peak = campanile.proc_status_bytes("VmHWM");
+    eprintln!("VmHWM {} MB after a 192 MiB SMTP greeting line", peak >> 20);
+    assert!(
+        peak < 100 << 20,
+        "campanile's memory peaked at {} MB reading an endless SMTP reply line",
+        peak >> 20
+    );
+    assert!(log.contains("more than 1048576 bytes"), "{log}");
+}

@@ -824,3 +824,80 @@ username = "u"
     // None of the receivers is reported as missing by the route that names one.
     assert!(!text.contains("no receiver named"), "{text}");
 }
+
+/// A webhook receiver `hook` at `url`, with `extra` delivery keys.
+fn webhook_receiver(url: &str, extra: &str) -> String {
+    format!("[[receivers]]\nname = \"hook\"\ntype = \"webhook\"\nurl = \"{url}\"\n{extra}\n")
+}
+
+/// Waits until campanile has given up on a notification, and returns its log.
+async fn given_up(campanile: &Campanile) -> String {
+    wait_until("the notification to be given up", PATIENCE, async || {
+        let log = campanile.log();
+        if log.contains("notification failed permanently") {
+            Ok(log)
+        } else {
+            Err("not yet".to_string())
+        }
+    })
+    .await
+}
+
+#[tokio::test]
+async fn a_huge_error_body_is_read_only_as_far_as_the_log_needs() {
+    const PADDING: usize = 32 << 20;
+    const START: &str = "upstream exploded; this is how its error body begins";
+    let peer = HttpPeer::start(Answer::new(500, START).padded(PADDING)).await;
+    let campanile = Campanile::start(&config(
+        &webhook_receiver(&peer.url("/hook"), "retry_for = \"3s\""),
+        "hook",
+    ))
+    .await;
+    let before = campanile.proc_status_bytes("VmRSS");
+    post(&campanile, json!([alert("HugeBody", "critical")])).await;
+    let log = given_up(&campanile).await;
+    let attempts = peer.requests().len();
+    assert!(attempts >= 3, "{}", peer.summary());
+    let peak = campanile.proc_status_bytes("VmHWM");
+    let rss = campanile.proc_status_bytes("VmRSS");
+    eprintln!(
+        "{attempts} answers of 32 MiB: VmRSS {} MB before, {} MB after, VmHWM {} MB",
+        before >> 20,
+        rss >> 20,
+        peak >> 20
+    );
+    assert!(
+        peak < 100 << 20,
+        "campanile's memory peaked at {} MB after {attempts} error bodies of 32 MiB",
+        peak >> 20
+    );
+    assert!(
+        log.contains(&format!("endpoint answered 500: {START}")),
+        "{log}"
+    );
+}
+
+#[tokio::test]
+async fn retry_for_is_a_deadline_the_last_attempt_lands_on() {
+    let peer = HttpPeer::start(Answer::new(503, "busy")).await;
+    let campanile = Campanile::start(&config(
+        &webhook_receiver(&peer.url("/hook"), "retry_for = \"8s\""),
+        "hook",
+    ))
+    .await;
+    post(&campanile, json!([alert("Deadline", "critical")])).await;
+    given_up(&campanile).await;
+    let requests = peer.requests();
+    let last = gap(&requests[0], &requests[requests.len() - 1]);
+    let times: Vec<String> = requests
+        .iter()
+        .map(|r| format!("{:.2}", gap(&requests[0], r).as_secs_f64()))
+        .collect();
+    eprintln!("attempts at {} s", times.join(", "));
+    assert!(
+        last >= Duration::from_millis(7500) && last <= Duration::from_millis(8500),
+        "the last of {} attempts came {last:?} after the first (retry_for = 8s)",
+        requests.len()
+    );
+    no_more_than(&peer, requests.len(), Duration::from_secs(2)).await;
+}

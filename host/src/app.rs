@@ -8,6 +8,7 @@ use std::time::Duration;
 use tokio::net::TcpListener;
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
+use tokio_util::task::TaskTracker;
 
 use crate::ack::link::AckLinks;
 use crate::ack::Acks;
@@ -71,6 +72,8 @@ pub struct Running {
     pub server: tokio::task::JoinHandle<()>,
     pub store: Arc<Store>,
     pub supervisor: Arc<Supervisor>,
+    /// Deliveries in flight, which shutdown waits for (see [`Receivers::in_flight`]).
+    pub deliveries: TaskTracker,
 }
 
 /// Why a running instance stopped.
@@ -117,6 +120,7 @@ pub async fn start(config: Config) -> Result<Running, StartError> {
         store.clone(),
         shutdown.clone(),
     ));
+    let deliveries = receivers.in_flight();
     let routes = Arc::new(RouteTable::new(&config.route));
     let expired = store.clone();
     let cache = Arc::new(AlertCache::with_expiry_hook(
@@ -233,6 +237,7 @@ pub async fn start(config: Config) -> Result<Running, StartError> {
         server,
         store,
         supervisor,
+        deliveries,
     })
 }
 
@@ -374,18 +379,27 @@ async fn watch_plugin_files(state: Arc<AppState>, shutdown: CancellationToken) {
     }
 }
 
-/// Waits for SIGTERM or SIGINT (or a long-lived task's death), stops accepting, gives open
-/// requests `grace` to end, and closes the store (writing anything deferred).
+/// Waits for SIGTERM or SIGINT (or a long-lived task's death), stops accepting and starting
+/// deliveries, gives open requests and deliveries in flight `grace` to end, and closes the
+/// store (writing anything deferred).
 pub async fn run_until_signal(running: Running, grace: Duration) -> Stopped {
     tokio::select! {
         _ = wait_for_signal() => tracing::info!("shutting down"),
         _ = running.shutdown.cancelled() => {}
     }
     running.shutdown.cancel();
-    if tokio::time::timeout(grace, running.server).await.is_err() {
+    // Open requests and deliveries in flight share the grace; no new delivery starts, and one
+    // that finishes within it clears its outbox entry before the store closes.
+    running.deliveries.close();
+    let drained = async {
+        let _ = running.server.await;
+        running.deliveries.wait().await;
+    };
+    if tokio::time::timeout(grace, drained).await.is_err() {
         tracing::warn!(
             grace_ms = grace.as_millis() as u64,
-            "open requests did not finish in time"
+            deliveries_in_flight = running.deliveries.len(),
+            "open requests or deliveries did not finish in time; the outbox keeps those deliveries"
         );
     }
     let store = running.store.clone();

@@ -34,7 +34,7 @@ use crate::clock;
 use crate::decisions::{Decision, Decisions};
 use crate::group::{FlushedAlert, GroupFlush, Reason, Routed};
 use crate::model::AlertStatus;
-use crate::notify::{Overrides, Receivers};
+use crate::notify::{outbox_entry, outbox_schedule, Overrides, Receivers, Schedule};
 use crate::plugin::{Action, PluginFault, PluginRuntime, Severity};
 use crate::route::RouteTable;
 use crate::store::{extend_history, Op, OutboxEntry, SentRecord, Store};
@@ -149,7 +149,13 @@ impl Pipeline {
             self.tell_dispatcher(&flush, sent, wake_at);
             for (d, id) in deliveries.into_iter().zip(ids) {
                 self.receivers
-                    .enqueue(&d.receiver, flush.clone(), d.overrides, id)
+                    .enqueue(
+                        &d.receiver,
+                        flush.clone(),
+                        d.overrides,
+                        id,
+                        Schedule::default(),
+                    )
                     .await;
             }
         }
@@ -213,7 +219,8 @@ impl Pipeline {
         let mut ids = Vec::with_capacity(deliveries.len());
         for d in deliveries {
             let id = self.store.next_outbox_id();
-            ops.push(Op::PutOutbox(id, Box::new(outbox_entry(flush, d))));
+            let entry = outbox_entry(flush, &d.receiver, &d.overrides, Schedule::default());
+            ops.push(Op::PutOutbox(id, Box::new(entry)));
             ids.push(Some(id));
         }
         self.store.submit(ops);
@@ -221,6 +228,8 @@ impl Pipeline {
     }
 
     /// Re-queues what the outbox held at start: decided before the restart, not yet delivered.
+    /// A delivery that was being retried keeps its schedule: its next attempt waits for the
+    /// time it was given, and its `retry_for` deadline still counts from its first attempt.
     pub async fn replay_outbox(&self, entries: Vec<(u64, OutboxEntry)>, routes: &RouteTable) {
         if !entries.is_empty() {
             tracing::info!(
@@ -229,6 +238,7 @@ impl Pipeline {
             );
         }
         for (id, e) in entries {
+            let schedule = outbox_schedule(&e);
             let route = routes
                 .by_name(&e.route)
                 .unwrap_or_else(|| routes.get(0))
@@ -262,7 +272,7 @@ impl Pipeline {
                 severity: e.severity.as_deref().and_then(Severity::parse),
             };
             self.receivers
-                .enqueue(&e.receiver, Arc::new(flush), overrides, Some(id))
+                .enqueue(&e.receiver, Arc::new(flush), overrides, Some(id), schedule)
                 .await;
         }
     }
@@ -408,24 +418,5 @@ fn describe(action: &Action) -> String {
         }
         Action::Suppress(reason) => format!("suppress: {reason}"),
         Action::WakeAfter(secs) => format!("wake-after {secs}s"),
-    }
-}
-
-fn outbox_entry(flush: &GroupFlush, d: &Delivery) -> OutboxEntry {
-    OutboxEntry {
-        receiver: d.receiver.clone(),
-        group_key: flush.key.to_string(),
-        route: flush.route.config.name.clone(),
-        group_labels: flush.group_labels.clone(),
-        alerts: flush
-            .alerts
-            .iter()
-            .map(|a| ((&*a.alert).into(), a.status == AlertStatus::Firing))
-            .collect(),
-        reason: flush.reason.as_str().to_string(),
-        at: flush.at,
-        title: d.overrides.title.clone(),
-        body: d.overrides.body.clone(),
-        severity: d.overrides.severity.map(|s| s.as_str().to_string()),
     }
 }

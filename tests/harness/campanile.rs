@@ -118,6 +118,23 @@ impl Campanile {
         &self.config_path
     }
 
+    /// A `kB` field of the process's `/proc/<pid>/status` (`VmRSS`, `VmHWM` …), in bytes.
+    pub fn proc_status_bytes(&self, field: &str) -> u64 {
+        let pid = self.process.pid();
+        let status = std::fs::read_to_string(format!("/proc/{pid}/status"))
+            .unwrap_or_else(|e| panic!("read /proc/{pid}/status: {e}"));
+        let line = status
+            .lines()
+            .find(|l| l.starts_with(&format!("{field}:")))
+            .unwrap_or_else(|| panic!("no {field} in /proc/{pid}/status:\n{status}"));
+        let kb: u64 = line
+            .split_whitespace()
+            .nth(1)
+            .and_then(|v| v.parse().ok())
+            .unwrap_or_else(|| panic!("bad line {line:?}"));
+        kb * 1024
+    }
+
     /// Sends SIGHUP (reload) to the process.
     pub fn hangup(&self) {
         self.signal("HUP");

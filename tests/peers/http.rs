@@ -1,16 +1,18 @@
 //! A local HTTP peer that answers as a real service documents it (PagerDuty's 202 + JSON,
 //! Slack's `ok`, Discord's 204), can be scripted to answer otherwise (429 with `Retry-After`,
-//! 500s, 400 with an error body, a hang past the client's timeout), and records every request
-//! it received, with its arrival time.
+//! 500s, 400 with an error body, a hang past the client's timeout, a body of many megabytes
+//! streamed), and records every request it received, with its arrival time.
 
 use std::collections::VecDeque;
 use std::convert::Infallible;
+use std::pin::Pin;
 use std::sync::{Arc, Mutex};
+use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
-use http_body_util::{BodyExt, Full};
-use hyper::body::Incoming;
+use http_body_util::BodyExt;
+use hyper::body::{Body, Frame, Incoming, SizeHint};
 use hyper::server::conn::http1;
 use hyper::service::service_fn;
 use hyper::{HeaderMap, Request, Response};
@@ -29,6 +31,8 @@ pub struct Answer {
     pub delay: Duration,
     /// Waits until [`HttpPeer::release`] before answering.
     pub held: bool,
+    /// Bytes of padding streamed after `body`, chunked, never held in memory at once.
+    pub padding: usize,
 }
 
 impl Answer {
@@ -39,7 +43,14 @@ impl Answer {
             body: body.to_string(),
             delay: Duration::ZERO,
             held: false,
+            padding: 0,
         }
+    }
+
+    /// After the body, `bytes` more (`x`s) in 64 KiB chunks, with chunked transfer encoding.
+    pub fn padded(mut self, bytes: usize) -> Answer {
+        self.padding = bytes;
+        self
     }
 
     pub fn header(mut self, name: &str, value: &str) -> Answer {
@@ -238,10 +249,53 @@ async fn serve(listener: TcpListener, state: Arc<Mutex<State>>) {
     }
 }
 
+/// A response body: the answer's text, then its padding, one chunk at a time.
+struct Payload {
+    head: Option<Bytes>,
+    padding: usize,
+}
+
+/// The padding's chunk.
+static PAD: [u8; 64 * 1024] = [b'x'; 64 * 1024];
+
+impl Body for Payload {
+    type Data = Bytes;
+    type Error = Infallible;
+
+    fn poll_frame(
+        self: Pin<&mut Self>,
+        _: &mut Context<'_>,
+    ) -> Poll<Option<Result<Frame<Bytes>, Infallible>>> {
+        let this = self.get_mut();
+        if let Some(head) = this.head.take() {
+            return Poll::Ready(Some(Ok(Frame::data(head))));
+        }
+        if this.padding == 0 {
+            return Poll::Ready(None);
+        }
+        let n = this.padding.min(PAD.len());
+        this.padding -= n;
+        Poll::Ready(Some(Ok(Frame::data(Bytes::from_static(&PAD[..n])))))
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.head.is_none() && self.padding == 0
+    }
+
+    /// Exact without padding (a `content-length`), unknown with it (chunked).
+    fn size_hint(&self) -> SizeHint {
+        match (&self.head, self.padding) {
+            (Some(head), 0) => SizeHint::with_exact(head.len() as u64),
+            (None, 0) => SizeHint::with_exact(0),
+            _ => SizeHint::default(),
+        }
+    }
+}
+
 async fn answer(
     state: Arc<Mutex<State>>,
     request: Request<Incoming>,
-) -> Result<Response<Full<Bytes>>, Infallible> {
+) -> Result<Response<Payload>, Infallible> {
     let (parts, body) = request.into_parts();
     let body = body
         .collect()
@@ -276,6 +330,9 @@ async fn answer(
         response = response.header(name, value);
     }
     Ok(response
-        .body(Full::new(Bytes::from(reply.body)))
+        .body(Payload {
+            head: Some(Bytes::from(reply.body)),
+            padding: reply.padding,
+        })
         .expect("valid response"))
 }

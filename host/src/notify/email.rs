@@ -3,18 +3,20 @@
 //! title. STARTTLS (required, so no downgrade), implicit TLS, or none for a local relay.
 //!
 //! SMTP answers sort like HTTP ones: a 5xx reply is permanent, anything else (4xx, connection
-//! and TLS failures) is worth retrying.
+//! and TLS failures, a server that sends too much) is worth retrying. The session is `smtp`'s,
+//! which bounds what the server may send.
 
 use std::fmt::Write;
 use std::time::Duration;
 
 use lettre::message::{Mailbox, MultiPart};
 use lettre::transport::smtp::authentication::Credentials;
-use lettre::transport::smtp::client::{Certificate, Tls, TlsParameters};
+use lettre::transport::smtp::client::{Certificate, TlsParameters};
 use lettre::transport::smtp::extension::ClientId;
-use lettre::{AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
+use lettre::Message;
 
 use super::render::{self, escape_html as escape, label_line};
+use super::smtp::{self, Security, Session};
 use super::{incident, severity, truncate, BoxFuture, Notification, Notifier, NotifyError};
 use crate::config::{EmailConfig, SmtpTls};
 
@@ -27,18 +29,17 @@ pub struct Email {
 }
 
 impl Email {
-    /// `timeout` bounds each SMTP command (the worker bounds the whole attempt).
+    /// `timeout` bounds connecting (the worker bounds the whole attempt).
     pub fn new(config: EmailConfig, timeout: Duration) -> Self {
         Email { config, timeout }
     }
 
-    /// A transport for one delivery: connections are not pooled, alert mail is rare.
-    fn transport(&self) -> Result<AsyncSmtpTransport<Tokio1Executor>, NotifyError> {
+    /// The session for one delivery: connections are not pooled, alert mail is rare.
+    fn session(&self) -> Result<Session, NotifyError> {
         let c = &self.config;
-        let mut builder = AsyncSmtpTransport::<Tokio1Executor>::builder_dangerous(c.host.as_str())
-            .port(c.port)
-            .timeout(Some(self.timeout));
-        if c.tls != SmtpTls::None {
+        let security = if c.tls == SmtpTls::None {
+            Security::None
+        } else {
             let mut params = TlsParameters::builder(c.host.clone());
             if let Some(pem) = &c.ca_pem {
                 let cert = Certificate::from_pem(pem)
@@ -48,27 +49,32 @@ impl Email {
             let params = params
                 .build_rustls()
                 .map_err(|e| NotifyError::Rejected(format!("TLS set-up: {e}")))?;
-            builder = builder.tls(match c.tls {
-                SmtpTls::Implicit => Tls::Wrapper(params),
-                _ => Tls::Required(params),
-            });
-        }
-        if let (Some(user), Some(password)) = (&c.username, &c.password) {
-            builder =
-                builder.credentials(Credentials::new(user.clone(), password.expose().clone()));
-        }
-        if let Some(hello) = &c.hello {
-            builder = builder.hello_name(ClientId::Domain(hello.clone()));
-        }
-        Ok(builder.build())
+            match c.tls {
+                SmtpTls::Implicit => Security::Implicit(params),
+                _ => Security::StartTls(params),
+            }
+        };
+        let credentials = match (&c.username, &c.password) {
+            (Some(user), Some(password)) => {
+                Some(Credentials::new(user.clone(), password.expose().clone()))
+            }
+            _ => None,
+        };
+        Ok(Session {
+            host: c.host.clone(),
+            port: c.port,
+            security,
+            hello: c.hello.clone().map(ClientId::Domain).unwrap_or_default(),
+            credentials,
+            connect_timeout: self.timeout,
+        })
     }
 
     async fn send(&self, n: &Notification) -> Result<(), NotifyError> {
         let message = message(n, &self.config.from, &self.config.to, &self.config.cc)?;
-        self.transport()?
-            .send(message)
+        let session = self.session()?;
+        smtp::send(&session, message.envelope(), &message.formatted())
             .await
-            .map(drop)
             .map_err(|e| {
                 if e.is_permanent() {
                     NotifyError::Rejected(format!("the SMTP server refused the message: {e}"))

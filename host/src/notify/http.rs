@@ -2,7 +2,8 @@
 //! success, a retryable failure (with its `Retry-After`) or a permanent one (with the body the
 //! endpoint returned, so the log says why).
 //!
-//! Errors never carry the request URL (`without_url`): webhook URLs hold tokens.
+//! Errors never carry the request URL (`without_url`): webhook URLs hold tokens. A peer's body
+//! is only ever read through [`read_capped`], so a huge or endless one costs nothing.
 
 use std::error::Error as _;
 use std::time::{Duration, SystemTime};
@@ -15,6 +16,10 @@ use super::NotifyError;
 
 /// Most characters of an error body kept for the log.
 const ERROR_BODY_CHARS: usize = 512;
+
+/// Most bytes of an error body read: room for [`ERROR_BODY_CHARS`] characters of any UTF-8
+/// (four bytes at most each) and some white space to trim before them.
+const ERROR_BODY_BYTES: usize = ERROR_BODY_CHARS * 4 + 512;
 
 /// Sets each field of `fields` that has a value on the JSON object `body` (the optional
 /// `channel`, `username`, `icon_*` overrides of Slack-style webhooks).
@@ -50,13 +55,32 @@ pub async fn check(response: reqwest::Response, secrets: &[&str]) -> Result<(), 
         return Ok(());
     }
     let retry_after = retry_after(response.headers());
-    let text = response.text().await.unwrap_or_default();
+    let body = read_capped(response, ERROR_BODY_BYTES).await;
+    let text = String::from_utf8_lossy(&body);
     let text: String = text.trim().chars().take(ERROR_BODY_CHARS).collect();
     Err(NotifyError::Status {
         status: status.as_u16(),
         body: scrub(&text, secrets),
         retry_after,
     })
+}
+
+/// The first `limit` bytes of `response`'s body, read chunk by chunk. The rest is never read:
+/// it is dropped with the response, which closes the connection instead of buffering a body a
+/// broken or hostile endpoint may make as large as it likes. A read error ends the body where
+/// it broke (what arrived is still worth logging).
+pub async fn read_capped(mut response: reqwest::Response, limit: usize) -> Vec<u8> {
+    let mut body = Vec::new();
+    while body.len() < limit {
+        match response.chunk().await {
+            Ok(Some(chunk)) => {
+                let room = limit.saturating_sub(body.len());
+                body.extend_from_slice(&chunk[..chunk.len().min(room)]);
+            }
+            Ok(None) | Err(_) => break,
+        }
+    }
+    body
 }
 
 /// A transport error as text: the error and its causes, without the URL.
@@ -97,6 +121,15 @@ mod tests {
         let mut h = HeaderMap::new();
         h.insert(RETRY_AFTER, HeaderValue::from_str(value).unwrap());
         h
+    }
+
+    #[tokio::test]
+    async fn a_body_is_read_up_to_its_cap() {
+        let big = vec![b'x'; 1 << 20];
+        let response = reqwest::Response::from(hyper::Response::new(big));
+        assert_eq!(read_capped(response, 1000).await.len(), 1000);
+        let small = reqwest::Response::from(hyper::Response::new(b"short".to_vec()));
+        assert_eq!(read_capped(small, 1000).await, b"short");
     }
 
     #[test]

@@ -5,8 +5,10 @@
 //!   `msteams`, `pagerduty`, `opsgenie`, `email`; `integrations` builds them from config;
 //! - texts: `render` (default title and bodies), `payload` (webhook v4 JSON), `truncate`
 //!   (API limits), `severity` (plugin override or labels), `incident` (pager dedup keys);
-//! - delivery: `worker` (queue, concurrency, rate limit, attempt timeout), `ratelimit`,
-//!   `retry` (backoff, `Retry-After`), `http` (answers sorted into retryable or not);
+//! - delivery: `worker` (queue, concurrency, rate limit, attempt timeout, shutdown), `ratelimit`,
+//!   `retry` (backoff, `Retry-After`, the `retry_for` deadline), `outbox` (a notification's
+//!   outbox entry, with its retry schedule), `http` (answers sorted into retryable or not,
+//!   bodies read with a cap), `smtp` (an SMTP session whose reads are capped);
 //! - `secret`: values that never reach a log.
 
 mod discord;
@@ -18,6 +20,7 @@ mod log;
 mod mattermost;
 mod msteams;
 mod opsgenie;
+mod outbox;
 mod pagerduty;
 pub mod payload;
 mod ratelimit;
@@ -26,10 +29,13 @@ mod retry;
 mod secret;
 mod severity;
 mod slack;
+mod smtp;
 mod truncate;
 mod webhook;
 mod worker;
 
+pub use outbox::{entry as outbox_entry, schedule as outbox_schedule};
+pub use retry::Schedule;
 pub use secret::Secret;
 
 use std::collections::HashMap;
@@ -40,6 +46,7 @@ use std::time::Duration;
 
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
+use tokio_util::task::TaskTracker;
 
 use crate::ack::link::AckLinks;
 use crate::config::ReceiverConfig;
@@ -68,6 +75,19 @@ pub struct Notification {
     pub ack_link: Option<String>,
     /// The outbox entry that holds this notification until it is finished with.
     pub outbox_id: Option<u64>,
+    /// Where its retries stood before a restart (from the outbox entry); default when new.
+    pub schedule: Schedule,
+}
+
+impl Notification {
+    /// The plugin's overrides it carries.
+    pub fn overrides(&self) -> Overrides {
+        Overrides {
+            title: self.title.clone(),
+            body: self.body.clone(),
+            severity: self.severity,
+        }
+    }
 }
 
 pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
@@ -132,6 +152,7 @@ pub struct Receivers {
     external_url: Arc<str>,
     ack_links: Option<Arc<AckLinks>>,
     metrics: Arc<Metrics>,
+    in_flight: TaskTracker,
 }
 
 impl Receivers {
@@ -148,12 +169,13 @@ impl Receivers {
             .build()
             .expect("HTTP client with default TLS roots");
         let mut workers = HashMap::new();
+        let in_flight = TaskTracker::new();
         for rc in configs {
             let notifier = integrations::notifier(rc, &client);
             let (tx, rx) = mpsc::unbounded_channel();
             let worker = worker::Worker {
                 name: rc.name.clone(),
-                notifier: Arc::new(worker::Attempts::new(notifier, &rc.delivery)),
+                attempts: Arc::new(worker::Attempts::new(notifier, &rc.delivery)),
                 retry_for: rc.delivery.retry_for,
                 concurrency: rc.delivery.concurrency,
                 queue_gauge: metrics
@@ -165,6 +187,7 @@ impl Receivers {
                 metrics: metrics.clone(),
                 store: store.clone(),
                 shutdown: shutdown.clone(),
+                in_flight: in_flight.clone(),
             };
             tokio::spawn(worker.run(rx));
             workers.insert(
@@ -181,7 +204,14 @@ impl Receivers {
             external_url: external_url.into(),
             ack_links,
             metrics,
+            in_flight,
         }
+    }
+
+    /// The deliveries in flight: shutdown closes it and waits for them, within its grace (no
+    /// new one starts once shutdown is signalled).
+    pub fn in_flight(&self) -> TaskTracker {
+        self.in_flight.clone()
     }
 
     pub fn contains(&self, name: &str) -> bool {
@@ -197,13 +227,15 @@ impl Receivers {
 
     /// Queues the group for a receiver, without waiting: each receiver's worker takes from its
     /// own queue. The outbox entry, if any, is deleted once the delivery is finished with (sent,
-    /// or failed for good).
+    /// or failed for good). `schedule` is where its retries stood (from the outbox after a
+    /// restart).
     pub async fn enqueue(
         &self,
         receiver: &str,
         flush: Arc<GroupFlush>,
         overrides: Overrides,
         outbox_id: Option<u64>,
+        schedule: Schedule,
     ) {
         let worker = match self.workers.get(receiver) {
             Some(w) if self.wants(receiver, &flush) => w,
@@ -231,6 +263,7 @@ impl Receivers {
             send_resolved: worker.send_resolved,
             external_url: self.external_url.clone(),
             outbox_id,
+            schedule,
         };
         let gauge = self
             .metrics

@@ -253,6 +253,7 @@ pub(crate) mod tests {
             external_url: "http://campanile.test".into(),
             ack_link: None,
             outbox_id: None,
+            schedule: Default::default(),
         }
     }
 

@@ -1,22 +1,42 @@
 //! Delivery with retries: exponential backoff with jitter, `Retry-After` honoured, until the
-//! receiver's `retry_for` budget is spent. Permanent failures are not retried.
+//! receiver's `retry_for` deadline. Permanent failures are not retried.
+//!
+//! `retry_for` is a deadline counted from the first attempt, and the last attempt is scheduled
+//! against it: each wait is the backoff (or `Retry-After`) or the time left, whichever is
+//! shorter, so the last attempt is made at the deadline, and a notification is given up only
+//! when an attempt fails at or after it. Each retry's earliest time and the first attempt's time
+//! are handed to the caller as a [`Schedule`] (the worker writes them to the outbox entry), so
+//! after a restart the next attempt still waits for them and the deadline does not move.
 //!
 //! [`deliver`] decides a notification's fate in exactly two places: where it was sent, and
-//! where it failed for good (not retryable, or out of time).
+//! where it failed for good (not retryable, or out of time). Shutdown starts nothing new: no
+//! first attempt and no retry begins once it is signalled.
 
 use std::time::Duration;
 
 use rand::Rng;
+use time::OffsetDateTime;
 use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 
-use super::{count, Notification, Notifier};
+use super::worker::Attempts;
+use super::{count, Notification};
 use crate::telemetry::{Metrics, ReceiverLabels};
 
 const FIRST_BACKOFF: Duration = Duration::from_millis(250);
 const MAX_BACKOFF: Duration = Duration::from_secs(60);
 /// The least wait even when `Retry-After` says 0, so a misbehaving endpoint is not hammered.
 const MIN_WAIT: Duration = Duration::from_millis(100);
+
+/// Where a delivery stands in its retries, in wall-clock time so it means the same after a
+/// restart. Both are `None` until a first attempt has failed and a retry is scheduled.
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
+pub struct Schedule {
+    /// When the first attempt was made: `retry_for` counts from it.
+    pub first_attempt_at: Option<OffsetDateTime>,
+    /// The earliest time of the next attempt (from the backoff or `Retry-After`).
+    pub not_before: Option<OffsetDateTime>,
+}
 
 /// The wait before attempt `attempt + 1`: up to `FIRST_BACKOFF * 2^attempt`, capped, jittered.
 pub fn backoff(attempt: u32) -> Duration {
@@ -29,19 +49,53 @@ pub fn backoff(attempt: u32) -> Duration {
 }
 
 /// Delivers `n`, retrying as long as it may help. Returns whether the notification is finished
-/// with (sent, or failed for good); `false` when shutdown interrupted it.
+/// with (sent, or failed for good); `false` when shutdown came first. `scheduled` is told of
+/// every retry before its wait begins.
 pub async fn deliver(
-    notifier: &dyn Notifier,
+    attempts: &Attempts,
     n: &Notification,
     retry_for: Duration,
     metrics: &Metrics,
     shutdown: &CancellationToken,
+    mut scheduled: impl FnMut(Schedule),
 ) -> bool {
-    let integration = notifier.integration();
-    let started = Instant::now();
+    let integration = attempts.integration();
+    // Resumed from the outbox: the wait a retry asked for before the restart, and its deadline.
+    let mut wait = n
+        .schedule
+        .not_before
+        .map_or(Duration::ZERO, |at| until(at, retry_for));
+    if !wait.is_zero() {
+        tracing::info!(
+            receiver = %n.receiver,
+            group_key = %n.flush.key,
+            retry_in_ms = wait.as_millis() as u64,
+            "waiting for the retry time set before the restart"
+        );
+    }
+    let mut first_attempt_at = n.schedule.first_attempt_at;
+    let mut deadline: Option<Option<Instant>> = None;
     let mut attempt = 0u32;
     loop {
-        let err = match notifier.notify(n).await {
+        if !wait.is_zero() {
+            tokio::select! {
+                biased;
+                _ = shutdown.cancelled() => {
+                    tracing::warn!(receiver = %n.receiver, group_key = %n.flush.key, "shutting down with a notification still being retried; the outbox keeps it");
+                    return false;
+                }
+                _ = tokio::time::sleep(wait) => {}
+            }
+        }
+        if !attempts.ready(shutdown).await {
+            return false;
+        }
+        let first = *first_attempt_at.get_or_insert_with(OffsetDateTime::now_utc);
+        // `None`: a budget too large for the clock, never reached.
+        let deadline = *deadline.get_or_insert_with(|| {
+            Instant::now().checked_add(until(saturating_add(first, retry_for), retry_for))
+        });
+        let err = match attempts.attempt(n).await {
             Ok(()) => {
                 count(metrics, n, integration, "sent");
                 tracing::info!(
@@ -50,31 +104,38 @@ pub async fn deliver(
                     group_key = %n.flush.key,
                     reason = n.flush.reason.as_str(),
                     alerts = n.flush.alerts.len(),
-                    attempts = attempt + 1,
+                    attempts = attempt.saturating_add(1),
                     "notification sent"
                 );
                 return true;
             }
             Err(e) => e,
         };
-        let wait = match err.retry_after() {
-            Some(after) => after.max(MIN_WAIT),
-            None => backoff(attempt),
-        };
-        let out_of_time = started.elapsed().saturating_add(wait) > retry_for;
-        if !err.is_retryable() || out_of_time {
+        let left = deadline.map_or(Duration::MAX, |d| {
+            d.saturating_duration_since(Instant::now())
+        });
+        if !err.is_retryable() || left.is_zero() {
             count(metrics, n, integration, "failed");
             tracing::error!(
                 receiver = %n.receiver,
                 integration,
                 group_key = %n.flush.key,
-                attempts = attempt + 1,
+                attempts = attempt.saturating_add(1),
                 retryable = err.is_retryable(),
                 error = %err,
                 "notification failed permanently"
             );
             return true;
         }
+        wait = match err.retry_after() {
+            Some(after) => after.max(MIN_WAIT),
+            None => backoff(attempt),
+        }
+        .min(left);
+        scheduled(Schedule {
+            first_attempt_at: Some(first),
+            not_before: Some(saturating_add(OffsetDateTime::now_utc(), wait)),
+        });
         metrics
             .notification_retries
             .get_or_create(&ReceiverLabels {
@@ -85,20 +146,33 @@ pub async fn deliver(
             receiver = %n.receiver,
             integration,
             group_key = %n.flush.key,
-            attempt = attempt + 1,
+            attempt = attempt.saturating_add(1),
             retry_in_ms = wait.as_millis() as u64,
+            last = wait == left,
             error = %err,
             "notification failed; will retry"
         );
-        tokio::select! {
-            _ = tokio::time::sleep(wait) => {}
-            _ = shutdown.cancelled() => {
-                tracing::warn!(receiver = %n.receiver, group_key = %n.flush.key, "shutting down with a notification still being retried");
-                return false;
-            }
-        }
-        attempt += 1;
+        attempt = attempt.saturating_add(1);
     }
+}
+
+/// The time from now until `at`: zero once it has passed, and at most `cap`, so a clock set
+/// back (or a record written by a wrong one) cannot make a delivery wait past its budget.
+fn until(at: OffsetDateTime, cap: Duration) -> Duration {
+    let now = OffsetDateTime::now_utc().unix_timestamp_nanos();
+    let left = at.unix_timestamp_nanos().saturating_sub(now);
+    if left <= 0 {
+        return Duration::ZERO;
+    }
+    u64::try_from(left)
+        .map(Duration::from_nanos)
+        .unwrap_or(Duration::MAX)
+        .min(cap)
+}
+
+/// `at + d`, the latest representable time if that is past it.
+fn saturating_add(at: OffsetDateTime, d: Duration) -> OffsetDateTime {
+    at.saturating_add(time::Duration::try_from(d).unwrap_or(time::Duration::MAX))
 }
 
 #[cfg(test)]
@@ -115,5 +189,25 @@ mod tests {
             assert!(b <= ceiling && b >= ceiling / 2, "attempt {attempt}: {b:?}");
         }
         assert!(backoff(20) >= MAX_BACKOFF / 2);
+    }
+
+    #[test]
+    fn waits_until_a_wall_clock_time_are_bounded() {
+        let now = OffsetDateTime::now_utc();
+        let hour = Duration::from_secs(3600);
+        assert_eq!(
+            until(now - time::Duration::seconds(5), hour),
+            Duration::ZERO
+        );
+        let soon = until(now + time::Duration::seconds(3), hour);
+        assert!(
+            soon > Duration::from_secs(2) && soon <= Duration::from_secs(3),
+            "{soon:?}"
+        );
+        assert_eq!(until(now + time::Duration::days(2), hour), hour);
+        let far = saturating_add(now, Duration::MAX);
+        assert_eq!(far.year(), 9999);
+        assert!(!until(far, Duration::MAX).is_zero());
+        assert_eq!(until(OffsetDateTime::UNIX_EPOCH, hour), Duration::ZERO);
     }
 }

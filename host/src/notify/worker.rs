@@ -3,7 +3,10 @@
 //! timeout. Each receiver has its own worker, so a slow or failing one delays only itself.
 //!
 //! What waits is queued, never dropped: the queue's depth is the
-//! `campanile_notification_queue{receiver}` gauge.
+//! `campanile_notification_queue{receiver}` gauge. Once shutdown is signalled a worker starts
+//! nothing new: what is still queued stays in the outbox for the next start, and deliveries in
+//! flight (tracked in [`Worker::in_flight`], which shutdown waits for within its grace) finish
+//! their attempt and clear their outbox entry.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -11,9 +14,10 @@ use std::time::Duration;
 use prometheus_client::metrics::gauge::Gauge;
 use tokio::sync::{mpsc, Semaphore};
 use tokio_util::sync::CancellationToken;
+use tokio_util::task::TaskTracker;
 
 use super::ratelimit::TokenBucket;
-use super::{retry, BoxFuture, Notification, Notifier, NotifyError};
+use super::{outbox, retry, Notification, Notifier, NotifyError};
 use crate::config::DeliveryConfig;
 use crate::store::{Op, Store};
 use crate::telemetry::Metrics;
@@ -27,7 +31,7 @@ use crate::telemetry::Metrics;
 pub const UNCLEARED_PER_RECEIVER: usize = 64;
 
 /// Wraps an integration with what every attempt gets: first a token from the rate limit (so
-/// retries count too), then the attempt under the timeout.
+/// retries count too, [`Attempts::ready`]), then the attempt under the timeout.
 pub struct Attempts {
     inner: Arc<dyn Notifier>,
     timeout: Duration,
@@ -43,10 +47,28 @@ impl Attempts {
         }
     }
 
-    async fn attempt(&self, n: &Notification) -> Result<(), NotifyError> {
-        if let Some(bucket) = &self.bucket {
-            bucket.acquire().await;
+    pub fn integration(&self) -> &'static str {
+        self.inner.integration()
+    }
+
+    /// Waits for the rate limit's token for one attempt; `false` if shutdown comes first (or
+    /// came already), when no attempt may start.
+    pub async fn ready(&self, shutdown: &CancellationToken) -> bool {
+        if shutdown.is_cancelled() {
+            return false;
         }
+        let Some(bucket) = &self.bucket else {
+            return true;
+        };
+        tokio::select! {
+            biased;
+            _ = shutdown.cancelled() => false,
+            _ = bucket.acquire() => true,
+        }
+    }
+
+    /// One attempt, under the timeout; call [`Attempts::ready`] first.
+    pub async fn attempt(&self, n: &Notification) -> Result<(), NotifyError> {
         match tokio::time::timeout(self.timeout, self.inner.notify(n)).await {
             Ok(result) => result,
             Err(_) => Err(NotifyError::Transport(format!(
@@ -57,46 +79,67 @@ impl Attempts {
     }
 }
 
-impl Notifier for Attempts {
-    fn integration(&self) -> &'static str {
-        self.inner.integration()
-    }
-
-    fn notify<'a>(&'a self, n: &'a Notification) -> BoxFuture<'a, Result<(), NotifyError>> {
-        Box::pin(self.attempt(n))
-    }
-}
-
 /// What a worker needs besides its queue.
 pub struct Worker {
     pub name: String,
-    pub notifier: Arc<dyn Notifier>,
+    pub attempts: Arc<Attempts>,
     pub retry_for: Duration,
     pub concurrency: usize,
     pub queue_gauge: Gauge,
     pub metrics: Arc<Metrics>,
     pub store: Arc<Store>,
     pub shutdown: CancellationToken,
+    /// Every delivery task, so shutdown can wait for those in flight.
+    pub in_flight: TaskTracker,
 }
 
 impl Worker {
     pub async fn run(self, mut rx: mpsc::UnboundedReceiver<Notification>) {
         let permits = Arc::new(Semaphore::new(self.concurrency));
         let uncleared = Arc::new(Semaphore::new(UNCLEARED_PER_RECEIVER));
-        while let Some(n) = rx.recv().await {
-            let Ok(permit) = permits.clone().acquire_owned().await else {
-                return;
+        loop {
+            // Shutdown first: once it is signalled, nothing more is taken from the queue.
+            let n = tokio::select! {
+                biased;
+                _ = self.shutdown.cancelled() => break,
+                n = rx.recv() => match n {
+                    Some(n) => n,
+                    None => break,
+                },
+            };
+            let permit = tokio::select! {
+                biased;
+                _ = self.shutdown.cancelled() => break,
+                permit = permits.clone().acquire_owned() => match permit {
+                    Ok(permit) => permit,
+                    Err(_) => break,
+                },
             };
             self.queue_gauge.dec();
-            let notifier = self.notifier.clone();
+            let attempts = self.attempts.clone();
             let metrics = self.metrics.clone();
             let shutdown = self.shutdown.clone();
             let store = self.store.clone();
             let retry_for = self.retry_for;
             let uncleared = uncleared.clone();
-            tokio::spawn(async move {
-                let finished =
-                    retry::deliver(notifier.as_ref(), &n, retry_for, &metrics, &shutdown).await;
+            self.in_flight.spawn(async move {
+                // Each retry's time goes into the outbox entry, not waited for: should it be
+                // lost, a restart only retries sooner.
+                let keep_schedule = |schedule| {
+                    if let Some(id) = n.outbox_id {
+                        let entry = outbox::entry(&n.flush, &n.receiver, &n.overrides(), schedule);
+                        store.submit(vec![Op::PutOutbox(id, Box::new(entry))]);
+                    }
+                };
+                let finished = retry::deliver(
+                    &attempts,
+                    &n,
+                    retry_for,
+                    &metrics,
+                    &shutdown,
+                    keep_schedule,
+                )
+                .await;
                 // Interrupted by shutdown: the outbox keeps it, to deliver after the restart.
                 if let (true, Some(id)) = (finished, n.outbox_id) {
                     // Taken before the slot is freed, so in flight plus uncleared stays bounded.
@@ -112,6 +155,14 @@ impl Worker {
                 }
             });
         }
-        tracing::debug!(receiver = %self.name, "receiver worker stopped");
+        if self.shutdown.is_cancelled() {
+            tracing::info!(
+                receiver = %self.name,
+                queued = self.queue_gauge.get(),
+                "receiver worker stopped for shutdown; queued notifications stay in the outbox"
+            );
+        } else {
+            tracing::debug!(receiver = %self.name, "receiver worker stopped");
+        }
     }
 }

@@ -101,6 +101,22 @@ pub struct OutboxEntry {
     pub title: Option<String>,
     pub body: Option<String>,
     pub severity: Option<String>,
+    /// When its first attempt was made, once a retry is scheduled: the receiver's `retry_for`
+    /// counts from it, after a restart too. Absent in entries written before it existed.
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        with = "time::serde::rfc3339::option"
+    )]
+    pub first_attempt_at: Option<OffsetDateTime>,
+    /// The earliest time of its next attempt (a retry's backoff or `Retry-After`), honoured
+    /// after a restart.
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        with = "time::serde::rfc3339::option"
+    )]
+    pub not_before: Option<OffsetDateTime>,
 }
 
 /// An operator's silence (Alertmanager's), by its id.
@@ -142,4 +158,33 @@ pub struct StoredState {
     pub value: String,
     #[serde(default, with = "time::serde::rfc3339::option")]
     pub expires_at: Option<OffsetDateTime>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// An outbox entry as campanile 0.3.0 wrote it, before retries had a schedule.
+    const OLD_OUTBOX_ENTRY: &str = r#"{"receiver":"hook","group_key":"{}:{alertname=\"A\"}","route":"root","group_labels":{"alertname":"A"},"alerts":[],"reason":"new","at":"2026-01-01T00:00:00Z","title":null,"body":null,"severity":null}"#;
+
+    #[test]
+    fn outbox_entries_without_a_schedule_still_load() {
+        let e: OutboxEntry = serde_json::from_str(OLD_OUTBOX_ENTRY).unwrap();
+        assert_eq!((e.first_attempt_at, e.not_before), (None, None));
+        // Written again without a schedule, it is what it was.
+        assert_eq!(serde_json::to_string(&e).unwrap(), OLD_OUTBOX_ENTRY);
+    }
+
+    #[test]
+    fn an_outbox_schedule_round_trips() {
+        let mut e: OutboxEntry = serde_json::from_str(OLD_OUTBOX_ENTRY).unwrap();
+        e.first_attempt_at = Some(time::macros::datetime!(2026-01-01 00:00:01.25 UTC));
+        e.not_before = Some(time::macros::datetime!(2026-01-01 00:00:04.5 UTC));
+        let text = serde_json::to_string(&e).unwrap();
+        assert!(
+            text.contains(r#""not_before":"2026-01-01T00:00:04.5Z""#),
+            "{text}"
+        );
+        assert_eq!(serde_json::from_str::<OutboxEntry>(&text).unwrap(), e);
+    }
 }
