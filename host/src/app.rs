@@ -118,7 +118,7 @@ pub async fn start(config: Config) -> Result<Running, StartError> {
         ack_links.clone(),
         metrics.clone(),
         store.clone(),
-        shutdown.clone(),
+        &supervisor,
     ));
     let deliveries = receivers.in_flight();
     let routes = Arc::new(RouteTable::new(&config.route));

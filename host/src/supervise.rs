@@ -1,7 +1,7 @@
 //! Long-lived tasks, and what happens when one dies.
 //!
-//! The dispatcher, the routing pipeline, the housekeeping tasks, the HTTP server and the
-//! store's writer live as long as the process. Should one of them panic (a bug), campanile can
+//! The dispatcher, the routing pipeline, the receivers' workers, the housekeeping tasks, the
+//! HTTP server and the store's writer live as long as the process. Should one of them panic (a bug), campanile can
 //! no longer do its job — alerts would be accepted and never flushed, or refused with 503
 //! forever — so it does not pretend: `/-/healthy` and `/-/ready` answer 503 naming the task,
 //! and the process shuts down as on SIGTERM and exits with status 3, for its supervisor
@@ -32,10 +32,11 @@ impl Supervisor {
 
     /// Runs `task` on the runtime. The handle returned ends when the task ends; a panic in
     /// it fails the process.
-    pub fn spawn<F>(self: &Arc<Self>, name: &'static str, task: F) -> JoinHandle<()>
+    pub fn spawn<F>(self: &Arc<Self>, name: impl Into<String>, task: F) -> JoinHandle<()>
     where
         F: Future<Output = ()> + Send + 'static,
     {
+        let name = name.into();
         let inner = tokio::spawn(task);
         let supervisor = self.clone();
         tokio::spawn(async move {
@@ -47,7 +48,7 @@ impl Supervisor {
                         .map(|s| s.to_string())
                         .or_else(|| panic.downcast_ref::<String>().cloned())
                         .unwrap_or_else(|| "a panic without a message".into());
-                    supervisor.fail(name, &message);
+                    supervisor.fail(&name, &message);
                 }
             }
         })
@@ -83,6 +84,11 @@ impl Supervisor {
             );
         }
         self.shutdown.cancel();
+    }
+
+    /// The token cancelled when the process shuts down, by a signal or a failure.
+    pub fn shutdown(&self) -> CancellationToken {
+        self.shutdown.clone()
     }
 
     /// The task that failed the process, if one has.

@@ -45,7 +45,6 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use tokio::sync::mpsc;
-use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
 use crate::ack::link::AckLinks;
@@ -54,6 +53,7 @@ use crate::group::GroupFlush;
 use crate::model::AlertStatus;
 use crate::plugin::Severity;
 use crate::store::{Op, Store};
+use crate::supervise::Supervisor;
 use crate::telemetry::{Metrics, NotifyLabels, ReceiverLabels};
 
 /// Deliveries in flight per receiver, unless its `concurrency` says otherwise.
@@ -162,8 +162,9 @@ impl Receivers {
         ack_links: Option<Arc<AckLinks>>,
         metrics: Arc<Metrics>,
         store: Arc<Store>,
-        shutdown: CancellationToken,
+        supervisor: &Arc<Supervisor>,
     ) -> Self {
+        let shutdown = supervisor.shutdown();
         let client = reqwest::Client::builder()
             .user_agent(concat!("campanile/", env!("CARGO_PKG_VERSION")))
             .build()
@@ -189,7 +190,10 @@ impl Receivers {
                 shutdown: shutdown.clone(),
                 in_flight: in_flight.clone(),
             };
-            tokio::spawn(worker.run(rx));
+            supervisor.spawn(
+                format!("the worker of receiver {:?}", rc.name),
+                worker.run(rx),
+            );
             workers.insert(
                 rc.name.clone(),
                 Queue {
