@@ -1,7 +1,7 @@
 //! The `campanile` binary under test, started with a config written into a temporary folder.
 
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::process::{Command, ExitStatus, Output};
 
 use serde_json::Value;
 use tempfile::TempDir;
@@ -52,6 +52,17 @@ impl Campanile {
     /// Like [`Campanile::start`], first copying each `(name, source)` file into the config's
     /// folder under `name` (for relative paths in the config).
     pub async fn start_with_files(config: &str, files: &[(&str, &Path)]) -> Campanile {
+        Self::launch(config, files, &[]).await
+    }
+
+    /// Like [`Campanile::start`], with the binary run by `wrapper` (a command that execs the
+    /// rest of its arguments, such as `["prlimit", "--nofile=256:256", "--"]`), so that the
+    /// process id is still campanile's.
+    pub async fn start_under(config: &str, wrapper: &[&str]) -> Campanile {
+        Self::launch(config, &[], wrapper).await
+    }
+
+    async fn launch(config: &str, files: &[(&str, &Path)], wrapper: &[&str]) -> Campanile {
         let dir = tempfile::tempdir().expect("tempdir");
         let config_path = dir.path().join("campanile.toml");
         std::fs::write(&config_path, config).expect("write config");
@@ -62,7 +73,14 @@ impl Campanile {
         }
         for attempt in 1..=3 {
             let addr = format!("127.0.0.1:{}", super::free_port());
-            let mut command = Command::new(BINARY);
+            let mut command = match wrapper.split_first() {
+                None => Command::new(BINARY),
+                Some((program, args)) => {
+                    let mut c = Command::new(program);
+                    c.args(args).arg(BINARY);
+                    c
+                }
+            };
             command
                 .arg("serve")
                 .arg("--config")
@@ -102,11 +120,35 @@ impl Campanile {
 
     /// Sends SIGHUP (reload) to the process.
     pub fn hangup(&self) {
+        self.signal("HUP");
+    }
+
+    /// Sends the signal `name` (`"TERM"`, `"HUP"`, …) to the process.
+    pub fn signal(&self, name: &str) {
         let status = Command::new("kill")
-            .args(["-HUP", &self.process.pid().to_string()])
+            .args([&format!("-{name}"), &self.process.pid().to_string()])
             .status()
             .expect("run kill");
-        assert!(status.success(), "kill -HUP failed");
+        assert!(status.success(), "kill -{name} failed");
+    }
+
+    /// The process id.
+    pub fn pid(&self) -> u32 {
+        self.process.pid()
+    }
+
+    /// Waits up to `timeout` for the process to exit; its status, or `None` if it still runs.
+    pub async fn wait_exit(&mut self, timeout: std::time::Duration) -> Option<ExitStatus> {
+        let deadline = std::time::Instant::now() + timeout;
+        loop {
+            if let Some(status) = self.process.exited() {
+                return Some(status);
+            }
+            if std::time::Instant::now() >= deadline {
+                return None;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+        }
     }
 
     /// Everything campanile has logged so far.
