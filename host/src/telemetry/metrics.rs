@@ -209,7 +209,7 @@ impl Metrics {
     }
 
     /// The exposition of every metric, in the OpenMetrics text format (which Prometheus
-    /// scrapes; see the content type in `server.rs`).
+    /// scrapes; see the content type in `server/routes.rs`).
     pub fn encode(&self) -> String {
         for hook in self.on_scrape.lock().expect("scrape hooks lock").iter() {
             hook();
