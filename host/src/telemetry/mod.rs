@@ -8,8 +8,8 @@
 //! - [`probe`] — `campanile healthcheck`: a plain HTTP GET of `/-/ready`, for container
 //!   `HEALTHCHECK`s in an image that has no curl.
 //!
-//! Spans are opened where the work is (one per request in `server/routes.rs`, one per group flush in
-//! `pipeline.rs`) with fixed keys: `route`, `group_key`, `plugin`, `receiver`.
+//! Spans are opened where the work is (one per request in `server/routes.rs`, one per group
+//! flush in `pipeline.rs`) with fixed keys: `route`, `group_key`, `plugin`, `receiver`.
 
 pub mod labels;
 pub mod logging;
