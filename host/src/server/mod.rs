@@ -3,15 +3,15 @@
 //! - this module — the accept loop: admission against the connection cap, back-off on accept
 //!   errors, and shutdown (connections not serving a request close at once, requests in flight
 //!   get the grace period).
-//! - [`accept`] — the back-off and the throttled log lines of accept errors.
-//! - [`limits`] — the connection cap (`server.max_connections`, fitted under the open-file
+//! - `accept` — the back-off and the throttled log lines of accept errors.
+//! - `limits` — the connection cap (`server.max_connections`, fitted under the open-file
 //!   limit) and the reserve kept for health probes past it.
-//! - [`conn`] — one connection: its phases (head, idle, busy) and their timeouts
+//! - `conn` — one connection: its phases (head, idle, busy) and their timeouts
 //!   (`server.header_read_timeout`, `server.idle_timeout`).
-//! - [`body`] — request bodies within `server.max_body_size` and `server.body_read_timeout`.
-//! - [`routes`] — authentication first (`api::auth`), then the operator API (`api`), ingest,
+//! - `body` — request bodies within `server.max_body_size` and `server.body_read_timeout`.
+//! - `routes` — authentication first (`api::auth`), then the operator API (`api`), ingest,
 //!   probes and metrics.
-//! - [`respond`] — the response shapes (JSON, text, HTML, errors).
+//! - `respond` — the response shapes (JSON, text, HTML, errors).
 
 mod accept;
 mod body;
