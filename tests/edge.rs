@@ -150,6 +150,11 @@ fn accept_lines(log: &str) -> usize {
 #[tokio::test]
 async fn fd_exhaustion_neither_spins_nor_floods_the_log_and_service_resumes() {
     let c = Campanile::start_under(&config(""), &["prlimit", "--nofile=256:256", "--"]).await;
+    assert!(
+        c.log().contains("server.max_connections lowered"),
+        "the cap is lowered under the limit, and says so:\n{}",
+        c.log()
+    );
     let pid = c.pid();
     let ticks = cpu_time(pid);
     let window = Duration::from_secs(3);
@@ -235,6 +240,12 @@ async fn the_open_file_limit_is_raised_to_the_hard_limit() {
         .expect("open files line");
     let numbers: Vec<&str> = line.split_whitespace().skip(3).take(2).collect();
     assert_eq!(numbers, ["4096", "4096"], "{line}");
+    assert!(
+        c.log()
+            .contains("open file limit (RLIMIT_NOFILE) limit=4096"),
+        "{}",
+        c.log()
+    );
 }
 
 /// Past `server.max_connections` a connection is accepted and answered: probes are served from

@@ -170,6 +170,18 @@ impl Metrics {
             "Clients cut off by a timeout, by phase: header (header_read_timeout), body (body_read_timeout, 408), idle (idle_timeout)",
             self.http_slow_clients_closed.clone(),
         );
+        // Every value of these fixed label sets shows from the start, at 0, so rates and alerts
+        // on them work before the first event.
+        for outcome in ["probes_only", "closed"] {
+            let _ = self
+                .http_connections_refused
+                .get_or_create(&RefusedLabels { outcome });
+        }
+        for phase in ["header", "body", "idle"] {
+            let _ = self
+                .http_slow_clients_closed
+                .get_or_create(&SlowClientLabels { phase });
+        }
         let build = Family::<BuildLabels, Gauge>::default();
         build
             .get_or_create(&BuildLabels {
@@ -246,6 +258,10 @@ mod tests {
             "campanile_alerts_received_total{endpoint=\"api_v2\",outcome=\"accepted\"} 1",
             "campanile_store_commit_duration_seconds_count{durable=\"true\"} 1",
             "campanile_store_commit_failures_total 0",
+            "campanile_http_connections 0",
+            "campanile_http_accept_errors_total 0",
+            "campanile_http_connections_refused_total{outcome=\"closed\"} 0",
+            "campanile_http_slow_clients_closed_total{phase=\"idle\"} 0",
             "campanile_build_info{version=\"",
             "# TYPE campanile_start_time_seconds gauge",
             "# EOF",
