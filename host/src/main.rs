@@ -166,6 +166,7 @@ fn main() -> ExitCode {
             if let Some(addr) = listen {
                 config.server.listen = addr;
             }
+            raise_open_file_limit();
             let runtime = tokio::runtime::Runtime::new().expect("tokio runtime");
             runtime.block_on(async {
                 match campanile::app::start(config).await {
@@ -188,6 +189,26 @@ fn main() -> ExitCode {
                 }
             })
         }
+    }
+}
+
+/// Raises the soft `RLIMIT_NOFILE` to the hard limit: every connection, delivery and store file
+/// takes a descriptor, and distributions still start services with a soft limit of 1024. The
+/// server fits its connection cap under the result (`server.max_connections`).
+fn raise_open_file_limit() {
+    let before = rlimit::getrlimit(rlimit::Resource::NOFILE).ok();
+    match rlimit::increase_nofile_limit(u64::MAX) {
+        Ok(limit) => tracing::info!(
+            limit,
+            was = before.map(|(soft, _)| soft),
+            hard = before.map(|(_, hard)| hard),
+            "open file limit (RLIMIT_NOFILE)"
+        ),
+        Err(e) => tracing::warn!(
+            error = %e,
+            limit = before.map(|(soft, _)| soft),
+            "cannot raise the open file limit (RLIMIT_NOFILE); keeping it"
+        ),
     }
 }
 

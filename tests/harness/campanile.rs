@@ -1,7 +1,7 @@
 //! The `campanile` binary under test, started with a config written into a temporary folder.
 
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::process::{Command, ExitStatus, Output};
 
 use serde_json::Value;
 use tempfile::TempDir;
@@ -18,6 +18,8 @@ pub struct Campanile {
     pub addr: String,
     client: reqwest::Client,
     config_path: PathBuf,
+    /// The command the binary runs under (see [`Campanile::start_under`]), for restarts.
+    wrapper: Vec<String>,
     /// How many times the process was started (its logs are `campanile-N.log`).
     runs: u32,
     // Last, so the folder (config, log) outlives the process.
@@ -54,6 +56,17 @@ impl Campanile {
     /// Like [`Campanile::start`], first copying each `(name, source)` file into the config's
     /// folder under `name` (for relative paths in the config).
     pub async fn start_with_files(config: &str, files: &[(&str, &Path)]) -> Campanile {
+        Self::launch(config, files, &[]).await
+    }
+
+    /// Like [`Campanile::start`], with the binary run by `wrapper` (a command that execs the
+    /// rest of its arguments, such as `["prlimit", "--nofile=256:256", "--"]`), so that the
+    /// process id is still campanile's.
+    pub async fn start_under(config: &str, wrapper: &[&str]) -> Campanile {
+        Self::launch(config, &[], wrapper).await
+    }
+
+    async fn launch(config: &str, files: &[(&str, &Path)], wrapper: &[&str]) -> Campanile {
         let dir = tempfile::tempdir().expect("tempdir");
         let config_path = dir.path().join("campanile.toml");
         std::fs::write(&config_path, config).expect("write config");
@@ -63,7 +76,8 @@ impl Campanile {
             });
         }
         let mut runs = 0;
-        let (process, addr) = launch(dir.path(), &config_path, &mut runs)
+        let wrapper: Vec<String> = wrapper.iter().map(|w| w.to_string()).collect();
+        let (process, addr) = spawn(dir.path(), &config_path, &wrapper, &mut runs)
             .await
             .unwrap_or_else(|ended| panic!("campanile did not start: {ended}; config:\n{config}"));
         Campanile {
@@ -71,6 +85,7 @@ impl Campanile {
             addr,
             client: super::client(),
             config_path,
+            wrapper,
             runs,
             _dir: dir,
         }
@@ -78,19 +93,11 @@ impl Campanile {
 
     /// Stops campanile with SIGTERM and returns its exit status (it must exit within
     /// [`super::PATIENCE`]).
-    pub async fn stop(&mut self) -> std::process::ExitStatus {
+    pub async fn stop(&mut self) -> ExitStatus {
         self.signal("TERM");
-        let deadline = std::time::Instant::now() + super::PATIENCE;
-        loop {
-            if let Some(status) = self.process.exited() {
-                return status;
-            }
-            assert!(
-                std::time::Instant::now() < deadline,
-                "campanile did not exit after SIGTERM; log:\n{}",
-                self.log()
-            );
-            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        match self.wait_exit(super::PATIENCE).await {
+            Some(status) => status,
+            None => panic!("campanile did not exit after SIGTERM; log:\n{}", self.log()),
         }
     }
 
@@ -104,7 +111,7 @@ impl Campanile {
             .parent()
             .expect("config folder")
             .to_path_buf();
-        let (process, addr) = launch(&dir, &self.config_path, &mut self.runs).await?;
+        let (process, addr) = spawn(&dir, &self.config_path, &self.wrapper, &mut self.runs).await?;
         self.process = process;
         self.addr = addr;
         Ok(())
@@ -140,7 +147,7 @@ impl Campanile {
         self.signal("HUP");
     }
 
-    /// Sends `SIG<name>` to the process.
+    /// Sends the signal `name` (`"TERM"`, `"HUP"`, …) to the process.
     pub fn signal(&self, name: &str) {
         let status = Command::new("kill")
             .args([&format!("-{name}"), &self.process.pid().to_string()])
@@ -152,6 +159,20 @@ impl Campanile {
     /// The process id.
     pub fn pid(&self) -> u32 {
         self.process.pid()
+    }
+
+    /// Waits up to `timeout` for the process to exit; its status, or `None` if it still runs.
+    pub async fn wait_exit(&mut self, timeout: std::time::Duration) -> Option<ExitStatus> {
+        let deadline = std::time::Instant::now() + timeout;
+        loop {
+            if let Some(status) = self.process.exited() {
+                return Some(status);
+            }
+            if std::time::Instant::now() >= deadline {
+                return None;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+        }
     }
 
     /// Everything campanile has logged so far.
@@ -249,16 +270,25 @@ impl Campanile {
 
 /// Starts `campanile serve --config CONFIG --listen 127.0.0.1:PORT` in `dir` and waits for
 /// `/-/ready`; a lost race for the port is tried again on another. `Err` says how the process
-/// ended if it exits before it is ready for another reason.
-async fn launch(
+/// ended if it exits before it is ready for another reason. `wrapper` is as in
+/// [`Campanile::start_under`].
+async fn spawn(
     dir: &Path,
     config_path: &Path,
+    wrapper: &[String],
     runs: &mut u32,
 ) -> Result<(Process, String), String> {
     for attempt in 1..=3 {
         *runs += 1;
         let addr = format!("127.0.0.1:{}", super::free_port());
-        let mut command = Command::new(BINARY);
+        let mut command = match wrapper.split_first() {
+            None => Command::new(BINARY),
+            Some((program, args)) => {
+                let mut c = Command::new(program);
+                c.args(args).arg(BINARY);
+                c
+            }
+        };
         command
             .arg("serve")
             .arg("--config")

@@ -10,15 +10,45 @@
 //! tampered with, signed with another key or expired gets 403.
 
 use hyper::body::Incoming;
-use hyper::{Request, Response, StatusCode};
+use hyper::{Method, Request, Response, StatusCode};
 use serde::Deserialize;
 use time::OffsetDateTime;
 
 use super::Query;
+use crate::ack::link::PATH as LINK_PATH;
 use crate::ack::{firing_groups, AckError};
 use crate::app::AppState;
 use crate::notify::render::escape_html;
 use crate::server::{error, html, json, read_body, Body};
+
+/// One of the two routes a signed link serves, with its token.
+#[derive(Debug, PartialEq)]
+pub(super) enum LinkRoute<'a> {
+    /// `GET` (or `HEAD`) `/ack/<token>`: the page, acknowledging nothing.
+    Show(&'a str),
+    /// `POST /ack/<token>`: acknowledges the group.
+    Acknowledge(&'a str),
+}
+
+/// Whether `method path` is a signed link's route: the token is exactly one path segment and
+/// the method one of the two. Routing and authentication both ask this, so nothing else under
+/// `/ack/` — another method, a deeper path, a future route — is exempt from the bearer token.
+pub(super) fn link_route<'a>(method: &Method, path: &'a str) -> Option<LinkRoute<'a>> {
+    let token = path.strip_prefix(LINK_PATH)?;
+    if token.is_empty() || token.contains('/') {
+        return None;
+    }
+    match *method {
+        Method::GET | Method::HEAD => Some(LinkRoute::Show(token)),
+        Method::POST => Some(LinkRoute::Acknowledge(token)),
+        _ => None,
+    }
+}
+
+/// A path a link route would serve with another method (405 rather than 404).
+pub(super) fn is_link_path(path: &str) -> bool {
+    link_route(&Method::GET, path).is_some()
+}
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -36,7 +66,7 @@ struct UnackRequest {
 }
 
 pub(super) async fn post(state: &AppState, req: Request<Incoming>) -> Response<Body> {
-    let body = match read_body(req, state.config.server.max_body_size).await {
+    let body = match read_body(state, req).await {
         Ok(b) => b,
         Err(resp) => return resp,
     };
@@ -80,7 +110,7 @@ pub(super) async fn delete(
     let group_key = match query.one("group_key") {
         Some(key) => key.to_string(),
         None => {
-            let body = match read_body(req, state.config.server.max_body_size).await {
+            let body = match read_body(state, req).await {
                 Ok(b) => b,
                 Err(resp) => return resp,
             };
@@ -165,7 +195,7 @@ pub(super) async fn link_post(
         Ok(k) => k,
         Err(refused) => return *refused,
     };
-    let form = match read_body(req, state.config.server.max_body_size).await {
+    let form = match read_body(state, req).await {
         Ok(b) => b,
         Err(resp) => return resp,
     };

@@ -1,13 +1,15 @@
 //! Bearer-token authentication. With `server.auth_token` (or `auth_token_file`) set, every
 //! write — ingest, silences, acknowledgements — needs `Authorization: Bearer <token>`; reads
 //! (the operator API, `/metrics`) need it too when `server.read_auth = true`. Health probes
-//! never do, nor acknowledgement links (`/ack/<token>`), whose signed token authorizes them.
+//! never do, nor the two routes of acknowledgement links (`GET`/`POST /ack/<token>`), whose
+//! signed token authorizes them; anything else under `/ack/` is an ordinary read or write.
 //! Tokens are compared in constant time.
 
 use hyper::header::{HeaderMap, AUTHORIZATION, WWW_AUTHENTICATE};
 use hyper::{Method, Response, StatusCode};
 use subtle::ConstantTimeEq;
 
+use super::acks::link_route;
 use crate::config::ServerConfig;
 use crate::server::{error, Body};
 
@@ -16,8 +18,8 @@ use crate::server::{error, Body};
 enum Access {
     /// Health probes: always open.
     Probe,
-    /// Acknowledgement links: the signed token in the path is the authorization (checked by
-    /// the handler), as the people who open them have no API token.
+    /// Acknowledgement links' two routes: the signed token in the path is the authorization
+    /// (checked by the handler), as the people who open them have no API token.
     Signed,
     Read,
     Write,
@@ -26,7 +28,7 @@ enum Access {
 fn access(method: &Method, path: &str) -> Access {
     if matches!(path, "/-/healthy" | "/-/ready") {
         Access::Probe
-    } else if path.starts_with(crate::ack::link::PATH) {
+    } else if link_route(method, path).is_some() {
         Access::Signed
     } else if matches!(*method, Method::GET | Method::HEAD) {
         Access::Read
@@ -75,6 +77,8 @@ pub fn refusal(
 
 #[cfg(test)]
 mod tests {
+    use std::time::Duration;
+
     use super::*;
     use crate::config::AuthToken;
 
@@ -85,6 +89,10 @@ mod tests {
             external_url: String::new(),
             auth_token: token.map(|t| AuthToken::new(t.into())),
             read_auth,
+            max_connections: 1,
+            header_read_timeout: Duration::from_secs(1),
+            idle_timeout: Duration::from_secs(1),
+            body_read_timeout: Duration::from_secs(1),
         }
     }
 
@@ -123,5 +131,46 @@ mod tests {
             "links carry their own authorization"
         );
         assert!(refusal(&s, &post, "/api/v1/groups/ack", &none).is_some());
+    }
+
+    #[test]
+    fn only_the_two_link_routes_are_exempt() {
+        let none = HeaderMap::new();
+        let s = server(Some("s3cret"), true);
+        for (method, path) in [
+            (Method::GET, "/ack/signed.token"),
+            (Method::HEAD, "/ack/signed.token"),
+            (Method::POST, "/ack/signed.token"),
+        ] {
+            assert_eq!(access(&method, path), Access::Signed, "{method} {path}");
+            assert!(
+                refusal(&s, &method, path, &none).is_none(),
+                "{method} {path}"
+            );
+        }
+        for (method, path, access_is) in [
+            (Method::DELETE, "/ack/signed.token", Access::Write),
+            (Method::PUT, "/ack/signed.token", Access::Write),
+            (Method::PATCH, "/ack/signed.token", Access::Write),
+            (Method::POST, "/ack/signed.token/more", Access::Write),
+            (Method::POST, "/ack/", Access::Write),
+            (Method::GET, "/ack/a/b", Access::Read),
+            (Method::GET, "/ack/", Access::Read),
+            (Method::GET, "/ack", Access::Read),
+            (Method::OPTIONS, "/ack/signed.token", Access::Write),
+        ] {
+            assert_eq!(access(&method, path), access_is, "{method} {path}");
+            assert_eq!(
+                refusal(&s, &method, path, &none)
+                    .map(|r| r.status())
+                    .expect("refused"),
+                401,
+                "{method} {path}"
+            );
+            assert!(
+                refusal(&s, &method, path, &with("Bearer s3cret")).is_none(),
+                "{method} {path} with the token"
+            );
+        }
     }
 }

@@ -17,7 +17,6 @@ mod status;
 use hyper::body::Incoming;
 use hyper::{Method, Request, Response, StatusCode};
 
-use crate::ack::link;
 use crate::app::AppState;
 use crate::route::Matcher;
 use crate::server::{error, json, Body};
@@ -30,6 +29,12 @@ pub async fn handle(
     let method = req.method().clone();
     let path = req.uri().path().to_string();
     let query = Query::parse(req.uri().query());
+    if let Some(route) = acks::link_route(&method, &path) {
+        return Ok(match route {
+            acks::LinkRoute::Show(token) => acks::link_page(state, token),
+            acks::LinkRoute::Acknowledge(token) => acks::link_post(state, token, req).await,
+        });
+    }
     let response = match (&method, path.as_str()) {
         (&Method::GET, "/api/v2/status") => status::status(state),
         (&Method::GET, "/api/v2/receivers") => status::receivers(state),
@@ -48,13 +53,6 @@ pub async fn handle(
         (&Method::GET, "/api/v1/groups/acks") => acks::list(state),
         (&Method::GET, "/api/v1/groups/decisions") => decisions(state, &query),
         (&Method::POST, "/-/reload") => reload(state).await,
-        (&Method::GET | &Method::HEAD, p) if p.starts_with(link::PATH) => {
-            acks::link_page(state, &p[link::PATH.len()..])
-        }
-        (&Method::POST, p) if p.starts_with(link::PATH) => {
-            let token = p[link::PATH.len()..].to_string();
-            acks::link_post(state, &token, req).await
-        }
         (_, p) if is_operator_path(p) => error(
             StatusCode::METHOD_NOT_ALLOWED,
             format!("method {method} is not allowed on {path}"),
@@ -76,7 +74,7 @@ fn is_operator_path(path: &str) -> bool {
             | "/api/v1/groups/decisions"
             | "/-/reload"
     ) || path.starts_with("/api/v2/silence/")
-        || path.starts_with(link::PATH)
+        || acks::is_link_path(path)
 }
 
 /// `GET /api/v1/groups/decisions?group_key=...`: the group's recent routing decisions, oldest

@@ -153,7 +153,7 @@ pub(super) async fn delete(state: &AppState, id: &str) -> Response<Body> {
 
 /// `POST /api/v2/silences` creates a silence, or updates the one its `id` names.
 pub(super) async fn post(state: &AppState, req: Request<Incoming>) -> Response<Body> {
-    let body = match read_body(req, state.config.server.max_body_size).await {
+    let body = match read_body(state, req).await {
         Ok(b) => b,
         Err(resp) => return resp,
     };

@@ -6,20 +6,17 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use super::raw::{
-    RawAcks, RawConfig, RawInhibitRule, RawPlugin, RawRoute, RawServer, RawSize, RawStore,
-    RawTimeInterval,
+    RawAcks, RawConfig, RawInhibitRule, RawPlugin, RawRoute, RawSize, RawStore, RawTimeInterval,
 };
 use super::{
-    AcksConfig, AuthToken, Config, ConfigError, ConfigErrors, Durability, GroupBy, IngestConfig,
-    InhibitRuleConfig, LimitsConfig, NamedTimeInterval, PluginConfig, RouteConfig, ServerConfig,
-    StoreConfig,
+    AcksConfig, Config, ConfigError, ConfigErrors, Durability, GroupBy, IngestConfig,
+    InhibitRuleConfig, LimitsConfig, NamedTimeInterval, PluginConfig, RouteConfig, StoreConfig,
 };
 use crate::route::matcher::{is_valid_label_name, Matcher};
 use crate::timeinterval::{IntervalError, TimeInterval};
 
 mod receivers;
-
-const DEFAULT_LISTEN: &str = "127.0.0.1:9797";
+mod server;
 
 /// Collects errors while values are converted; each conversion returns a fallback so that
 /// compilation carries on and reports everything at once.
@@ -76,35 +73,7 @@ pub(super) fn compile(raw: RawConfig, file: &str, base: &Path) -> Result<Config,
         errors: Vec::new(),
     };
 
-    let listen_text = raw.server.listen.as_deref().unwrap_or(DEFAULT_LISTEN);
-    let listen = listen_text.parse().unwrap_or_else(|e| {
-        cx.err(
-            "server.listen",
-            format!("invalid address {listen_text:?}: {e}"),
-        );
-        DEFAULT_LISTEN.parse().expect("default address parses")
-    });
-    let server = ServerConfig {
-        listen,
-        max_body_size: cx.size(
-            "server.max_body_size",
-            raw.server.max_body_size.as_ref(),
-            4 << 20,
-        ),
-        external_url: raw
-            .server
-            .external_url
-            .clone()
-            .unwrap_or_else(|| format!("http://{listen}")),
-        auth_token: compile_auth_token(&mut cx, &raw.server, base),
-        read_auth: raw.server.read_auth.unwrap_or(false),
-    };
-    if server.read_auth && server.auth_token.is_none() {
-        cx.err(
-            "server.read_auth",
-            "needs server.auth_token or server.auth_token_file",
-        );
-    }
+    let server = server::compile_server(&mut cx, &raw.server, base);
     let limits = LimitsConfig {
         max_alerts: raw.limits.max_alerts.unwrap_or(200_000),
         ingest_queue: raw.limits.ingest_queue.unwrap_or(4096),
@@ -219,40 +188,6 @@ pub(super) fn compile(raw: RawConfig, file: &str, base: &Path) -> Result<Config,
     } else {
         Err(ConfigErrors(cx.errors))
     }
-}
-
-/// The bearer token, from `auth_token` or from the file `auth_token_file` names (relative to
-/// the configuration file), trailing whitespace trimmed.
-fn compile_auth_token(cx: &mut Ctx, raw: &RawServer, base: &Path) -> Option<AuthToken> {
-    let token = match (&raw.auth_token, &raw.auth_token_file) {
-        (None, None) => return None,
-        (Some(_), Some(_)) => {
-            cx.err(
-                "server.auth_token_file",
-                "set server.auth_token or server.auth_token_file, not both",
-            );
-            return None;
-        }
-        (Some(token), None) => token.trim_end().to_string(),
-        (None, Some(file)) => {
-            let path = base.join(file);
-            match std::fs::read_to_string(&path) {
-                Ok(text) => text.trim_end().to_string(),
-                Err(e) => {
-                    cx.err(
-                        "server.auth_token_file",
-                        format!("cannot read {}: {e}", path.display()),
-                    );
-                    return None;
-                }
-            }
-        }
-    };
-    if token.is_empty() {
-        cx.err("server.auth_token", "must not be empty");
-        return None;
-    }
-    Some(AuthToken::new(token))
 }
 
 fn compile_inhibit_rules(cx: &mut Ctx, raw: &[RawInhibitRule]) -> Vec<InhibitRuleConfig> {

@@ -61,6 +61,16 @@ pub struct ServerConfig {
     pub auth_token: Option<AuthToken>,
     /// Reads (operator API, /metrics) need the token too. Health probes never do.
     pub read_auth: bool,
+    /// Connections served at once (the server lowers it to fit the open-file limit); a few
+    /// more are kept for health probes, and the rest are closed as they are accepted.
+    pub max_connections: usize,
+    /// How long a client has to send a request head: from the connection's accept for its
+    /// first request, from the first byte for later ones.
+    pub header_read_timeout: Duration,
+    /// How long a keep-alive connection may wait for its next request.
+    pub idle_timeout: Duration,
+    /// How long a client has to send a whole request body; past it the request gets 408.
+    pub body_read_timeout: Duration,
 }
 
 /// A bearer token; never printed.

@@ -42,6 +42,14 @@ pub struct RawServer {
     pub auth_token_file: Option<String>,
     /// Require the token on reads too (operator API and /metrics).
     pub read_auth: Option<bool>,
+    /// Connections served at once; more are answered 503 (probes excepted) or closed.
+    pub max_connections: Option<usize>,
+    /// A request head (request line and headers) must arrive within this.
+    pub header_read_timeout: Option<String>,
+    /// A keep-alive connection with no request for this long is closed.
+    pub idle_timeout: Option<String>,
+    /// A request body must arrive whole within this, or 408.
+    pub body_read_timeout: Option<String>,
 }
 
 #[derive(Debug, Default, Deserialize)]

@@ -44,6 +44,22 @@ pub struct ReceiverLabels {
     pub receiver: String,
 }
 
+/// `campanile_http_connections_refused_total`: connections accepted past
+/// `server.max_connections`, either served health probes only (`probes_only`) or closed at once
+/// (`closed`).
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct RefusedLabels {
+    pub outcome: &'static str,
+}
+
+/// `campanile_http_slow_clients_closed_total`: which wait ran out — `header` (no complete
+/// request head in time), `body` (no complete body in time, answered 408) or `idle` (a
+/// keep-alive connection with no next request).
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct SlowClientLabels {
+    pub phase: &'static str,
+}
+
 /// `campanile_store_commit_duration_seconds`: `durable` is `"true"` for commits that were
 /// fsynced, `"false"` for ones left to a later flush (`store.durability = "deferred"`).
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]

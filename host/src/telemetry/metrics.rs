@@ -13,7 +13,7 @@ use prometheus_client::registry::{Registry, Unit};
 
 use super::labels::{
     BuildLabels, CommitLabels, IngestLabels, NotifyLabels, PluginFaultLabels, PluginLabels,
-    ReceiverLabels, ReloadLabels,
+    ReceiverLabels, RefusedLabels, ReloadLabels, SlowClientLabels,
 };
 use crate::store::Commit;
 
@@ -46,6 +46,11 @@ pub struct Metrics {
     pub notification_queue: Family<ReceiverLabels, Gauge>,
     store_commit_duration: Family<CommitLabels, Histogram>,
     store_commit_failures: Counter,
+    /// HTTP connections open (served, or kept for health probes past the cap).
+    pub http_connections: Gauge,
+    pub http_accept_errors: Counter,
+    pub http_connections_refused: Family<RefusedLabels, Counter>,
+    pub http_slow_clients_closed: Family<SlowClientLabels, Counter>,
 }
 
 impl Default for Metrics {
@@ -72,6 +77,10 @@ impl Metrics {
             notification_queue: Family::default(),
             store_commit_duration: Family::new_with_constructor(|| Histogram::new(COMMIT_BUCKETS)),
             store_commit_failures: Counter::default(),
+            http_connections: Gauge::default(),
+            http_accept_errors: Counter::default(),
+            http_connections_refused: Family::default(),
+            http_slow_clients_closed: Family::default(),
         };
         m.register_all()
     }
@@ -141,6 +150,38 @@ impl Metrics {
             "Store transactions that failed to write",
             self.store_commit_failures.clone(),
         );
+        r.register(
+            "http_connections",
+            "HTTP connections open, including those kept for health probes past server.max_connections",
+            self.http_connections.clone(),
+        );
+        r.register(
+            "http_accept_errors",
+            "Failed accepts of HTTP connections (such as too many open files); each backs off",
+            self.http_accept_errors.clone(),
+        );
+        r.register(
+            "http_connections_refused",
+            "Connections past server.max_connections: served health probes only (probes_only) or closed at once (closed)",
+            self.http_connections_refused.clone(),
+        );
+        r.register(
+            "http_slow_clients_closed",
+            "Clients cut off by a timeout, by phase: header (header_read_timeout), body (body_read_timeout, 408), idle (idle_timeout)",
+            self.http_slow_clients_closed.clone(),
+        );
+        // Every value of these fixed label sets shows from the start, at 0, so rates and alerts
+        // on them work before the first event.
+        for outcome in ["probes_only", "closed"] {
+            let _ = self
+                .http_connections_refused
+                .get_or_create(&RefusedLabels { outcome });
+        }
+        for phase in ["header", "body", "idle"] {
+            let _ = self
+                .http_slow_clients_closed
+                .get_or_create(&SlowClientLabels { phase });
+        }
         let build = Family::<BuildLabels, Gauge>::default();
         build
             .get_or_create(&BuildLabels {
@@ -180,7 +221,7 @@ impl Metrics {
     }
 
     /// The exposition of every metric, in the OpenMetrics text format (which Prometheus
-    /// scrapes; see the content type in `server.rs`).
+    /// scrapes; see the content type in `server/routes.rs`).
     pub fn encode(&self) -> String {
         for hook in self.on_scrape.lock().expect("scrape hooks lock").iter() {
             hook();
@@ -217,6 +258,10 @@ mod tests {
             "campanile_alerts_received_total{endpoint=\"api_v2\",outcome=\"accepted\"} 1",
             "campanile_store_commit_duration_seconds_count{durable=\"true\"} 1",
             "campanile_store_commit_failures_total 0",
+            "campanile_http_connections 0",
+            "campanile_http_accept_errors_total 0",
+            "campanile_http_connections_refused_total{outcome=\"closed\"} 0",
+            "campanile_http_slow_clients_closed_total{phase=\"idle\"} 0",
             "campanile_build_info{version=\"",
             "# TYPE campanile_start_time_seconds gauge",
             "# EOF",

@@ -8,8 +8,8 @@
 //! - [`probe`] — `campanile healthcheck`: a plain HTTP GET of `/-/ready`, for container
 //!   `HEALTHCHECK`s in an image that has no curl.
 //!
-//! Spans are opened where the work is (one per request in `server.rs`, one per group flush in
-//! `pipeline.rs`) with fixed keys: `route`, `group_key`, `plugin`, `receiver`.
+//! Spans are opened where the work is (one per request in `server/routes.rs`, one per group
+//! flush in `pipeline.rs`) with fixed keys: `route`, `group_key`, `plugin`, `receiver`.
 
 pub mod labels;
 pub mod logging;
@@ -17,7 +17,8 @@ pub mod metrics;
 pub mod probe;
 
 pub use labels::{
-    IngestLabels, NotifyLabels, PluginFaultLabels, PluginLabels, ReceiverLabels, ReloadLabels,
+    IngestLabels, NotifyLabels, PluginFaultLabels, PluginLabels, ReceiverLabels, RefusedLabels,
+    ReloadLabels, SlowClientLabels,
 };
 pub use logging::{init_logging, LogFormat};
 pub use metrics::Metrics;

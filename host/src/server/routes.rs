@@ -1,0 +1,177 @@
+//! The router: every request is authenticated first (`api::auth`), then served by the operator
+//! API (`api`), ingest (the data plane), or the probes and metrics here.
+
+use hyper::body::Incoming;
+use hyper::header::CONTENT_TYPE;
+use hyper::{Method, Request, Response, StatusCode};
+use serde::Serialize;
+use time::OffsetDateTime;
+use tracing::Instrument;
+
+use super::body::read_body;
+use super::respond::{closing, error, json, text, Body};
+use crate::api;
+use crate::app::AppState;
+use crate::ingest::{self, IngestError};
+
+/// The health probes, open to everyone, and kept serving past the connection cap. They tell
+/// the truth: 503 once a long-lived task has died (see `supervise`).
+fn probe(state: &AppState, method: &Method, path: &str) -> Option<Response<Body>> {
+    match (method, path) {
+        (&Method::GET, "/-/healthy" | "/-/ready") => Some(match state.supervisor.failed() {
+            None => text(StatusCode::OK, "OK\n"),
+            Some(task) => text(
+                StatusCode::SERVICE_UNAVAILABLE,
+                format!("{task} has died; campanile is stopping\n"),
+            ),
+        }),
+        _ => None,
+    }
+}
+
+/// A connection in the reserve past `server.max_connections`: probes are answered, anything
+/// else gets 503, and the connection is closed after either.
+pub(super) fn probes_only(state: &AppState, req: &Request<Incoming>) -> Response<Body> {
+    let answer = probe(state, req.method(), req.uri().path()).unwrap_or_else(|| {
+        error(
+            StatusCode::SERVICE_UNAVAILABLE,
+            format!(
+                "campanile is serving as many connections as it may (server.max_connections = {}); \
+                 only /-/healthy and /-/ready are answered until some close, retry later",
+                state.config.server.max_connections
+            ),
+        )
+    });
+    closing(answer)
+}
+
+pub(super) async fn handle(state: &AppState, req: Request<Incoming>) -> Response<Body> {
+    let method = req.method().clone();
+    let path = req.uri().path().to_string();
+    let span = tracing::debug_span!("request", %method, %path);
+    async move {
+        if let Some(answer) = probe(state, &method, &path) {
+            return answer;
+        }
+        if let Some(refused) =
+            api::auth::refusal(&state.config.server, &method, &path, req.headers())
+        {
+            return refused;
+        }
+        let req = match api::handle(state, req).await {
+            Ok(response) => return response,
+            Err(req) => req,
+        };
+        match (&method, path.as_str()) {
+            (&Method::POST, "/api/v2/alerts") => {
+                ingest_endpoint(
+                    state,
+                    req,
+                    "api_v2",
+                    ingest::api_v2::decode,
+                    state.config.ingest.resolve_timeout,
+                )
+                .await
+            }
+            (&Method::POST, "/api/v1/alertmanager") => {
+                ingest_endpoint(
+                    state,
+                    req,
+                    "webhook_v4",
+                    ingest::webhook_v4::decode,
+                    state.config.ingest.webhook_resolve_timeout,
+                )
+                .await
+            }
+            (&Method::GET, "/metrics") => {
+                let mut r = text(StatusCode::OK, state.metrics.encode());
+                r.headers_mut().insert(
+                    CONTENT_TYPE,
+                    "application/openmetrics-text; version=1.0.0; charset=utf-8"
+                        .parse()
+                        .expect("static header"),
+                );
+                r
+            }
+            (
+                _,
+                "/api/v2/alerts" | "/api/v1/alertmanager" | "/-/healthy" | "/-/ready" | "/metrics",
+            ) => error(
+                StatusCode::METHOD_NOT_ALLOWED,
+                format!("method {method} is not allowed on {path}"),
+            ),
+            _ => error(StatusCode::NOT_FOUND, format!("no endpoint {path}")),
+        }
+    }
+    .instrument(span)
+    .await
+}
+
+type Decoder = fn(
+    &[u8],
+    OffsetDateTime,
+    std::time::Duration,
+) -> Result<Vec<Result<crate::model::Alert, String>>, String>;
+
+async fn ingest_endpoint(
+    state: &AppState,
+    req: Request<Incoming>,
+    endpoint: &'static str,
+    decode: Decoder,
+    resolve_timeout: std::time::Duration,
+) -> Response<Body> {
+    let body = match read_body(state, req).await {
+        Ok(b) => b,
+        Err(resp) => return resp,
+    };
+    let alerts = match decode(&body, OffsetDateTime::now_utc(), resolve_timeout) {
+        Ok(a) => a,
+        Err(e) => return ingest_error(&IngestError::BadRequest(e)),
+    };
+    match state.ingestor.admit(endpoint, alerts).await {
+        Err(e) => ingest_error(&e),
+        Ok(outcome) if outcome.rejected == 0 => json(StatusCode::OK, &outcome),
+        Ok(outcome) => {
+            let status = if outcome.full {
+                StatusCode::TOO_MANY_REQUESTS
+            } else {
+                StatusCode::BAD_REQUEST
+            };
+            let summary = outcome
+                .errors
+                .iter()
+                .map(|r| format!("alert {}: {}", r.index, r.error))
+                .collect::<Vec<_>>()
+                .join("; ");
+            tracing::info!(
+                endpoint,
+                accepted = outcome.accepted,
+                rejected = outcome.rejected,
+                "alerts rejected: {summary}"
+            );
+            #[derive(Serialize)]
+            struct WithError<'a> {
+                error: String,
+                #[serde(flatten)]
+                outcome: &'a ingest::Outcome,
+            }
+            json(
+                status,
+                &WithError {
+                    error: summary,
+                    outcome: &outcome,
+                },
+            )
+        }
+    }
+}
+
+fn ingest_error(e: &IngestError) -> Response<Body> {
+    let status = match e {
+        IngestError::BadRequest(_) => StatusCode::BAD_REQUEST,
+        IngestError::QueueFull(_) => StatusCode::TOO_MANY_REQUESTS,
+        IngestError::ShuttingDown | IngestError::Store(_) => StatusCode::SERVICE_UNAVAILABLE,
+        IngestError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+    };
+    error(status, e.to_string())
+}
