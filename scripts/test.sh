@@ -19,7 +19,14 @@ cargo fmt --all --check
 cargo clippy --workspace --all-targets -- -D warnings
 cargo clippy --target wasm32-wasip2 -p severity-router -p escalation-policy -p replica-dedup -p team-ownership -p hostile-plugin -- -D warnings
 bash scripts/build-plugins.sh
-cargo test --workspace
+# nextest runs the test binaries side by side (one slow end-to-end test no longer holds up the
+# rest); it does not run doctests, which cargo test does.
+if cargo nextest --version >/dev/null 2>&1; then
+    cargo nextest run --workspace --no-fail-fast
+    cargo test --workspace --doc
+else
+    cargo test --workspace
+fi
 
 # The container image: built FROM scratch with podman, run as shipped, checked end to end.
 bash scripts/container-test.sh
