@@ -242,7 +242,7 @@ pub async fn start(config: Config) -> Result<Running, StartError> {
 }
 
 /// Puts the stored alerts back in the cache; ones past their retention are deleted instead.
-fn restore_alerts(
+pub(crate) fn restore_alerts(
     cache: &AlertCache,
     store: &Store,
     stored: Vec<(u64, StoredAlert)>,

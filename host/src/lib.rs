@@ -17,6 +17,8 @@ pub mod clock;
 pub mod config;
 pub mod decisions;
 pub mod dedup;
+#[doc(hidden)]
+pub mod fuzzing;
 pub mod group;
 pub mod ingest;
 pub mod inhibit;

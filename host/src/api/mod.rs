@@ -11,7 +11,7 @@ mod acks;
 mod alerts;
 pub mod auth;
 mod groups;
-mod silences;
+pub(crate) mod silences;
 mod status;
 
 use hyper::body::Incoming;

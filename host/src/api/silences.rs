@@ -157,26 +157,9 @@ pub(super) async fn post(state: &AppState, req: Request<Incoming>) -> Response<B
         Ok(b) => b,
         Err(resp) => return resp,
     };
-    let posted: PostableSilence = match serde_json::from_slice(&body) {
-        Ok(p) => p,
-        Err(e) => return v2_error(StatusCode::BAD_REQUEST, format!("invalid silence: {e}")),
-    };
-    let matchers = match posted
-        .matchers
-        .iter()
-        .map(|m| SilenceMatcher::new(&m.name, &m.value, m.is_regex, m.is_equal))
-        .collect::<Result<Vec<_>, _>>()
-    {
-        Ok(m) => m,
-        Err(e) => return silence_error(&e),
-    };
-    let new = NewSilence {
-        id: posted.id.filter(|id| !id.is_empty()),
-        matchers,
-        starts_at: posted.starts_at,
-        ends_at: posted.ends_at,
-        created_by: posted.created_by,
-        comment: posted.comment,
+    let new = match decode(&body) {
+        Ok(new) => new,
+        Err(resp) => return resp,
     };
     let created_by = new.created_by.clone();
     match state.silences.set(new, OffsetDateTime::now_utc()).await {
@@ -186,6 +169,29 @@ pub(super) async fn post(state: &AppState, req: Request<Incoming>) -> Response<B
         }
         Err(e) => silence_error(&e),
     }
+}
+
+/// Reads a posted silence: its JSON, then each matcher checked and compiled. The silence as a
+/// whole (its times, its matchers together) is checked by [`Silences::set`].
+///
+/// [`Silences::set`]: crate::silence::Silences::set
+pub(crate) fn decode(body: &[u8]) -> Result<NewSilence, Response<Body>> {
+    let posted: PostableSilence = serde_json::from_slice(body)
+        .map_err(|e| v2_error(StatusCode::BAD_REQUEST, format!("invalid silence: {e}")))?;
+    let matchers = posted
+        .matchers
+        .iter()
+        .map(|m| SilenceMatcher::new(&m.name, &m.value, m.is_regex, m.is_equal))
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(|e| silence_error(&e))?;
+    Ok(NewSilence {
+        id: posted.id.filter(|id| !id.is_empty()),
+        matchers,
+        starts_at: posted.starts_at,
+        ends_at: posted.ends_at,
+        created_by: posted.created_by,
+        comment: posted.comment,
+    })
 }
 
 fn silence_error(e: &SilenceError) -> Response<Body> {

@@ -11,8 +11,8 @@
 //! fault. Plugins must therefore keep nothing between calls in their own globals (the SDK
 //! says so): what must outlive a call goes to the host's plugin state.
 
-mod bindings;
-mod convert;
+pub(crate) mod bindings;
+pub(crate) mod convert;
 pub mod dry_run;
 mod host;
 mod state;
