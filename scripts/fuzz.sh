@@ -1,0 +1,66 @@
+#!/usr/bin/env bash
+# Fuzzes every decoder of untrusted input, and the stateful target (fuzz/fuzz_targets/), for a
+# bounded time: builds all targets once (instrumented, with AddressSanitizer, into
+# fuzz/target), then runs each from its checked-in corpus (fuzz/corpus/<target>). Fails if any
+# target crashes; the input is saved in fuzz/artifacts/<target>/ and printed.
+#
+#   FUZZ_SECONDS   run time of all targets together (default 180), a third of it for the
+#                  stateful target `lifecycle`, the rest shared by the others
+#   FUZZ_TARGETS   the targets to run (default: all)
+#
+# New inputs a run finds go to a scratch corpus under fuzz/target, so the checked-in one stays
+# small; to keep one, minimise it (`cargo fuzz tmin`/`cmin`) and add it to fuzz/corpus/.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+CARGO_FUZZ_VERSION=0.13.2
+if ! cargo fuzz --version 2>/dev/null | grep -qF "$CARGO_FUZZ_VERSION"; then
+    cargo install --locked "cargo-fuzz@$CARGO_FUZZ_VERSION"
+fi
+
+# cargo-fuzz asks rustc for -Zsanitizer=address; stable rustc takes it with RUSTC_BOOTSTRAP.
+export RUSTC_BOOTSTRAP=1
+# Instrumented builds keep to their own target dir (fuzz/target), whatever the caller shares.
+unset CARGO_TARGET_DIR
+# The stateful target's store files, memory-backed where the machine allows.
+shm=/dev/shm
+[ -d "$shm" ] && [ -w "$shm" ] || shm=${TMPDIR:-/tmp}
+CAMPANILE_FUZZ_STORE=$(mktemp -d "$shm/campanile-fuzz.XXXXXX")
+export CAMPANILE_FUZZ_STORE
+trap 'rm -rf "$CAMPANILE_FUZZ_STORE"' EXIT
+
+cd fuzz
+cargo fuzz build
+read -r -a targets <<<"${FUZZ_TARGETS:-$(cargo fuzz list | tr '\n' ' ')}"
+
+total=${FUZZ_SECONDS:-180}
+others=0
+for t in "${targets[@]}"; do [ "$t" = lifecycle ] || others=$((others + 1)); done
+if [ "$others" -lt "${#targets[@]}" ] && [ "$others" -gt 0 ]; then
+    stateful=$((total / 3))
+else
+    stateful=$total
+fi
+each=$(( others > 0 ? (total - (others < ${#targets[@]} ? stateful : 0)) / others : 0 ))
+
+failed=()
+for t in "${targets[@]}"; do
+    seconds=$each
+    [ "$t" = lifecycle ] && seconds=$stateful
+    [ "$seconds" -ge 1 ] || seconds=1
+    scratch=target/corpus/$t
+    mkdir -p "$scratch" "corpus/$t"
+    echo "=== $t: ${seconds}s"
+    # -timeout: one input taking this long is a hang, reported like a crash.
+    if ! cargo fuzz run "$t" "$scratch" "corpus/$t" -- \
+        -max_total_time="$seconds" -timeout=20 -rss_limit_mb=4096 -print_final_stats=1; then
+        failed+=("$t")
+    fi
+done
+
+if [ ${#failed[@]} -gt 0 ]; then
+    echo "fuzzing found crashes in: ${failed[*]} (inputs in fuzz/artifacts/<target>/;" \
+        "replay with: RUSTC_BOOTSTRAP=1 cargo fuzz run <target> <file>)" >&2
+    exit 1
+fi
+echo "fuzzing: ${#targets[@]} targets ran clean for ${total}s in all"
