@@ -64,6 +64,8 @@ fn use_config(config: &Config) {
             let mut group = AggrGroup::new(key, route.clone(), labels, now);
             group.insert(alert.clone(), now, NOW);
             let _ = group.flush(now, NOW);
+            // Again a minute later (the alert still fires), with the first flush to compare with.
+            let _ = group.flush(now, NOW + time::Duration::MINUTE);
         }
     }
     if let Some(links) = AckLinks::new(&config.acks, &config.server.external_url) {
