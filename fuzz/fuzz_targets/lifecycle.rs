@@ -343,6 +343,7 @@ impl App {
             external_url: self.config.server.external_url.as_str().into(),
             ack_link: Some("https://campanile.example/ack/x".into()),
             outbox_id: None,
+            schedule: Default::default(),
         };
         serde_json::to_vec(&webhook_message(&n, 0)).expect("a webhook payload serialises");
         let _ = (render::title(&n), render::text_body(&n));
