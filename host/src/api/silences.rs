@@ -159,7 +159,7 @@ pub(super) async fn post(state: &AppState, req: Request<Incoming>) -> Response<B
     };
     let new = match decode(&body) {
         Ok(new) => new,
-        Err(resp) => return resp,
+        Err(message) => return v2_error(StatusCode::BAD_REQUEST, message),
     };
     let created_by = new.created_by.clone();
     match state.silences.set(new, OffsetDateTime::now_utc()).await {
@@ -175,15 +175,16 @@ pub(super) async fn post(state: &AppState, req: Request<Incoming>) -> Response<B
 /// whole (its times, its matchers together) is checked by [`Silences::set`].
 ///
 /// [`Silences::set`]: crate::silence::Silences::set
-pub(crate) fn decode(body: &[u8]) -> Result<NewSilence, Response<Body>> {
-    let posted: PostableSilence = serde_json::from_slice(body)
-        .map_err(|e| v2_error(StatusCode::BAD_REQUEST, format!("invalid silence: {e}")))?;
+/// Every error is the client's: its message goes in a 400.
+pub(crate) fn decode(body: &[u8]) -> Result<NewSilence, String> {
+    let posted: PostableSilence =
+        serde_json::from_slice(body).map_err(|e| format!("invalid silence: {e}"))?;
     let matchers = posted
         .matchers
         .iter()
         .map(|m| SilenceMatcher::new(&m.name, &m.value, m.is_regex, m.is_equal))
         .collect::<Result<Vec<_>, _>>()
-        .map_err(|e| silence_error(&e))?;
+        .map_err(|e| e.to_string())?;
     Ok(NewSilence {
         id: posted.id.filter(|id| !id.is_empty()),
         matchers,
