@@ -107,7 +107,7 @@ enum Step {
     Expire(u8),
     /// Time passes for the dispatcher.
     Wait(Wait),
-    /// The housekeeping tasks, run at now plus this (wall clock).
+    /// The housekeeping tasks (which also run after every step, at now) at now plus this.
     Housekeeping(Ahead),
     /// A clean restart from the store on disk.
     Restart,
@@ -314,13 +314,28 @@ impl App {
         self.store.close();
     }
 
-    /// Lets the dispatcher take in what was sent to it, and answers its flushes.
+    /// Lets the dispatcher take in what was sent to it, answers its flushes, and runs the
+    /// housekeeping campanile runs every few seconds.
     async fn settle(&mut self, wakes: &[Option<u32>]) {
+        self.housekeeping(OffsetDateTime::now_utc());
         for _ in 0..4 {
             tokio::task::yield_now().await;
             while let Ok(flush) = self.flushes.try_recv() {
                 self.handle(flush, wakes);
             }
+        }
+    }
+
+    /// What `app.rs` runs every few seconds (silences and inhibition sources forgotten, the
+    /// cache's expiry, acknowledgements of resolved groups), at `at`; and what the API shows
+    /// of each alert's mute status.
+    fn housekeeping(&self, at: OffsetDateTime) {
+        self.silences.gc(at);
+        self.mute.inhibitor.gc(at);
+        self.cache.run_housekeeping();
+        let _ = campanile::ack::firing_groups(&self.cache, &self.routes, at);
+        for alert in self.cache.snapshot() {
+            let _ = self.mute.status(&alert, at);
         }
     }
 
@@ -459,15 +474,8 @@ fuzz_target!(|input: Input| {
                 }
                 Step::Housekeeping(ahead) => {
                     // Past the end of time there is no housekeeping to run.
-                    let Some(at) = now.checked_add(ahead.duration()) else {
-                        continue;
-                    };
-                    app.silences.gc(at);
-                    app.mute.inhibitor.gc(at);
-                    app.cache.run_housekeeping();
-                    let _ = campanile::ack::firing_groups(&app.cache, &app.routes, at);
-                    for alert in app.cache.snapshot() {
-                        let _ = app.mute.status(&alert, at);
+                    if let Some(at) = now.checked_add(ahead.duration()) {
+                        app.housekeeping(at);
                     }
                 }
                 Step::Restart => {
