@@ -2,7 +2,8 @@
 # Fuzzes every decoder of untrusted input, and the stateful target (fuzz/fuzz_targets/), for a
 # bounded time: builds all targets once (instrumented, with AddressSanitizer, into
 # fuzz/target), then runs each from its checked-in corpus (fuzz/corpus/<target>). Fails if any
-# target crashes; the input is saved in fuzz/artifacts/<target>/ and printed.
+# target crashes; the input is saved in fuzz/artifacts/<target>/ and printed. First, every input
+# that crashed campanile before (fuzz/artifacts-found/<target>/) is replayed.
 #
 #   FUZZ_SECONDS   run time of all targets together (default 180), a third of it for the
 #                  stateful target `lifecycle`, the rest shared by the others
@@ -44,6 +45,16 @@ fi
 each=$(( others > 0 ? (total - (others < ${#targets[@]} ? stateful : 0)) / others : 0 ))
 
 failed=()
+# Inputs that crashed campanile once (fuzz/artifacts-found/<target>/): each must pass now.
+for t in "${targets[@]}"; do
+    found=(artifacts-found/"$t"/*)
+    [ -e "${found[0]}" ] || continue
+    echo "=== $t: ${#found[@]} inputs found earlier"
+    if ! cargo fuzz run "$t" "${found[@]}" -- -runs=1; then
+        failed+=("$t (an input of artifacts-found/$t)")
+    fi
+done
+
 for t in "${targets[@]}"; do
     seconds=$each
     [ "$t" = lifecycle ] && seconds=$stateful

@@ -2,7 +2,8 @@
 //! time. Alerts (API v2 and webhook v4 bodies) go through the decoders and `Ingestor::admit`
 //! (the cache, the store) to the real dispatcher (groups, timers, the mute stage with
 //! silences and inhibition); silences go through the API's decoder and `Silences::set`; a
-//! stand-in for the pipeline renders each flush, records it as the pipeline does and tells the
+//! stand-in for the pipeline renders each flush for every type of receiver (the bodies they
+//! would send), records it as the pipeline does and tells the
 //! dispatcher (with the wake-ups a plugin might ask for); housekeeping runs at now and ahead
 //! of it (past the retention); and a restart closes the store on disk and starts again from
 //! it, as `app::start` does. The checks: nothing panics, and a restart brings back every
@@ -26,8 +27,7 @@ use campanile::ingest::{api_v2, webhook_v4, Ingestor};
 use campanile::inhibit::Inhibitor;
 use campanile::model::Fingerprint;
 use campanile::mute::MuteStage;
-use campanile::notify::payload::webhook_message;
-use campanile::notify::{render, Notification};
+use campanile::notify::Notification;
 use campanile::route::RouteTable;
 use campanile::silence::{Silence, Silences, RETENTION};
 use campanile::store::{extend_history, Op, SentRecord, Store, StoredAlert};
@@ -107,7 +107,7 @@ enum Step {
     Expire(u8),
     /// Time passes for the dispatcher.
     Wait(Wait),
-    /// The housekeeping tasks, run at now plus this (wall clock).
+    /// The housekeeping tasks (which also run after every step, at now) at now plus this.
     Housekeeping(Ahead),
     /// A clean restart from the store on disk.
     Restart,
@@ -213,6 +213,41 @@ type = "log"
 name = "hook"
 type = "webhook"
 url = "http://127.0.0.1:1/hook"
+max_alerts = 2
+[[receivers]]
+name = "slack"
+type = "slack"
+url = "http://127.0.0.1:1/slack"
+[[receivers]]
+name = "mattermost"
+type = "mattermost"
+url = "http://127.0.0.1:1/mattermost"
+[[receivers]]
+name = "discord"
+type = "discord"
+url = "http://127.0.0.1:1/discord"
+[[receivers]]
+name = "msteams"
+type = "msteams"
+url = "http://127.0.0.1:1/msteams"
+[[receivers]]
+name = "pagerduty"
+type = "pagerduty"
+url = "http://127.0.0.1:1/pagerduty"
+routing_key = "R0123456789abcdef0123456789abcdef"
+[[receivers]]
+name = "opsgenie"
+type = "opsgenie"
+url = "http://127.0.0.1:1/v2/alerts"
+api_key = "k"
+tags = ["campanile"]
+[[receivers]]
+name = "email"
+type = "email"
+host = "127.0.0.1"
+tls = "none"
+from = "campanile <alerts@campanile.test>"
+to = ["ops@campanile.test"]
 [[inhibit_rules]]
 source_matchers = ['severity="critical"']
 target_matchers = ['severity="warning"']
@@ -314,13 +349,28 @@ impl App {
         self.store.close();
     }
 
-    /// Lets the dispatcher take in what was sent to it, and answers its flushes.
+    /// Lets the dispatcher take in what was sent to it, answers its flushes, and runs the
+    /// housekeeping campanile runs every few seconds.
     async fn settle(&mut self, wakes: &[Option<u32>]) {
+        self.housekeeping(OffsetDateTime::now_utc());
         for _ in 0..4 {
             tokio::task::yield_now().await;
             while let Ok(flush) = self.flushes.try_recv() {
                 self.handle(flush, wakes);
             }
+        }
+    }
+
+    /// What `app.rs` runs every few seconds (silences and inhibition sources forgotten, the
+    /// cache's expiry, acknowledgements of resolved groups), at `at`; and what the API shows
+    /// of each alert's mute status.
+    fn housekeeping(&self, at: OffsetDateTime) {
+        self.silences.gc(at);
+        self.mute.inhibitor.gc(at);
+        self.cache.run_housekeeping();
+        let _ = campanile::ack::firing_groups(&self.cache, &self.routes, at);
+        for alert in self.cache.snapshot() {
+            let _ = self.mute.status(&alert, at);
         }
     }
 
@@ -345,9 +395,10 @@ impl App {
             outbox_id: None,
             schedule: Default::default(),
         };
-        serde_json::to_vec(&webhook_message(&n, 0)).expect("a webhook payload serialises");
-        let _ = (render::title(&n), render::text_body(&n));
-        let _ = render::markdown_body(&n, "\n");
+        // What every type of receiver would send.
+        for rc in &self.config.receivers {
+            let _ = campanile::fuzzing::render_notification(rc, &n);
+        }
         // `wake-after` is a u32 of seconds after the flush, as in `Pipeline::handle`.
         let wake_at = wake_after.map(|s| flush.at + time::Duration::seconds(s.into()));
         let sent = vec![SentRecord {
@@ -459,15 +510,8 @@ fuzz_target!(|input: Input| {
                 }
                 Step::Housekeeping(ahead) => {
                     // Past the end of time there is no housekeeping to run.
-                    let Some(at) = now.checked_add(ahead.duration()) else {
-                        continue;
-                    };
-                    app.silences.gc(at);
-                    app.mute.inhibitor.gc(at);
-                    app.cache.run_housekeeping();
-                    let _ = campanile::ack::firing_groups(&app.cache, &app.routes, at);
-                    for alert in app.cache.snapshot() {
-                        let _ = app.mute.status(&alert, at);
+                    if let Some(at) = now.checked_add(ahead.duration()) {
+                        app.housekeeping(at);
                     }
                 }
                 Step::Restart => {

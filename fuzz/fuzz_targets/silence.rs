@@ -1,11 +1,12 @@
 //! `POST /api/v2/silences` bodies: decoded (matchers checked and compiled), then set as the API
-//! does (Alertmanager's checks on the whole silence), read back, matched, stored and expired.
+//! does (Alertmanager's checks on the whole silence), read back, matched, stored, expired and
+//! forgotten after the retention.
 #![no_main]
 
 use std::sync::{Arc, OnceLock};
 
 use campanile::model::Labels;
-use campanile::silence::{Silence, SilenceState, Silences};
+use campanile::silence::{Silence, SilenceState, Silences, RETENTION};
 use campanile::store::{Store, StoredSilence};
 use campanile_fuzz::NOW;
 use libfuzzer_sys::fuzz_target;
@@ -48,8 +49,13 @@ fuzz_target!(|body: &[u8]| {
         let reloaded = Silence::try_from(back).expect("a stored silence compiles again");
         assert_eq!(reloaded, s);
         assert!(s.can_update_to(&reloaded, NOW), "a silence may be set again as it is");
+        assert_eq!(silences.gc(NOW), 0, "a silence that has not ended is kept");
         silences.expire(&id, NOW).await.expect("an in-memory expiry");
         let expired = silences.get(&id).expect("an expired silence is kept");
         assert!(expired.ends_at <= s.ends_at);
+        // Kept for the retention after it ended, then forgotten (as the cleanup task does).
+        let retention = time::Duration::try_from(RETENTION).expect("120 h");
+        assert_eq!(silences.gc(NOW + retention - time::Duration::SECOND), 0);
+        assert_eq!(silences.gc(NOW + retention), 1);
     });
 });

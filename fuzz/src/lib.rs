@@ -305,9 +305,12 @@ impl SilenceSpec {
             })
             .collect();
         m.insert("matchers".into(), Value::Array(matchers));
-        if let Some(t) = self.starts_at.render(now) {
-            m.insert("startsAt".into(), t);
-        }
+        // amtool starts a silence now unless told otherwise (a missing start is the `silence`
+        // target's business).
+        let starts_at = self.starts_at.render(now).unwrap_or_else(|| {
+            Value::String(now.format(&Rfc3339).expect("now formats"))
+        });
+        m.insert("startsAt".into(), starts_at);
         if let Some(t) = self.ends_at.render(now) {
             m.insert("endsAt".into(), t);
         }

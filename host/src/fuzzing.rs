@@ -1,11 +1,14 @@
 //! Entry points for the fuzz targets in `fuzz/`, not an API: the few decoders of untrusted
-//! input that are private to their modules, and the restore step of `app::start`, reached
-//! without an HTTP server, a plugin or a whole app. Each is the code the service runs.
+//! input that are private to their modules, the restore step of `app::start`, and the bodies
+//! receivers send, reached without an HTTP server, a plugin, a whole app or a network. Each
+//! is the code the service runs.
 
 use std::time::Duration;
 
+use crate::config::ReceiverConfig;
 use crate::dedup::AlertCache;
 use crate::model::{Labels, SharedAlert};
+use crate::notify::Notification;
 use crate::plugin::bindings::types::LabelSet;
 use crate::silence::NewSilence;
 use crate::store::{Store, StoredAlert};
@@ -31,4 +34,10 @@ pub fn restore_alerts(
     retention: Duration,
 ) -> Vec<SharedAlert> {
     crate::app::restore_alerts(cache, store, stored, retention)
+}
+
+/// The body a receiver of `rc`'s type would send for `n` (the message, for e-mail), built
+/// but not sent.
+pub fn render_notification(rc: &ReceiverConfig, n: &Notification) -> Vec<u8> {
+    crate::notify::integrations::render(rc, n)
 }

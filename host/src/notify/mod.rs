@@ -15,7 +15,7 @@ mod discord;
 mod email;
 mod http;
 mod incident;
-mod integrations;
+pub(crate) mod integrations;
 mod log;
 mod mattermost;
 mod msteams;
