@@ -34,11 +34,6 @@ pub fn checked_after(t: OffsetDateTime, d: Duration) -> Option<OffsetDateTime> {
     t.checked_add(signed(d))
 }
 
-/// `d` before `t`, or the first representable instant.
-pub fn before(t: OffsetDateTime, d: Duration) -> OffsetDateTime {
-    t.saturating_sub(signed(d))
-}
-
 /// `t` shifted by a signed duration, saturating.
 pub fn shift(t: OffsetDateTime, d: time::Duration) -> OffsetDateTime {
     t.saturating_add(d)
@@ -52,7 +47,7 @@ pub fn until(from: OffsetDateTime, to: OffsetDateTime) -> Duration {
 /// How long from `earlier` to `later`, signed (negative if `later` is earlier). This cannot
 /// overflow: a `time::Duration` holds the difference of any two representable times.
 #[allow(clippy::arithmetic_side_effects)]
-pub fn between(earlier: OffsetDateTime, later: OffsetDateTime) -> time::Duration {
+fn between(earlier: OffsetDateTime, later: OffsetDateTime) -> time::Duration {
     later - earlier
 }
 
@@ -86,7 +81,6 @@ mod tests {
             checked_after(far, Duration::from_millis(999)),
             Some(datetime!(9999-12-31 23:59:59.999 UTC))
         );
-        assert_eq!(before(FIRST, Duration::from_secs(1)), FIRST);
         assert_eq!(
             shift(far, time::Duration::days(2)),
             LAST,

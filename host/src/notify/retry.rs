@@ -21,6 +21,7 @@ use tokio_util::sync::CancellationToken;
 
 use super::worker::Attempts;
 use super::{count, Notification};
+use crate::clock;
 use crate::telemetry::{Metrics, ReceiverLabels};
 
 const FIRST_BACKOFF: Duration = Duration::from_millis(250);
@@ -93,7 +94,7 @@ pub async fn deliver(
         let first = *first_attempt_at.get_or_insert_with(OffsetDateTime::now_utc);
         // `None`: a budget too large for the clock, never reached.
         let deadline = *deadline.get_or_insert_with(|| {
-            Instant::now().checked_add(until(saturating_add(first, retry_for), retry_for))
+            Instant::now().checked_add(until(clock::after(first, retry_for), retry_for))
         });
         let err = match attempts.attempt(n).await {
             Ok(()) => {
@@ -134,7 +135,7 @@ pub async fn deliver(
         .min(left);
         scheduled(Schedule {
             first_attempt_at: Some(first),
-            not_before: Some(saturating_add(OffsetDateTime::now_utc(), wait)),
+            not_before: Some(clock::after(OffsetDateTime::now_utc(), wait)),
         });
         metrics
             .notification_retries
@@ -159,20 +160,7 @@ pub async fn deliver(
 /// The time from now until `at`: zero once it has passed, and at most `cap`, so a clock set
 /// back (or a record written by a wrong one) cannot make a delivery wait past its budget.
 fn until(at: OffsetDateTime, cap: Duration) -> Duration {
-    let now = OffsetDateTime::now_utc().unix_timestamp_nanos();
-    let left = at.unix_timestamp_nanos().saturating_sub(now);
-    if left <= 0 {
-        return Duration::ZERO;
-    }
-    u64::try_from(left)
-        .map(Duration::from_nanos)
-        .unwrap_or(Duration::MAX)
-        .min(cap)
-}
-
-/// `at + d`, the latest representable time if that is past it.
-fn saturating_add(at: OffsetDateTime, d: Duration) -> OffsetDateTime {
-    at.saturating_add(time::Duration::try_from(d).unwrap_or(time::Duration::MAX))
+    clock::until(OffsetDateTime::now_utc(), at).min(cap)
 }
 
 #[cfg(test)]
@@ -205,7 +193,7 @@ mod tests {
             "{soon:?}"
         );
         assert_eq!(until(now + time::Duration::days(2), hour), hour);
-        let far = saturating_add(now, Duration::MAX);
+        let far = clock::after(now, Duration::MAX);
         assert_eq!(far.year(), 9999);
         assert!(!until(far, Duration::MAX).is_zero());
         assert_eq!(until(OffsetDateTime::UNIX_EPOCH, hour), Duration::ZERO);
