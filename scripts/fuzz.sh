@@ -61,10 +61,17 @@ for t in "${targets[@]}"; do
     [ "$seconds" -ge 1 ] || seconds=1
     scratch=target/corpus/$t
     mkdir -p "$scratch" "corpus/$t"
+    # A target's own options: the stateful one wants long inputs (many steps) from the start;
+    # config fuzzing is helped by its words.
+    extra=()
+    case $t in
+        lifecycle) extra=(-max_len=4096 -len_control=0) ;;
+        config) extra=(-dict=config.dict) ;;
+    esac
     echo "=== $t: ${seconds}s"
     # -timeout: one input taking this long is a hang, reported like a crash.
-    if ! cargo fuzz run "$t" "$scratch" "corpus/$t" -- \
-        -max_total_time="$seconds" -timeout=20 -rss_limit_mb=4096 -print_final_stats=1; then
+    if ! cargo fuzz run "$t" "$scratch" "corpus/$t" -- "${extra[@]}" \
+        -max_total_time="$seconds" -timeout=30 -rss_limit_mb=4096 -print_final_stats=1; then
         failed+=("$t")
     fi
 done
