@@ -61,10 +61,24 @@ for t in "${targets[@]}"; do
     [ "$seconds" -ge 1 ] || seconds=1
     scratch=target/corpus/$t
     mkdir -p "$scratch" "corpus/$t"
-    echo "=== $t: ${seconds}s"
+    # A target's own options: the stateful one wants long inputs (many steps) from the start;
+    # config fuzzing is helped by its words.
+    extra=()
+    case $t in
+        lifecycle) extra=(-max_len=4096) ;;
+        config) extra=(-dict=config.dict) ;;
+    esac
+    log=target/logs/$t.log
+    mkdir -p target/logs
+    echo "=== $t: ${seconds}s (log: fuzz/$log)"
     # -timeout: one input taking this long is a hang, reported like a crash.
-    if ! cargo fuzz run "$t" "$scratch" "corpus/$t" -- \
-        -max_total_time="$seconds" -timeout=20 -rss_limit_mb=4096 -print_final_stats=1; then
+    if cargo fuzz run "$t" "$scratch" "corpus/$t" -- "${extra[@]}" \
+        -max_total_time="$seconds" -timeout=30 -rss_limit_mb=4096 -print_final_stats=1 \
+        >"$log" 2>&1; then
+        grep -E '^stat::(number_of_executed_units|average_exec_per_sec)|^Done' "$log" || true
+    else
+        # The panic, its backtrace and where the input was saved.
+        tail -n 80 "$log"
         failed+=("$t")
     fi
 done

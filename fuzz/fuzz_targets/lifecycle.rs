@@ -179,7 +179,8 @@ fn config(s: &Settings, dir: &Path) -> Option<Arc<Config>> {
     }
     let mut config = BASE.with_borrow_mut(|base| {
         base.get_or_insert_with(|| {
-            let toml = BASE_TOML.replace("{path}", &dir.join("campanile.redb").display().to_string());
+            let toml =
+                BASE_TOML.replace("{path}", &dir.join("campanile.redb").display().to_string());
             Config::parse(&toml, "fuzz.toml", dir).expect("the stateful target's config compiles")
         })
         .clone()
@@ -189,7 +190,11 @@ fn config(s: &Settings, dir: &Path) -> Option<Arc<Config>> {
     config.ingest.retention = s.retention.duration();
     // Children inherit them: none sets its own.
     fn set(route: &mut RouteConfig, wait: Duration, interval: Duration, repeat: Duration) {
-        (route.group_wait, route.group_interval, route.repeat_interval) = (wait, interval, repeat);
+        (
+            route.group_wait,
+            route.group_interval,
+            route.repeat_interval,
+        ) = (wait, interval, repeat);
         for child in &mut route.routes {
             set(child, wait, interval, repeat);
         }
@@ -423,8 +428,8 @@ impl App {
     /// retention ago, with a minute to spare) and every silence, as records.
     fn durable_state(&self) -> (BTreeMap<u64, StoredAlert>, BTreeMap<String, Silence>) {
         let now = OffsetDateTime::now_utc();
-        let retention = time::Duration::try_from(self.config.ingest.retention)
-            .unwrap_or(time::Duration::MAX);
+        let retention =
+            time::Duration::try_from(self.config.ingest.retention).unwrap_or(time::Duration::MAX);
         let alerts = self
             .cache
             .snapshot()
@@ -466,9 +471,7 @@ fuzz_target!(|input: Input| {
             match step {
                 Step::Alerts(alerts) => {
                     let body = api_v2_body(alerts, now);
-                    if let Ok(alerts) =
-                        api_v2::decode(&body, now, config.ingest.resolve_timeout)
-                    {
+                    if let Ok(alerts) = api_v2::decode(&body, now, config.ingest.resolve_timeout) {
                         let _ = app.ingestor.admit("api_v2", alerts).await;
                     }
                 }

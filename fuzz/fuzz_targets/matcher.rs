@@ -23,7 +23,10 @@ fuzz_target!(|data: &[u8]| {
     if let Ok(m) = Matcher::parse(matcher) {
         let _ = m.matches(&labels);
         let _ = m.matches(&Labels::default());
-        assert!(m.to_string().starts_with(&m.name), "a matcher shows its name first");
+        assert!(
+            m.to_string().starts_with(&m.name),
+            "a matcher shows its name first"
+        );
     }
     let (is_regex, is_equal) = (flags.contains('r'), !flags.contains('!'));
     if let Ok(m) = SilenceMatcher::new(name, value, is_regex, is_equal) {

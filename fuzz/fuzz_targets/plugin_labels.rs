@@ -23,7 +23,10 @@ fuzz_target!(|data: &[u8]| {
         .expect("a set the host packed unpacks");
     assert_eq!(again, labels);
     let names: Vec<&str> = labels.iter().map(|(n, _)| n).collect();
-    assert!(names.windows(2).all(|w| w[0] < w[1]), "sorted, unique names");
+    assert!(
+        names.windows(2).all(|w| w[0] < w[1]),
+        "sorted, unique names"
+    );
     for (n, v) in labels.iter() {
         assert_eq!(labels.get(n), Some(v));
     }

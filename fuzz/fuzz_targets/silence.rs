@@ -48,9 +48,15 @@ fuzz_target!(|body: &[u8]| {
         assert_eq!(back, record);
         let reloaded = Silence::try_from(back).expect("a stored silence compiles again");
         assert_eq!(reloaded, s);
-        assert!(s.can_update_to(&reloaded, NOW), "a silence may be set again as it is");
+        assert!(
+            s.can_update_to(&reloaded, NOW),
+            "a silence may be set again as it is"
+        );
         assert_eq!(silences.gc(NOW), 0, "a silence that has not ended is kept");
-        silences.expire(&id, NOW).await.expect("an in-memory expiry");
+        silences
+            .expire(&id, NOW)
+            .await
+            .expect("an in-memory expiry");
         let expired = silences.get(&id).expect("an expired silence is kept");
         assert!(expired.ends_at <= s.ends_at);
         // Kept for the retention after it ended, then forgotten (as the cleanup task does).

@@ -162,7 +162,12 @@ impl Time {
 fn pairs(pairs: &[(Name, LabelValue)]) -> Value {
     let map: Map<String, Value> = pairs
         .iter()
-        .map(|(n, v)| (n.as_str().to_string(), Value::String(v.as_str().to_string())))
+        .map(|(n, v)| {
+            (
+                n.as_str().to_string(),
+                Value::String(v.as_str().to_string()),
+            )
+        })
         .collect();
     Value::Object(map)
 }
@@ -191,7 +196,10 @@ impl AlertSpec {
         if let Some(t) = self.ends_at.render(now) {
             out.insert("endsAt".into(), t);
         }
-        out.insert("generatorURL".into(), Value::String(self.generator_url.clone()));
+        out.insert(
+            "generatorURL".into(),
+            Value::String(self.generator_url.clone()),
+        );
         out
     }
 }
@@ -307,9 +315,10 @@ impl SilenceSpec {
         m.insert("matchers".into(), Value::Array(matchers));
         // amtool starts a silence now unless told otherwise (a missing start is the `silence`
         // target's business).
-        let starts_at = self.starts_at.render(now).unwrap_or_else(|| {
-            Value::String(now.format(&Rfc3339).expect("now formats"))
-        });
+        let starts_at = self
+            .starts_at
+            .render(now)
+            .unwrap_or_else(|| Value::String(now.format(&Rfc3339).expect("now formats")));
         m.insert("startsAt".into(), starts_at);
         if let Some(t) = self.ends_at.render(now) {
             m.insert("endsAt".into(), t);

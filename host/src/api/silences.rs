@@ -203,3 +203,30 @@ fn silence_error(e: &SilenceError) -> Response<Body> {
     };
     v2_error(status, e.to_string())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn decode_refuses_bad_json_and_bad_matchers_with_the_api_wording() {
+        let body = |matcher: &str| {
+            format!(
+                r#"{{"matchers":[{matcher}],"startsAt":"2026-06-01T12:00:00Z","endsAt":"2026-06-01T14:00:00Z","createdBy":"ops","comment":"c"}}"#
+            )
+        };
+        let ok =
+            decode(body(r#"{"name":"team","value":"db|web","isRegex":true}"#).as_bytes()).unwrap();
+        assert!(ok.matchers[0].is_regex() && ok.matchers[0].is_equal());
+        assert!(ok.id.is_none());
+        assert!(decode(b"{bad")
+            .unwrap_err()
+            .starts_with("invalid silence: "));
+        let bad_regex = decode(body(r#"{"name":"a","value":"(","isRegex":true}"#).as_bytes());
+        assert!(bad_regex
+            .unwrap_err()
+            .starts_with("silence invalid: invalid regular expression"));
+        let bad_name = decode(body(r#"{"name":"1a","value":"x","isRegex":false}"#).as_bytes());
+        assert!(bad_name.unwrap_err().contains("invalid label name"));
+    }
+}
