@@ -66,11 +66,16 @@ async fn amtool(campanile: &Campanile, args: &[&str]) -> Output {
 async fn amtool_ok(campanile: &Campanile, args: &[&str]) -> String {
     let out = amtool(campanile, args).await;
     let stdout = String::from_utf8_lossy(&out.stdout).to_string();
+    let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(
         out.status.success(),
-        "amtool {args:?} failed ({}): stdout {stdout:?}, stderr {:?}",
+        "amtool {args:?} failed ({}): stdout {stdout:?}, stderr {stderr:?}",
         out.status,
-        String::from_utf8_lossy(&out.stderr)
+    );
+    // amtool compares the version campanile reports with its own, on every command.
+    assert!(
+        !stderr.contains("are different"),
+        "amtool {args:?} warned of a version mismatch: {stderr:?}"
     );
     stdout
 }
@@ -367,7 +372,25 @@ equal = ["cluster"]
     let status = campanile.get("/api/v2/status").await.json();
     assert_eq!(status["cluster"]["status"], "disabled");
     assert!(status["uptime"].is_string());
-    assert!(status["versionInfo"]["version"].is_string());
+    // The Alertmanager version whose API campanile speaks, which is amtool's own here.
+    let amtool_version = std::process::Command::new(amtool_binary())
+        .arg("--version")
+        .output()
+        .expect("amtool --version");
+    let amtool_version = String::from_utf8_lossy(&amtool_version.stdout).to_string()
+        + &String::from_utf8_lossy(&amtool_version.stderr);
+    let reported = status["versionInfo"]["version"].as_str().unwrap();
+    assert!(
+        amtool_version.contains(&format!("version {reported} ")),
+        "campanile reports {reported}, amtool is {amtool_version:?}"
+    );
+    assert!(
+        status["versionInfo"]["revision"]
+            .as_str()
+            .unwrap()
+            .starts_with("campanile-"),
+        "{status}"
+    );
     let receivers = campanile.get("/api/v2/receivers").await.json();
     assert_eq!(receivers, json!([{"name": "hook"}]));
 }

@@ -27,7 +27,8 @@ pub struct GettableAlert {
     ends_at: OffsetDateTime,
     #[serde(serialize_with = "go_time")]
     updated_at: OffsetDateTime,
-    #[serde(rename = "generatorURL")]
+    /// Left out when empty, as Alertmanager's API does (`omitempty`); its webhook keeps `""`.
+    #[serde(rename = "generatorURL", skip_serializing_if = "String::is_empty")]
     generator_url: String,
     fingerprint: Fingerprint,
     status: AlertStatus,

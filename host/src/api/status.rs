@@ -33,6 +33,12 @@ struct Cluster {
     peers: Vec<()>,
 }
 
+/// The Alertmanager release whose API v2 campanile implements, reported as `version`:
+/// amtool compares it with its own and warns on every command when they differ, and tools
+/// such as Karma pick their API client from it. campanile's own version is in `revision`
+/// (`campanile-0.3.0`), in `campanile --version` and in `campanile_build_info`.
+pub const ALERTMANAGER_API_VERSION: &str = "0.25.0";
+
 #[derive(Serialize)]
 #[serde(rename_all = "camelCase")]
 struct VersionInfo {
@@ -62,9 +68,9 @@ pub(super) fn status(state: &AppState) -> Response<Body> {
             peers: Vec::new(),
         },
         version_info: VersionInfo {
-            version: env!("CARGO_PKG_VERSION"),
-            revision: "",
-            branch: "",
+            version: ALERTMANAGER_API_VERSION,
+            revision: concat!("campanile-", env!("CARGO_PKG_VERSION")),
+            branch: "campanile",
             build_user: "",
             build_date: "",
             go_version: "",

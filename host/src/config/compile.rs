@@ -487,6 +487,7 @@ fn compile_route(
             Err(e) => cx.err(format!("{key}.matchers[{i}]"), e.to_string()),
         }
     }
+    crate::route::matcher::sort(&mut matchers);
     let route_key = {
         let own = format!(
             "{{{}}}",

@@ -8,14 +8,15 @@ use serde::Deserialize;
 use serde_json::value::RawValue;
 use time::OffsetDateTime;
 
-use super::validate::{finish, parse_time, Draft};
+use super::validate::{finish, parse_time, AlertError, Draft};
 use crate::model::{Alert, Labels};
 
 #[derive(Deserialize)]
 #[serde(rename_all = "camelCase")]
 struct PostableAlert<'a> {
+    /// `None` when absent or `null`: the schema requires it (422).
     #[serde(default)]
-    labels: Labels,
+    labels: Option<Labels>,
     #[serde(default)]
     annotations: Labels,
     #[serde(borrow)]
@@ -23,7 +24,7 @@ struct PostableAlert<'a> {
     #[serde(borrow)]
     ends_at: Option<Cow<'a, str>>,
     #[serde(rename = "generatorURL", default)]
-    generator_url: String,
+    generator_url: Option<String>,
 }
 
 /// Decodes the body. A body that is not a JSON array is an error for the whole request; an
@@ -32,20 +33,20 @@ pub fn decode(
     body: &[u8],
     now: OffsetDateTime,
     resolve_timeout: Duration,
-) -> Result<Vec<Result<Alert, String>>, String> {
+) -> Result<Vec<Result<Alert, AlertError>>, String> {
     let items: Vec<&RawValue> = serde_json::from_slice(body)
         .map_err(|e| format!("parsing alerts body failed: expected a JSON array of alerts: {e}"))?;
     Ok(items
         .into_iter()
         .map(|raw| {
-            let p: PostableAlert =
-                serde_json::from_str(raw.get()).map_err(|e| format!("invalid alert: {e}"))?;
+            let p: PostableAlert = serde_json::from_str(raw.get())
+                .map_err(|e| AlertError::Malformed(format!("invalid alert: {e}")))?;
             let draft = Draft {
                 labels: p.labels,
                 annotations: p.annotations,
                 starts_at: parse_time("startsAt", p.starts_at.as_deref())?,
                 ends_at: parse_time("endsAt", p.ends_at.as_deref())?,
-                generator_url: p.generator_url,
+                generator_url: p.generator_url.unwrap_or_default(),
             };
             finish(draft, now, resolve_timeout)
         })
@@ -56,7 +57,7 @@ pub fn decode(
 mod tests {
     use super::*;
 
-    fn run(body: &str) -> Result<Vec<Result<Alert, String>>, String> {
+    fn run(body: &str) -> Result<Vec<Result<Alert, AlertError>>, String> {
         decode(
             body.as_bytes(),
             OffsetDateTime::now_utc(),
@@ -71,9 +72,48 @@ mod tests {
         assert!(out[0].is_ok() && out[3].is_ok());
         assert_eq!(
             out[1].as_ref().unwrap_err(),
-            "at least one label pair required"
+            &AlertError::Invalid("at least one label pair required".into())
         );
-        assert!(out[2].as_ref().unwrap_err().starts_with("invalid alert:"));
+        assert!(
+            matches!(out[2].as_ref().unwrap_err(), AlertError::Malformed(m) if m.starts_with("invalid alert:"))
+        );
+    }
+
+    #[test]
+    fn as_alertmanager_reads_go_clients() {
+        // Nulls where Go clients send nil maps and strings; empty label values dropped before
+        // the fingerprint (Alertmanager 0.25 stores {alertname="E1", empty=""} as
+        // e22a9d43307139ee, the fingerprint of {alertname="E1"}).
+        let out = run(r#"[{"labels":{"alertname":"E1","empty":"","gone":null},"annotations":{"a":null},"generatorURL":null},{"labels":{"alertname":"N1"},"annotations":null}]"#).unwrap();
+        let e1 = out[0].as_ref().unwrap();
+        assert_eq!(e1.labels.to_string(), r#"{alertname="E1"}"#);
+        assert_eq!(e1.fingerprint.to_string(), "e22a9d43307139ee");
+        assert_eq!(
+            e1.annotations.get("a"),
+            Some(""),
+            "annotations keep empty values"
+        );
+        assert!(e1.generator_url.is_empty());
+        assert!(out[1].as_ref().unwrap().annotations.is_empty());
+        // Only empty values: no label left.
+        let out = run(r#"[{"labels":{"alertname":""}}]"#).unwrap();
+        assert_eq!(
+            out[0].as_ref().unwrap_err(),
+            &AlertError::Invalid("at least one label pair required".into())
+        );
+    }
+
+    #[test]
+    fn schema_errors_are_their_own_class() {
+        let out = run(r#"[{"labels":null},{},{"labels":{"a":"b"},"generatorURL":"not a url"},{"labels":{"a":"b"},"generatorURL":"http://prom:9090/graph?g0.expr=up"}]"#).unwrap();
+        let required = AlertError::Schema("labels in body is required".into());
+        assert_eq!(out[0].as_ref().unwrap_err(), &required);
+        assert_eq!(out[1].as_ref().unwrap_err(), &required);
+        assert_eq!(
+            out[2].as_ref().unwrap_err(),
+            &AlertError::Schema(r#"generatorURL in body must be of type uri: "not a url""#.into())
+        );
+        assert!(out[3].is_ok());
     }
 
     #[test]

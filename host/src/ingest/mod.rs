@@ -4,7 +4,10 @@
 //! bad alert is reported without losing the good ones beside it.
 
 pub mod api_v2;
+mod uri;
 mod validate;
+
+pub use validate::AlertError;
 pub mod webhook_v4;
 
 use std::sync::Arc;
@@ -36,6 +39,31 @@ pub struct Outcome {
     /// Some alerts were refused for lack of room: the sender should retry (429).
     #[serde(skip)]
     pub full: bool,
+    /// The worst class of the alerts refused as invalid (which decides 400 or 422).
+    #[serde(skip)]
+    pub worst: Option<Invalidity>,
+}
+
+/// Alertmanager's classes of invalid alerts, in the order its API checks them: the first
+/// class any alert of a request falls in gives the request's status code.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Invalidity {
+    /// Not the API's JSON types (400).
+    Malformed,
+    /// Against the API's schema (422).
+    Schema,
+    /// Against Alertmanager's rules for an alert (400).
+    Invalid,
+}
+
+impl AlertError {
+    pub fn class(&self) -> Invalidity {
+        match self {
+            AlertError::Malformed(_) => Invalidity::Malformed,
+            AlertError::Schema(_) => Invalidity::Schema,
+            AlertError::Invalid(_) => Invalidity::Invalid,
+        }
+    }
 }
 
 /// Why a whole request was refused.
@@ -74,7 +102,7 @@ impl Identity {
     /// Gives each alert the fingerprint of the labels the plugin says identify it. A plugin
     /// fault keeps the alert's own fingerprint (all labels): the alert is never lost, at worst
     /// not folded with its twin.
-    fn apply(&self, alerts: &mut [Result<Alert, String>], metrics: &Metrics) {
+    fn apply(&self, alerts: &mut [Result<Alert, AlertError>], metrics: &Metrics) {
         for alert in alerts.iter_mut().flatten() {
             match self.plugins.identity(&self.plugin, &alert.labels) {
                 Ok(Some(identity)) => alert.fingerprint = Fingerprint::of(&identity),
@@ -131,7 +159,7 @@ impl Ingestor {
     pub async fn admit(
         &self,
         endpoint: &'static str,
-        mut alerts: Vec<Result<Alert, String>>,
+        mut alerts: Vec<Result<Alert, AlertError>>,
     ) -> Result<Outcome, IngestError> {
         let permit = self.to_dispatcher.try_reserve().map_err(|e| match e {
             mpsc::error::TrySendError::Full(()) => {
@@ -165,7 +193,9 @@ impl Ingestor {
             let error = match alert {
                 Err(e) => {
                     self.count(endpoint, "invalid", 1);
-                    e
+                    let class = e.class();
+                    outcome.worst = Some(outcome.worst.map_or(class, |w| w.min(class)));
+                    e.to_string()
                 }
                 Ok(alert) => match self.cache.upsert(alert) {
                     Ok((stored, kind)) => {

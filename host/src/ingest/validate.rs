@@ -5,12 +5,33 @@ use std::time::Duration;
 use time::format_description::well_known::Rfc3339;
 use time::OffsetDateTime;
 
+use super::uri;
 use crate::model::{Alert, Fingerprint, Labels, ZERO_TIME};
 use crate::route::matcher::is_valid_label_name;
 
+/// Why one alert of a request was refused, in the three classes Alertmanager's API answers
+/// differently. Alertmanager refuses the whole request for the first two; campanile refuses
+/// only the alert, and answers with the code Alertmanager would have (see `server::routes`).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum AlertError {
+    /// Not the API's JSON types (a label value that is a number, a time that is no time):
+    /// Alertmanager's 400 "parsing alerts body … failed".
+    #[error("{0}")]
+    Malformed(String),
+    /// Well-typed but against the API's schema (no `labels`, a `generatorURL` that is not a
+    /// URI): Alertmanager's 422.
+    #[error("{0}")]
+    Schema(String),
+    /// Against Alertmanager's rules for an alert (no label, a bad label name, an end before its
+    /// start): Alertmanager's 400, the other alerts of the request kept.
+    #[error("{0}")]
+    Invalid(String),
+}
+
 /// An alert as a sender wrote it, before defaults and checks.
 pub struct Draft {
-    pub labels: Labels,
+    /// `None` when the sender gave no `labels` (or `null`), which the API's schema requires.
+    pub labels: Option<Labels>,
     pub annotations: Labels,
     pub starts_at: Option<OffsetDateTime>,
     pub ends_at: Option<OffsetDateTime>,
@@ -18,38 +39,58 @@ pub struct Draft {
 }
 
 /// Parses an RFC 3339 time; Go's zero time counts as absent.
-pub fn parse_time(field: &str, text: Option<&str>) -> Result<Option<OffsetDateTime>, String> {
+pub fn parse_time(field: &str, text: Option<&str>) -> Result<Option<OffsetDateTime>, AlertError> {
     let Some(text) = text.filter(|t| !t.is_empty()) else {
         return Ok(None);
     };
     let t = OffsetDateTime::parse(text, &Rfc3339)
-        .map_err(|e| format!("invalid {field} {text:?}: {e}"))?;
+        .map_err(|e| AlertError::Malformed(format!("invalid {field} {text:?}: {e}")))?;
     Ok((t != ZERO_TIME).then_some(t))
 }
 
-/// Fills in Alertmanager's defaults (start = now; end = now + `resolve_timeout`, marked as a
-/// timeout) and applies its checks in its order.
-pub fn finish(d: Draft, now: OffsetDateTime, resolve_timeout: Duration) -> Result<Alert, String> {
+/// Checks the API's schema, fills in Alertmanager's defaults (start = now; end = now +
+/// `resolve_timeout`, marked as a timeout), drops labels with an empty value (Alertmanager's
+/// `removeEmptyLabels`, before the fingerprint), and applies its checks in its order.
+pub fn finish(
+    d: Draft,
+    now: OffsetDateTime,
+    resolve_timeout: Duration,
+) -> Result<Alert, AlertError> {
+    let labels = d
+        .labels
+        .ok_or_else(|| AlertError::Schema("labels in body is required".into()))?;
+    if !d.generator_url.is_empty() && !uri::is_request_uri(&d.generator_url) {
+        return Err(AlertError::Schema(format!(
+            "generatorURL in body must be of type uri: {:?}",
+            d.generator_url
+        )));
+    }
+    let labels = if labels.iter().any(|(_, v)| v.is_empty()) {
+        Labels::from_pairs(labels.iter().filter(|(_, v)| !v.is_empty()))
+    } else {
+        labels
+    };
+    let invalid = |m: String| Err(AlertError::Invalid(m));
     let starts_at = d.starts_at.or(d.ends_at).unwrap_or(now);
     let (ends_at, timeout) = match d.ends_at {
         Some(e) => (e, false),
         None => (crate::clock::after(now, resolve_timeout), true),
     };
     if ends_at < starts_at {
-        return Err("start time must be before end time".into());
+        return invalid("start time must be before end time".into());
     }
-    if let Some((name, _)) = d.labels.iter().find(|(n, _)| !is_valid_label_name(n)) {
-        return Err(format!("invalid label set: invalid name {name:?}"));
+    if let Some((name, _)) = labels.iter().find(|(n, _)| !is_valid_label_name(n)) {
+        return invalid(format!("invalid label set: invalid name {name:?}"));
     }
-    if d.labels.is_empty() {
-        return Err("at least one label pair required".into());
+    if labels.is_empty() {
+        return invalid("at least one label pair required".into());
     }
     if let Some((name, _)) = d.annotations.iter().find(|(n, _)| !is_valid_label_name(n)) {
-        return Err(format!("invalid annotations: invalid name {name:?}"));
+        return invalid(format!("invalid annotations: invalid name {name:?}"));
     }
     Ok(Alert {
-        fingerprint: Fingerprint::of(&d.labels),
-        labels: d.labels,
+        fingerprint: Fingerprint::of(&labels),
+        labels,
         annotations: d.annotations,
         starts_at,
         ends_at,
@@ -65,7 +106,7 @@ mod tests {
 
     fn draft(labels: &[(&str, &str)]) -> Draft {
         Draft {
-            labels: Labels::from_pairs(labels.iter().copied()),
+            labels: Some(Labels::from_pairs(labels.iter().copied())),
             annotations: Labels::default(),
             starts_at: None,
             ends_at: None,
@@ -79,17 +120,19 @@ mod tests {
         let r = Duration::from_secs(300);
         assert_eq!(
             finish(draft(&[]), now, r).unwrap_err(),
-            "at least one label pair required"
+            AlertError::Invalid("at least one label pair required".into())
         );
         assert_eq!(
-            finish(draft(&[("région", "x"), ("alertname", "Z")]), now, r).unwrap_err(),
+            finish(draft(&[("région", "x"), ("alertname", "Z")]), now, r)
+                .unwrap_err()
+                .to_string(),
             "invalid label set: invalid name \"région\""
         );
         let mut d = draft(&[("a", "b")]);
         d.starts_at = Some(now);
         d.ends_at = Some(now - time::Duration::days(1));
         assert_eq!(
-            finish(d, now, r).unwrap_err(),
+            finish(d, now, r).unwrap_err().to_string(),
             "start time must be before end time"
         );
     }
@@ -107,6 +150,7 @@ mod tests {
         );
         assert!(parse_time("endsAt", Some("yesterday"))
             .unwrap_err()
+            .to_string()
             .contains("invalid endsAt"));
     }
 }

@@ -12,7 +12,7 @@ use serde::Deserialize;
 use serde_json::value::RawValue;
 use time::OffsetDateTime;
 
-use super::validate::{finish, parse_time, Draft};
+use super::validate::{finish, parse_time, AlertError, Draft};
 use crate::model::{Alert, Labels};
 
 #[derive(Deserialize)]
@@ -26,21 +26,22 @@ struct Message<'a> {
 #[serde(rename_all = "camelCase")]
 struct WebhookAlert {
     status: String,
+    /// `None` when absent or `null`: the schema requires it (422).
     #[serde(default)]
-    labels: Labels,
+    labels: Option<Labels>,
     #[serde(default)]
     annotations: Labels,
     starts_at: Option<String>,
     ends_at: Option<String>,
     #[serde(rename = "generatorURL", default)]
-    generator_url: String,
+    generator_url: Option<String>,
 }
 
 pub fn decode(
     body: &[u8],
     now: OffsetDateTime,
     resolve_timeout: Duration,
-) -> Result<Vec<Result<Alert, String>>, String> {
+) -> Result<Vec<Result<Alert, AlertError>>, String> {
     let msg: Message = serde_json::from_slice(body).map_err(|e| {
         format!("parsing webhook body failed: expected an Alertmanager webhook message: {e}")
     })?;
@@ -54,17 +55,17 @@ pub fn decode(
         .alerts
         .into_iter()
         .map(|raw| {
-            let a: WebhookAlert =
-                serde_json::from_str(raw.get()).map_err(|e| format!("invalid alert: {e}"))?;
+            let a: WebhookAlert = serde_json::from_str(raw.get())
+                .map_err(|e| AlertError::Malformed(format!("invalid alert: {e}")))?;
             let mut ends_at = parse_time("endsAt", a.ends_at.as_deref())?;
             match a.status.as_str() {
                 "firing" => {}
                 // A resolved alert without an end ended when we heard of it.
                 "resolved" => ends_at = Some(ends_at.unwrap_or(now).min(now)),
                 other => {
-                    return Err(format!(
+                    return Err(AlertError::Invalid(format!(
                         "invalid status {other:?}: expected \"firing\" or \"resolved\""
-                    ))
+                    )))
                 }
             }
             let draft = Draft {
@@ -72,7 +73,7 @@ pub fn decode(
                 annotations: a.annotations,
                 starts_at: parse_time("startsAt", a.starts_at.as_deref())?,
                 ends_at,
-                generator_url: a.generator_url,
+                generator_url: a.generator_url.unwrap_or_default(),
             };
             finish(draft, now, resolve_timeout)
         })

@@ -6,7 +6,7 @@ use std::fmt;
 
 use regex::Regex;
 
-use crate::model::Labels;
+use crate::model::{write_go_quoted, Labels};
 
 #[derive(Debug, thiserror::Error, PartialEq)]
 pub enum MatcherError {
@@ -20,7 +20,8 @@ pub enum MatcherError {
     BadRegex { input: String, reason: String },
 }
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+/// In Alertmanager's order (its `MatchType`), which sorting matchers uses.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
 pub enum Op {
     Eq,
     NotEq,
@@ -104,11 +105,20 @@ impl Matcher {
     }
 }
 
-/// Formats as Alertmanager does in route keys: `name="value"` with the value quoted.
+/// Formats as Alertmanager does in route keys: `name="value"` with the value quoted as Go's
+/// `%q`.
 impl fmt::Display for Matcher {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}{}{:?}", self.name, self.op.as_str(), self.value)
+        f.write_str(&self.name)?;
+        f.write_str(self.op.as_str())?;
+        write_go_quoted(f, &self.value)
     }
+}
+
+/// Sorts matchers as Alertmanager sorts a route's (`labels.Matchers`): by name, then value,
+/// then operator. A route key lists them in this order, whatever the configuration's.
+pub fn sort(matchers: &mut [Matcher]) {
+    matchers.sort_by(|a, b| (&a.name, &a.value, a.op).cmp(&(&b.name, &b.value, b.op)));
 }
 
 /// Prometheus' legacy label name rule, which Alertmanager 0.25 enforces.

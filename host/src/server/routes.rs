@@ -111,7 +111,7 @@ type Decoder = fn(
     &[u8],
     OffsetDateTime,
     std::time::Duration,
-) -> Result<Vec<Result<crate::model::Alert, String>>, String>;
+) -> Result<Vec<Result<crate::model::Alert, ingest::AlertError>>, String>;
 
 async fn ingest_endpoint(
     state: &AppState,
@@ -132,10 +132,11 @@ async fn ingest_endpoint(
         Err(e) => ingest_error(&e),
         Ok(outcome) if outcome.rejected == 0 => json(StatusCode::OK, &outcome),
         Ok(outcome) => {
-            let status = if outcome.full {
-                StatusCode::TOO_MANY_REQUESTS
-            } else {
-                StatusCode::BAD_REQUEST
+            // Alertmanager's codes: 422 when the worst is a schema error, else 400.
+            let status = match outcome.worst {
+                _ if outcome.full => StatusCode::TOO_MANY_REQUESTS,
+                Some(ingest::Invalidity::Schema) => StatusCode::UNPROCESSABLE_ENTITY,
+                _ => StatusCode::BAD_REQUEST,
             };
             let summary = outcome
                 .errors

@@ -12,6 +12,9 @@ use time::OffsetDateTime;
 
 use crate::dedup::fingerprint;
 
+mod quote;
+pub use quote::{go_quoted, write_go_quoted};
+
 /// A set of name/value pairs, kept sorted by name with unique names.
 ///
 /// Used for both labels (identity) and annotations (information). Held compactly, as every
@@ -148,17 +151,24 @@ impl fmt::Debug for Labels {
     }
 }
 
-/// Formats like Prometheus' `LabelSet.String()`: `{a="1", b="2"}`.
+/// Formats like Prometheus' `LabelSet.String()`, which Alertmanager's group keys are made of:
+/// each pair rendered `name="value"` (the value quoted as Go's `%q`), the rendered pairs
+/// sorted as strings — so `env2="blue"` comes before `env="staging"` — and joined by `, `.
 impl fmt::Display for Labels {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("{")?;
-        for (i, (n, v)) in self.iter().enumerate() {
-            if i > 0 {
-                f.write_str(", ")?;
-            }
-            write!(f, "{n}={v:?}")?;
-        }
-        f.write_str("}")
+        let mut pairs: Vec<String> = self
+            .iter()
+            .map(|(n, v)| {
+                let mut pair = String::with_capacity(n.len() + v.len() + 3);
+                pair.push_str(n);
+                pair.push('=');
+                // Writing to a String cannot fail.
+                let _ = write_go_quoted(&mut pair, v);
+                pair
+            })
+            .collect();
+        pairs.sort_unstable();
+        write!(f, "{{{}}}", pairs.join(", "))
     }
 }
 
@@ -174,8 +184,26 @@ impl Serialize for Labels {
 
 impl<'de> Deserialize<'de> for Labels {
     /// Reads a JSON object straight into a label set, borrowing the names and values from the
-    /// input where they need no unescaping.
+    /// input where they need no unescaping. As Go's `encoding/json` reads a `map[string]string`
+    /// (what Alertmanager's clients send and Alertmanager reads), `null` is an empty set and a
+    /// `null` value an empty one.
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct OrNull;
+        impl<'de> serde::de::Visitor<'de> for OrNull {
+            type Value = Labels;
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("an object of string values")
+            }
+            fn visit_none<E: serde::de::Error>(self) -> Result<Labels, E> {
+                Ok(Labels::default())
+            }
+            fn visit_unit<E: serde::de::Error>(self) -> Result<Labels, E> {
+                Ok(Labels::default())
+            }
+            fn visit_some<D: serde::Deserializer<'de>>(self, d: D) -> Result<Labels, D::Error> {
+                d.deserialize_map(PairsVisitor)
+            }
+        }
         struct PairsVisitor;
         impl<'de> serde::de::Visitor<'de> for PairsVisitor {
             type Value = Labels;
@@ -190,7 +218,7 @@ impl<'de> Deserialize<'de> for Labels {
                 Ok(Labels::from_pairs(pairs))
             }
         }
-        d.deserialize_map(PairsVisitor)
+        d.deserialize_option(OrNull)
     }
 }
 
@@ -220,8 +248,17 @@ impl<'de> Deserialize<'de> for Text<'de> {
             fn visit_string<E: serde::de::Error>(self, v: String) -> Result<Text<'de>, E> {
                 Ok(Text(std::borrow::Cow::Owned(v)))
             }
+            fn visit_none<E: serde::de::Error>(self) -> Result<Text<'de>, E> {
+                Ok(Text(std::borrow::Cow::Borrowed("")))
+            }
+            fn visit_unit<E: serde::de::Error>(self) -> Result<Text<'de>, E> {
+                Ok(Text(std::borrow::Cow::Borrowed("")))
+            }
+            fn visit_some<D: serde::Deserializer<'de>>(self, d: D) -> Result<Text<'de>, D::Error> {
+                d.deserialize_str(TextVisitor)
+            }
         }
-        d.deserialize_str(TextVisitor)
+        d.deserialize_option(TextVisitor)
     }
 }
 
