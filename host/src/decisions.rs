@@ -12,7 +12,7 @@ use moka::sync::Cache;
 use serde::Serialize;
 use time::OffsetDateTime;
 
-use crate::notify::payload::go_time;
+use crate::model::go_time;
 
 /// Decisions kept per group.
 pub const PER_GROUP: usize = 20;

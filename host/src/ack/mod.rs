@@ -17,7 +17,7 @@ use serde::Serialize;
 use time::OffsetDateTime;
 
 use crate::dedup::AlertCache;
-use crate::notify::payload::go_time;
+use crate::model::go_time;
 use crate::route::RouteTable;
 use crate::store::{Op, Store, StoreError, StoredAck};
 

@@ -9,9 +9,9 @@ use time::OffsetDateTime;
 
 use super::{v2_error, Query};
 use crate::app::AppState;
+use crate::model::api_time;
 use crate::model::{Alert, Fingerprint, Labels};
 use crate::mute::MuteStatus;
-use crate::notify::payload::go_time;
 use crate::route::matcher::Op;
 use crate::route::Matcher;
 use crate::server::{json, Body};
@@ -21,11 +21,11 @@ use crate::server::{json, Body};
 pub struct GettableAlert {
     labels: Labels,
     annotations: Labels,
-    #[serde(serialize_with = "go_time")]
+    #[serde(serialize_with = "api_time")]
     starts_at: OffsetDateTime,
-    #[serde(serialize_with = "go_time")]
+    #[serde(serialize_with = "api_time")]
     ends_at: OffsetDateTime,
-    #[serde(serialize_with = "go_time")]
+    #[serde(serialize_with = "api_time")]
     updated_at: OffsetDateTime,
     /// Left out when empty, as Alertmanager's API does (`omitempty`); its webhook keeps `""`.
     #[serde(rename = "generatorURL", skip_serializing_if = "String::is_empty")]

@@ -12,7 +12,7 @@ use time::OffsetDateTime;
 
 use super::{v2_error, Query};
 use crate::app::AppState;
-use crate::notify::payload::go_time;
+use crate::model::api_time;
 use crate::route::Matcher;
 use crate::server::{json, read_body, Body};
 use crate::silence::{NewSilence, Silence, SilenceError, SilenceMatcher, SilenceState};
@@ -128,12 +128,12 @@ struct ApiMatcher {
 struct GettableSilence {
     id: String,
     status: SilenceStatus,
-    #[serde(serialize_with = "go_time")]
+    #[serde(serialize_with = "api_time")]
     updated_at: OffsetDateTime,
     matchers: Vec<ApiMatcher>,
-    #[serde(serialize_with = "go_time")]
+    #[serde(serialize_with = "api_time")]
     starts_at: OffsetDateTime,
-    #[serde(serialize_with = "go_time")]
+    #[serde(serialize_with = "api_time")]
     ends_at: OffsetDateTime,
     created_by: String,
     comment: String,

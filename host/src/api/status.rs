@@ -14,7 +14,7 @@ use time::OffsetDateTime;
 
 use crate::app::AppState;
 use crate::config::{Config, GroupBy, RouteConfig};
-use crate::notify::payload::go_time;
+use crate::model::api_time;
 use crate::server::{json, Body};
 
 #[derive(Serialize)]
@@ -23,7 +23,7 @@ struct Status {
     cluster: Cluster,
     version_info: VersionInfo,
     config: OriginalConfig,
-    #[serde(serialize_with = "go_time")]
+    #[serde(serialize_with = "api_time")]
     uptime: OffsetDateTime,
 }
 

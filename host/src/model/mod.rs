@@ -12,7 +12,9 @@ use time::OffsetDateTime;
 
 use crate::dedup::fingerprint;
 
+mod gotime;
 mod quote;
+pub use gotime::{api_time, go_time};
 pub use quote::{go_quoted, write_go_quoted};
 
 /// A set of name/value pairs, kept sorted by name with unique names.

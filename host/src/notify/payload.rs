@@ -2,11 +2,10 @@
 //! Alertmanager gets, so anything that consumes Alertmanager webhooks consumes campanile's.
 
 use serde::Serialize;
-use time::format_description::well_known::Rfc3339;
 use time::OffsetDateTime;
 
 use super::Notification;
-use crate::model::{AlertStatus, Fingerprint, Labels, ZERO_TIME};
+use crate::model::{go_time, AlertStatus, Fingerprint, Labels, ZERO_TIME};
 
 #[derive(Debug, Serialize)]
 #[serde(rename_all = "camelCase")]
@@ -37,12 +36,6 @@ pub struct WebhookAlert<'a> {
     #[serde(rename = "generatorURL")]
     pub generator_url: &'a str,
     pub fingerprint: Fingerprint,
-}
-
-/// RFC 3339 with as many fractional digits as needed, like Go's `time.Time` in JSON.
-pub fn go_time<S: serde::Serializer>(t: &OffsetDateTime, s: S) -> Result<S::Ok, S::Error> {
-    let text = t.format(&Rfc3339).map_err(serde::ser::Error::custom)?;
-    s.serialize_str(&text)
 }
 
 /// Builds the message for `n`, keeping at most `max_alerts` alerts (0 = all).
@@ -84,26 +77,5 @@ pub fn webhook_message(n: &Notification, max_alerts: usize) -> WebhookMessage<'_
         version: "4",
         group_key: &flush.key,
         truncated_alerts,
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use time::macros::datetime;
-
-    #[test]
-    fn times_format_like_go() {
-        let mut out = Vec::new();
-        let mut ser = serde_json::Serializer::new(&mut out);
-        go_time(&datetime!(2026-11-28 03:55:13.855621193 UTC), &mut ser).unwrap();
-        assert_eq!(
-            String::from_utf8(out).unwrap(),
-            "\"2026-11-28T03:55:13.855621193Z\""
-        );
-        let mut out = Vec::new();
-        let mut ser = serde_json::Serializer::new(&mut out);
-        go_time(&ZERO_TIME, &mut ser).unwrap();
-        assert_eq!(String::from_utf8(out).unwrap(), "\"0001-01-01T00:00:00Z\"");
     }
 }
