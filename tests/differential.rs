@@ -380,6 +380,76 @@ async fn every_notification_is_alertmanagers() {
     let groups = notifications(&sink, "/cp").len();
     assert!(groups >= 20, "only {groups} groups were notified");
 
+    // The same silence on both (matchers unsorted, a regex, an escaped value): the alerts it
+    // mutes, their `silencedBy`, and the silence as listed must agree.
+    let silence = json!({
+        "matchers": [
+            {"name": "team", "value": "web", "isRegex": false},
+            {"name": "alertname", "value": "High.*|Unicode", "isRegex": true},
+            {"name": "quote", "value": "say \"bye\"", "isRegex": false, "isEqual": false},
+        ],
+        "startsAt": at(time::Duration::seconds(-5)),
+        "endsAt": at(time::Duration::hours(2)),
+        "createdBy": "differential",
+        "comment": "the same on both \u{7}",
+    });
+    let am_silence = client()
+        .post(format!("http://{}/api/v2/silences", am.addr))
+        .json(&silence)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(am_silence.status(), 200);
+    let reply = campanile.post_json("/api/v2/silences", &silence).await;
+    assert_eq!(reply.status, 200, "{}", reply.body);
+    let am_silences: Vec<Value> = client()
+        .get(format!("http://{}/api/v2/silences", am.addr))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let cp_silences = campanile.get("/api/v2/silences").await.json();
+    let listed = |silences: &[Value]| -> Vec<Value> {
+        silences
+            .iter()
+            .map(|s| {
+                let mut s = s.clone();
+                // Its own ID, and when each side stored it (both start it "now").
+                for field in ["id", "updatedAt", "startsAt"] {
+                    s.as_object_mut().unwrap().remove(field);
+                }
+                s
+            })
+            .collect()
+    };
+    assert_eq!(
+        listed(&am_silences),
+        listed(cp_silences.as_array().unwrap()),
+        "GET /api/v2/silences"
+    );
+    // Both mute the same alerts once they have applied the silence.
+    wait_until("both to mark the silenced alerts", PATIENCE, async || {
+        let (a, c) = (am.alerts().await, campanile.alerts().await);
+        let silenced = |alerts: &[Value]| -> Vec<String> {
+            let mut fps: Vec<String> = alerts
+                .iter()
+                .filter(|x| !x["status"]["silencedBy"].as_array().unwrap().is_empty())
+                .map(|x| x["fingerprint"].as_str().unwrap().to_string())
+                .collect();
+            fps.sort();
+            fps
+        };
+        let (sa, sc) = (silenced(&a), silenced(&c));
+        if !sa.is_empty() && sa == sc {
+            Ok(())
+        } else {
+            Err(format!("Alertmanager silenced {sa:?}, campanile {sc:?}"))
+        }
+    })
+    .await;
+
     // Resolve both inhibiting alerts, the web alerts and every other generated one: resolved
     // notifications, and the inhibited alert is told now.
     let resolved: Vec<Value> = labels

@@ -341,7 +341,20 @@ async fn amtool_silence_import_update_and_errors() {
     )
     .await;
     assert!(!out.status.success(), "expiring an unknown silence fails");
-    assert_eq!(campanile.get("/api/v2/silence/nope").await.status, 404);
+    assert_eq!(
+        campanile
+            .get("/api/v2/silence/00000000-0000-4000-8000-000000000000")
+            .await
+            .status,
+        404
+    );
+    // Not a UUID: Alertmanager's 422, with go-openapi's body.
+    let reply = campanile.get("/api/v2/silence/nope").await;
+    assert_eq!(reply.status, 422);
+    assert_eq!(
+        reply.json(),
+        json!({"code": 601, "message": "silenceID in path must be of type uuid: \"nope\""})
+    );
 }
 
 #[tokio::test(flavor = "multi_thread")]
