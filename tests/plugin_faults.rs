@@ -221,6 +221,29 @@ async fn plugin_unknown_receiver_falls_back() {
 }
 
 #[tokio::test(flavor = "multi_thread")]
+async fn plugin_empty_answer_falls_back() {
+    faults_fall_back("silent", "error").await;
+}
+
+/// An unknown receiver beside a configured one: the route's receiver is told in the unknown
+/// one's place, and the configured one is told too (as `campanile plugin test` shows).
+#[tokio::test(flavor = "multi_thread")]
+async fn plugin_unknown_receiver_beside_a_known_one_tells_both() {
+    let sink = Sink::start().await;
+    let campanile = Campanile::start(&config(&sink, "mixed")).await;
+    post(&campanile, &["E2EMixed"]).await;
+    wait_delivered_while_healthy(&campanile, &sink, "/fallback", &["E2EMixed"]).await;
+    wait_delivered_while_healthy(&campanile, &sink, "/named", &["E2EMixed"]).await;
+    let faults = campanile
+        .metric(
+            "campanile_plugin_faults_total",
+            &[("plugin", "hostile"), ("kind", "unknown_receiver")],
+        )
+        .await;
+    assert_eq!(faults, 1.0);
+}
+
+#[tokio::test(flavor = "multi_thread")]
 async fn plugin_memory_exhaustion_falls_back() {
     faults_fall_back("memory", "memory").await;
 }

@@ -564,10 +564,13 @@ group_by = ["alertname"]
     let (code, out, err) = run(&router);
     assert_eq!(code, 0, "{out}{err}");
     assert!(
-        out.contains("group {}:{alertname=\"DiskFull\"} (route root, 2 firing, 0 resolved)\n  notify pager severity=critical"),
+        out.contains("group {}:{alertname=\"DiskFull\"} (route root, 2 firing, 0 resolved)\n  plugin: notify pager severity=critical\n  told: pager\n"),
         "{out}"
     );
-    assert!(out.contains("notify chat severity=warning"), "{out}");
+    assert!(
+        out.contains("plugin: notify chat severity=warning"),
+        "{out}"
+    );
     assert!(out.contains("skipped alert 3"), "{out}");
     assert!(
         out.contains("2 groups, 0 faults, 1 alerts skipped"),
@@ -580,6 +583,35 @@ group_by = ["alertname"]
     let (code, out, _) = run(&hostile);
     assert_eq!(code, 1, "{out}");
     assert!(out.contains("FAULT: plugin named receiver"), "{out}");
+    assert!(
+        out.contains("fallback: the route's receiver fallback is told in the plugin's place\n  told: fallback\n"),
+        "{out}"
+    );
+
+    // The service's rule (tests/plugin_faults.rs runs these modes in the service): an empty
+    // answer is a fault, the route's receiver told; an unknown receiver beside a known one
+    // tells the route's receiver in its place and the known one too.
+    write_config(&hostile, "silent");
+    let (code, out, _) = run(&hostile);
+    assert_eq!(code, 1, "{out}");
+    assert!(
+        out.contains(
+            "FAULT: plugin returned an error: returned no action (use suppress to tell nobody)"
+        ),
+        "{out}"
+    );
+    assert!(out.contains("told: fallback\n"), "{out}");
+    write_config(&hostile, "mixed");
+    std::fs::write(
+        &config,
+        std::fs::read_to_string(&config)
+            .unwrap()
+            .replace("receiver = \"nobody\"", "receiver = \"chat\""),
+    )
+    .unwrap();
+    let (code, out, _) = run(&hostile);
+    assert_eq!(code, 1, "{out}");
+    assert!(out.contains("told: fallback, chat\n"), "{out}");
 }
 
 #[tokio::test]

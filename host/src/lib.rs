@@ -11,12 +11,14 @@
 #![cfg_attr(not(test), deny(clippy::arithmetic_side_effects))]
 
 pub mod ack;
+pub mod answer;
 pub mod api;
 pub mod app;
 pub mod clock;
 pub mod config;
 pub mod decisions;
 pub mod dedup;
+pub mod dry_run;
 #[doc(hidden)]
 pub mod fuzzing;
 pub mod group;

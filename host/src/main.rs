@@ -9,7 +9,8 @@ use clap::{Parser, Subcommand};
 
 use campanile::app::Stopped;
 use campanile::config::Config;
-use campanile::plugin::{dry_run, inspect, Action, PluginRuntime, PluginState};
+use campanile::dry_run;
+use campanile::plugin::{inspect, PluginRuntime, PluginState};
 use campanile::telemetry::{init_logging, probe_ready, LogFormat, DEFAULT_READY_URL};
 
 /// mimalloc rather than the C library's allocator: every alert is a handful of small
@@ -297,37 +298,31 @@ fn print_dry_run(report: &dry_run::DryRun) -> ExitCode {
             "group {} (route {}, {} firing, {} resolved)",
             g.key, g.route, g.firing, g.resolved
         );
-        match &g.outcome {
-            Ok(actions) => {
-                for a in actions {
-                    match a {
-                        Action::Notify {
-                            receiver,
-                            title,
-                            body,
-                            severity,
-                        } => {
-                            print!("  notify {receiver}");
-                            if let Some(s) = severity {
-                                print!(" severity={}", s.as_str());
-                            }
-                            if let Some(t) = title {
-                                print!(" title={t:?}");
-                            }
-                            if let Some(b) = body {
-                                print!(" body={} chars", b.chars().count());
-                            }
-                            println!();
-                        }
-                        Action::Suppress(reason) => println!("  suppress: {reason}"),
-                        Action::WakeAfter(s) => println!("  wake-after {s}s"),
-                    }
-                }
-            }
-            Err(fault) => println!("  FAULT: plugin {fault} (the route's receiver would be told)"),
+        let o = &g.outcome;
+        for action in &o.actions {
+            println!("  plugin: {action}");
+        }
+        for fault in &o.faults {
+            println!("  FAULT: plugin {fault}");
+        }
+        if let Some(fallback) = &o.fallback {
+            println!("  fallback: the route's receiver {fallback} is told in the plugin's place");
+        }
+        let told: Vec<&str> = o.deliveries.iter().map(|d| d.receiver.as_str()).collect();
+        if told.is_empty() {
+            println!("  told: nobody");
+        } else {
+            println!("  told: {}", told.join(", "));
+        }
+        if let Some(secs) = o.wake_after {
+            println!("  wake-up: in {secs}s");
         }
     }
-    let faults = report.groups.iter().filter(|g| g.outcome.is_err()).count();
+    let faults = report
+        .groups
+        .iter()
+        .filter(|g| !g.outcome.faults.is_empty())
+        .count();
     println!(
         "{} groups, {} faults, {} alerts skipped",
         report.groups.len(),

@@ -30,12 +30,13 @@ use tracing::Instrument;
 use time::OffsetDateTime;
 
 use crate::ack::Acks;
+use crate::answer::{self, Delivery, Outcome};
 use crate::clock;
 use crate::decisions::{Decision, Decisions};
 use crate::group::{FlushedAlert, GroupFlush, Reason, Routed};
 use crate::model::AlertStatus;
 use crate::notify::{outbox_entry, outbox_schedule, Overrides, Receivers, Schedule};
-use crate::plugin::{Action, PluginFault, PluginRuntime, Severity};
+use crate::plugin::{PluginFault, PluginRuntime, Severity};
 use crate::route::RouteTable;
 use crate::store::{extend_history, Op, OutboxEntry, SentRecord, Store};
 use crate::telemetry::{Metrics, PluginFaultLabels, PluginLabels};
@@ -50,48 +51,6 @@ pub struct Pipeline {
     /// Back to the dispatcher: what was decided for each flush.
     pub routed: mpsc::UnboundedSender<Routed>,
     pub decisions: Arc<Decisions>,
-}
-
-/// Longest wake-up a plugin may ask for.
-const MAX_WAKE_SECS: u32 = 30 * 24 * 3600;
-
-/// What the routing stage decided for a flush.
-#[derive(Debug, Default, PartialEq)]
-pub struct Outcome {
-    pub deliveries: Vec<Delivery>,
-    /// Seconds until the plugin wants to be called again.
-    pub wake_after: Option<u32>,
-    /// The plugin's answer, one line per action, for the decision log.
-    pub actions: Vec<String>,
-    pub faults: Vec<String>,
-    /// Set when the route's receiver was told in the plugin's place.
-    pub fallback: Option<String>,
-}
-
-/// One receiver to tell, with the plugin's overrides.
-#[derive(Debug, PartialEq)]
-pub struct Delivery {
-    pub receiver: String,
-    pub overrides: Overrides,
-}
-
-impl Delivery {
-    fn plain(receiver: &str) -> Self {
-        Delivery {
-            receiver: receiver.to_string(),
-            overrides: Overrides::default(),
-        }
-    }
-}
-
-impl Outcome {
-    /// The route's own receiver, as it is: no plugin, or the plugin faulted.
-    fn plain(receiver: &str) -> Self {
-        Outcome {
-            deliveries: vec![Delivery::plain(receiver)],
-            ..Outcome::default()
-        }
-    }
 }
 
 impl Pipeline {
@@ -180,7 +139,7 @@ impl Pipeline {
                 .collect(),
             wake_after: outcome.wake_after,
             duration_us,
-            faults: outcome.faults.clone(),
+            faults: outcome.faults.iter().map(|f| f.to_string()).collect(),
             fallback: outcome.fallback.clone(),
             note: None,
         }
@@ -302,83 +261,14 @@ impl Pipeline {
             .get_or_create(&labels)
             .observe(started.elapsed().as_secs_f64());
 
-        let described: Vec<String> = match &result {
-            Ok(actions) => actions.iter().map(describe).collect(),
-            Err(_) => Vec::new(),
-        };
-        let mut outcome = match result.and_then(|actions| self.check(actions, &route.receiver)) {
-            Ok((mut outcome, faults)) => {
-                for fault in &faults {
-                    self.fault(&plugin, &route.receiver, fault);
-                }
-                if !faults.is_empty() {
-                    outcome.fallback = Some(route.receiver.clone());
-                }
-                outcome.faults = faults.iter().map(|f| f.to_string()).collect();
-                outcome
-            }
-            Err(fault) => {
-                self.fault(&plugin, &route.receiver, &fault);
-                Outcome {
-                    faults: vec![fault.to_string()],
-                    fallback: Some(route.receiver.clone()),
-                    ..Outcome::plain(&route.receiver)
-                }
-            }
-        };
-        outcome.actions = described;
+        let outcome = answer::decide(result, &route.receiver, |r| self.receivers.contains(r));
+        for fault in &outcome.faults {
+            self.fault(&plugin, &route.receiver, fault);
+        }
+        for reason in &outcome.suppressed {
+            tracing::info!(reason = %reason, "plugin suppressed the notification");
+        }
         outcome
-    }
-
-    /// Turns actions into deliveries. Unknown receivers are faults: the route's receiver is
-    /// told in their place, while the valid actions still stand. An empty decision is a fault
-    /// too: a plugin that means to tell nobody says so with `suppress`.
-    fn check(
-        &self,
-        actions: Vec<Action>,
-        fallback: &str,
-    ) -> Result<(Outcome, Vec<PluginFault>), PluginFault> {
-        if actions.is_empty() {
-            return Err(PluginFault::Error(
-                "returned no action (use suppress to tell nobody)".into(),
-            ));
-        }
-        let mut decision = Outcome::default();
-        let deliveries = &mut decision.deliveries;
-        let mut faults = Vec::new();
-        for action in actions {
-            let d = match action {
-                Action::Suppress(reason) => {
-                    tracing::info!(reason = %reason, "plugin suppressed the notification");
-                    continue;
-                }
-                Action::WakeAfter(secs) => {
-                    decision.wake_after = Some(secs.clamp(1, MAX_WAKE_SECS));
-                    continue;
-                }
-                Action::Notify {
-                    receiver,
-                    title,
-                    body,
-                    severity,
-                } if self.receivers.contains(&receiver) => Delivery {
-                    receiver,
-                    overrides: Overrides {
-                        title,
-                        body,
-                        severity,
-                    },
-                },
-                Action::Notify { receiver, .. } => {
-                    faults.push(PluginFault::UnknownReceiver(receiver));
-                    Delivery::plain(fallback)
-                }
-            };
-            if !deliveries.iter().any(|x| x.receiver == d.receiver) {
-                deliveries.push(d);
-            }
-        }
-        Ok((decision, faults))
     }
 
     fn fault(&self, plugin: &str, fallback: &str, fault: &PluginFault) {
@@ -395,28 +285,5 @@ impl Pipeline {
             fallback,
             "plugin {plugin} {fault}; notifying the route's receiver {fallback:?} instead"
         );
-    }
-}
-
-/// One action as the decision log shows it.
-fn describe(action: &Action) -> String {
-    match action {
-        Action::Notify {
-            receiver,
-            title,
-            severity,
-            ..
-        } => {
-            let mut s = format!("notify {receiver}");
-            if let Some(sev) = severity {
-                s.push_str(&format!(" severity={}", sev.as_str()));
-            }
-            if let Some(t) = title {
-                s.push_str(&format!(" title={t:?}"));
-            }
-            s
-        }
-        Action::Suppress(reason) => format!("suppress: {reason}"),
-        Action::WakeAfter(secs) => format!("wake-after {secs}s"),
     }
 }

@@ -218,7 +218,12 @@ pub use bindings::campanile::router::types::Action;
 ///
 /// Returning `Err` makes the host log the message and notify the route's own receiver instead,
 /// exactly as if the plugin had trapped: a plugin fault never loses an alert. An empty list of
-/// actions tells nobody, without a reason being logged; prefer [`Action::suppress`] for that.
+/// actions is a fault too (the route's receiver is told), so a plugin that forgets to answer
+/// never silences a page: to tell nobody, return [`Action::suppress`] with a reason, which the
+/// host logs. A `notify` of a receiver the configuration does not define is a fault for that
+/// action alone: the route's receiver is told in its place and the other actions stand. A
+/// receiver named twice is told once (the first action's texts count); `wake_after` is held
+/// between 1 second and 30 days. `campanile plugin test` decides by the same rule.
 ///
 /// The host reuses an instance of the plugin for many calls (and replaces it from time to time,
 /// and after any fault), so globals may or may not survive from one call to the next: keep

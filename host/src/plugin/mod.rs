@@ -13,7 +13,6 @@
 
 pub(crate) mod bindings;
 pub(crate) mod convert;
-pub mod dry_run;
 mod host;
 mod state;
 

@@ -63,6 +63,13 @@ impl Router for HostileRouter {
             "trap" => panic!("hostile trap"),
             "error" => Err(ERROR_MESSAGE.to_string()),
             "unknown-receiver" => Ok(vec![Action::notify(UNKNOWN_RECEIVER).into()]),
+            // An unknown receiver beside a configured one.
+            "mixed" => Ok(vec![
+                Action::notify(UNKNOWN_RECEIVER).into(),
+                Action::notify(receiver(group)).into(),
+            ]),
+            // No action at all (a fault: `suppress` is how to tell nobody).
+            "silent" => Ok(Vec::new()),
             "memory" => exhaust_memory(),
             "recursion" => {
                 let depth = recurse(black_box(0));

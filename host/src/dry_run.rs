@@ -1,18 +1,21 @@
 //! `campanile plugin test`: routes recorded alerts through a plugin without running the
 //! service. The alerts (Alertmanager API v2 JSON, or a webhook v4 message) are grouped by the
 //! configuration's routing tree as the service would group them, and each group of a route that
-//! uses the plugin is routed once, as a first notification. Nothing is sent and nothing is
-//! stored; plugin state lives in memory for the run.
+//! uses the plugin is routed once, as a first notification, and its answer is decided by the
+//! service's own rule ([`crate::answer::decide`]): the same receivers told, the same faults
+//! and fallbacks. Nothing is sent and nothing is stored; plugin state lives in memory for the
+//! run.
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use time::OffsetDateTime;
 
-use super::{Action, LoadError, PluginFault, PluginRuntime, PluginState};
+use crate::answer::{self, Outcome};
 use crate::config::Config;
 use crate::group::{FlushedAlert, GroupFlush, Reason};
 use crate::ingest::{api_v2, webhook_v4};
+use crate::plugin::{LoadError, PluginRuntime, PluginState};
 use crate::route::RouteTable;
 
 #[derive(Debug, thiserror::Error)]
@@ -30,7 +33,8 @@ pub struct GroupDecision {
     pub route: String,
     pub firing: usize,
     pub resolved: usize,
-    pub outcome: Result<Vec<Action>, PluginFault>,
+    /// What the service would do with the plugin's answer.
+    pub outcome: Outcome,
 }
 
 /// Everything a dry run found.
@@ -42,9 +46,9 @@ pub struct DryRun {
 }
 
 impl DryRun {
-    /// Whether any decision faulted, as the service would have fallen back.
+    /// Whether any decision faulted, so that the service would have fallen back.
     pub fn faulted(&self) -> bool {
-        self.groups.iter().any(|g| g.outcome.is_err())
+        self.groups.iter().any(|g| !g.outcome.faults.is_empty())
     }
 }
 
@@ -106,19 +110,9 @@ pub fn run(
         .map(|mut flush| {
             flush.alerts.sort_by_key(FlushedAlert::order);
             let firing = flush.firing_count();
-            let outcome = runtime.route(plugin, &flush).and_then(|actions| {
-                match actions.iter().find_map(|a| match a {
-                    Action::Notify { receiver, .. }
-                        if check_receivers
-                            && !config.receivers.iter().any(|r| &r.name == receiver) =>
-                    {
-                        Some(receiver.clone())
-                    }
-                    _ => None,
-                }) {
-                    Some(unknown) => Err(PluginFault::UnknownReceiver(unknown)),
-                    None => Ok(actions),
-                }
+            let route_receiver = &flush.route.config.receiver;
+            let outcome = answer::decide(runtime.route(plugin, &flush), route_receiver, |r| {
+                !check_receivers || config.receivers.iter().any(|known| known.name == r)
             });
             GroupDecision {
                 key: flush.key.to_string(),
