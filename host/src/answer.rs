@@ -157,7 +157,7 @@ pub fn describe(action: &Action) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::plugin::Severity;
+    use crate::model::Severity;
 
     fn notify(receiver: &str) -> Action {
         Action::Notify {

@@ -204,9 +204,10 @@ impl Group {
 }
 
 impl Severity {
-    /// Reads a `severity` label value, ignoring case: `critical` and `page` are
-    /// [`Severity::Critical`]; `error`, `warning` and `info` are what they say; anything else is
-    /// `None`.
+    /// Reads a `severity` label value, ignoring case and surrounding spaces: `critical` and
+    /// `page` are [`Severity::Critical`]; `warning` and `warn` are [`Severity::Warning`];
+    /// `error` and `info` are what they say; anything else is `None`. The host reads labels by
+    /// the same rule (the severity it gives receivers when a plugin sets none).
     ///
     /// ```
     /// use campanile_sdk::Severity;
@@ -215,17 +216,20 @@ impl Severity {
     /// assert_eq!(Severity::from_label("Page"), Some(Severity::Critical));
     /// assert_eq!(Severity::from_label("ERROR"), Some(Severity::Error));
     /// assert_eq!(Severity::from_label("warning"), Some(Severity::Warning));
+    /// assert_eq!(Severity::from_label(" warn "), Some(Severity::Warning));
     /// assert_eq!(Severity::from_label("info"), Some(Severity::Info));
     /// assert_eq!(Severity::from_label("debug"), None);
     /// ```
     pub fn from_label(value: &str) -> Option<Severity> {
-        const NAMES: [(&str, Severity); 5] = [
+        const NAMES: [(&str, Severity); 6] = [
             ("critical", Severity::Critical),
             ("page", Severity::Critical),
             ("error", Severity::Error),
             ("warning", Severity::Warning),
+            ("warn", Severity::Warning),
             ("info", Severity::Info),
         ];
+        let value = value.trim();
         NAMES
             .iter()
             .find(|(name, _)| name.eq_ignore_ascii_case(value))

@@ -5,8 +5,8 @@ use std::time::Duration;
 
 use lettre::message::Mailbox;
 
+use crate::model::Severity;
 use crate::notify::Secret;
-use crate::plugin::Severity;
 
 #[derive(Debug, Clone)]
 pub struct ReceiverConfig {
@@ -53,23 +53,6 @@ pub enum ReceiverKind {
     PagerDuty(PagerDutyConfig),
     Opsgenie(OpsgenieConfig),
     Email(EmailConfig),
-}
-
-impl ReceiverKind {
-    /// The `type` as written in the configuration.
-    pub fn type_name(&self) -> &'static str {
-        match self {
-            ReceiverKind::Webhook { .. } => "webhook",
-            ReceiverKind::Log => "log",
-            ReceiverKind::Slack(_) => "slack",
-            ReceiverKind::Mattermost(_) => "mattermost",
-            ReceiverKind::Discord(_) => "discord",
-            ReceiverKind::MsTeams(_) => "msteams",
-            ReceiverKind::PagerDuty(_) => "pagerduty",
-            ReceiverKind::Opsgenie(_) => "opsgenie",
-            ReceiverKind::Email(_) => "email",
-        }
-    }
 }
 
 /// A Slack incoming webhook.

@@ -14,8 +14,10 @@ use crate::dedup::fingerprint;
 
 mod gotime;
 mod quote;
+mod severity;
 pub use gotime::{api_time, go_time};
 pub use quote::{go_quoted, write_go_quoted};
+pub use severity::Severity;
 
 /// A set of name/value pairs, kept sorted by name with unique names.
 ///

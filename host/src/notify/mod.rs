@@ -51,7 +51,7 @@ use crate::ack::link::AckLinks;
 use crate::config::ReceiverConfig;
 use crate::group::GroupFlush;
 use crate::model::AlertStatus;
-use crate::plugin::Severity;
+use crate::model::Severity;
 use crate::store::{Op, Store};
 use crate::supervise::Supervisor;
 use crate::telemetry::{Metrics, NotifyLabels, ReceiverLabels};

@@ -9,7 +9,7 @@ use super::http::post_json;
 use super::{render, severity, truncate, BoxFuture, Notification, Notifier, NotifyError};
 use crate::config::MsTeamsConfig;
 use crate::model::AlertStatus;
-use crate::plugin::Severity;
+use crate::model::Severity;
 
 const TITLE_CHARS: usize = 500;
 const BODY_BYTES: usize = 20 * 1024;

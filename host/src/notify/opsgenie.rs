@@ -10,7 +10,7 @@ use super::http::post_json;
 use super::{incident, render, severity, truncate, BoxFuture, Notification, Notifier, NotifyError};
 use crate::config::OpsgenieConfig;
 use crate::model::AlertStatus;
-use crate::plugin::Severity;
+use crate::model::Severity;
 
 const MESSAGE_CHARS: usize = 130;
 const DESCRIPTION_CHARS: usize = 15_000;

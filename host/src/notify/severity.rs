@@ -4,29 +4,7 @@
 //! chat colours).
 
 use super::Notification;
-use crate::model::AlertStatus;
-use crate::plugin::Severity;
-
-/// A `severity` label value as a [`Severity`]: `critical`/`page`, `error`, `warning`/`warn`,
-/// `info`, any case. Anything else is unknown.
-pub fn from_label(value: &str) -> Option<Severity> {
-    match value.trim().to_ascii_lowercase().as_str() {
-        "critical" | "page" => Some(Severity::Critical),
-        "error" => Some(Severity::Error),
-        "warning" | "warn" => Some(Severity::Warning),
-        "info" => Some(Severity::Info),
-        _ => None,
-    }
-}
-
-fn rank(s: Severity) -> u8 {
-    match s {
-        Severity::Critical => 3,
-        Severity::Error => 2,
-        Severity::Warning => 1,
-        Severity::Info => 0,
-    }
-}
+use crate::model::{AlertStatus, Severity};
 
 /// The plugin's severity, else the highest known `severity` label; `None` if neither says.
 pub fn of(n: &Notification) -> Option<Severity> {
@@ -38,8 +16,13 @@ pub fn of(n: &Notification) -> Option<Severity> {
     alerts
         .iter()
         .filter(|a| !any_firing || a.status == AlertStatus::Firing)
-        .filter_map(|a| a.alert.labels.get("severity").and_then(from_label))
-        .max_by_key(|s| rank(*s))
+        .filter_map(|a| {
+            a.alert
+                .labels
+                .get("severity")
+                .and_then(Severity::from_label)
+        })
+        .max_by_key(|s| s.rank())
 }
 
 /// A colour for chat messages: green once resolved, else by severity.
@@ -53,18 +36,5 @@ pub fn colour(n: &Notification) -> u32 {
         Some(Severity::Warning) => 0xF2_C7_44,
         Some(Severity::Info) => 0x43_9F_E0,
         None => 0xD0_02_1B,
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn labels_map_case_insensitively() {
-        assert_eq!(from_label("PAGE"), Some(Severity::Critical));
-        assert_eq!(from_label("Warning"), Some(Severity::Warning));
-        assert_eq!(from_label("warn"), Some(Severity::Warning));
-        assert_eq!(from_label("disaster"), None);
     }
 }

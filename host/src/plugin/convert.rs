@@ -3,38 +3,7 @@
 use super::bindings::types as wit;
 use super::PluginFault;
 use crate::group::{GroupFlush, Reason};
-use crate::model::{unix_ms, AlertStatus, Labels};
-
-/// How urgent a notification is, as a plugin may set it.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Severity {
-    Critical,
-    Error,
-    Warning,
-    Info,
-}
-
-impl Severity {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Severity::Critical => "critical",
-            Severity::Error => "error",
-            Severity::Warning => "warning",
-            Severity::Info => "info",
-        }
-    }
-
-    pub fn parse(s: &str) -> Option<Severity> {
-        [
-            Severity::Critical,
-            Severity::Error,
-            Severity::Warning,
-            Severity::Info,
-        ]
-        .into_iter()
-        .find(|v| v.as_str() == s)
-    }
-}
+use crate::model::{unix_ms, AlertStatus, Labels, Severity};
 
 /// A plugin's decision for one receiver.
 #[derive(Clone, Debug, PartialEq)]

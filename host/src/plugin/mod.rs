@@ -35,7 +35,7 @@ use crate::model::Labels;
 use bindings::{Router, RouterPre};
 use host::CallState;
 
-pub use convert::{Action, Severity};
+pub use convert::Action;
 pub use state::{PluginState, StateError};
 
 /// The WIT world this host implements (`wit/router.wit`); components built against another

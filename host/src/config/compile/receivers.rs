@@ -13,8 +13,8 @@ use super::super::{
     PagerDutyConfig, RateLimit, ReceiverConfig, ReceiverKind, SlackConfig, SmtpTls,
 };
 use super::Ctx;
+use crate::model::Severity;
 use crate::notify::Secret;
-use crate::plugin::Severity;
 
 pub const PAGERDUTY_URL: &str = "https://events.pagerduty.com/v2/enqueue";
 pub const OPSGENIE_URL: &str = "https://api.opsgenie.com/v2/alerts";
