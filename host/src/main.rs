@@ -60,9 +60,15 @@ enum Command {
         /// Configuration file (TOML). Without it, the built-in default is used.
         #[arg(long, short, env = "CAMPANILE_CONFIG")]
         config: Option<PathBuf>,
-        /// Listen address, overriding `server.listen`.
+        /// Listen address, overriding `server.listen`. Port 0 lets the system pick a free one
+        /// (see `--address-file`).
         #[arg(long)]
         listen: Option<std::net::SocketAddr>,
+        /// Once ready, write the address the listener is bound to (`HOST:PORT` and a newline)
+        /// to this file, replacing it whole: how a supervisor or a test learns the port picked
+        /// for `--listen 127.0.0.1:0`.
+        #[arg(long, value_name = "FILE")]
+        address_file: Option<PathBuf>,
     },
     /// Validate a configuration file and compile its plugins, without starting.
     ///
@@ -151,7 +157,11 @@ fn main() -> ExitCode {
                 ExitCode::from(2)
             }
         },
-        Command::Serve { config, listen } => {
+        Command::Serve {
+            config,
+            listen,
+            address_file,
+        } => {
             init_logging(cli.log_format);
             let loaded = match &config {
                 Some(path) => Config::load(path),
@@ -172,6 +182,12 @@ fn main() -> ExitCode {
             runtime.block_on(async {
                 match campanile::app::start(config).await {
                     Ok(running) => {
+                        if let Some(file) = &address_file {
+                            if let Err(e) = write_address(file, running.addr) {
+                                eprintln!("campanile: --address-file {}: {e}", file.display());
+                                running.shutdown.cancel();
+                            }
+                        }
                         match campanile::app::run_until_signal(running, Duration::from_secs(10))
                             .await
                         {
@@ -191,6 +207,15 @@ fn main() -> ExitCode {
             })
         }
     }
+}
+
+/// Writes `addr` to `file` through a temporary file beside it and a rename, so a reader never
+/// sees half an address.
+fn write_address(file: &std::path::Path, addr: std::net::SocketAddr) -> std::io::Result<()> {
+    let mut partial = file.as_os_str().to_owned();
+    partial.push(".partial");
+    std::fs::write(&partial, format!("{addr}\n"))?;
+    std::fs::rename(&partial, file)
 }
 
 /// Raises the soft `RLIMIT_NOFILE` to the hard limit: every connection, delivery and store file

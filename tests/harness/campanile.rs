@@ -6,7 +6,7 @@ use std::process::{Command, ExitStatus, Output};
 use serde_json::Value;
 use tempfile::TempDir;
 
-use super::process::{address_in_use, Process};
+use super::process::Process;
 
 const BINARY: &str = env!("CARGO_BIN_EXE_campanile");
 
@@ -47,7 +47,8 @@ impl Reply {
 
 impl Campanile {
     /// Writes `config` to `campanile.toml` in a new temporary folder and starts
-    /// `campanile serve --config campanile.toml --listen 127.0.0.1:PORT` there, then waits for
+    /// `campanile serve --config campanile.toml --listen 127.0.0.1:0` there (the port it gets
+    /// comes back through `--address-file`: no race for a free port), then waits for
     /// `/-/ready`.
     pub async fn start(config: &str) -> Campanile {
         Self::start_with_files(config, &[]).await
@@ -268,46 +269,63 @@ impl Campanile {
     }
 }
 
-/// Starts `campanile serve --config CONFIG --listen 127.0.0.1:PORT` in `dir` and waits for
-/// `/-/ready`; a lost race for the port is tried again on another. `Err` says how the process
-/// ended if it exits before it is ready for another reason. `wrapper` is as in
-/// [`Campanile::start_under`].
+/// Starts `campanile serve --config CONFIG --listen 127.0.0.1:0` in `dir`, reads the port the
+/// system gave it from `--address-file`, and waits for `/-/ready`. `Err` says how the process
+/// ended if it exits before it is ready. `wrapper` is as in [`Campanile::start_under`].
 async fn spawn(
     dir: &Path,
     config_path: &Path,
     wrapper: &[String],
     runs: &mut u32,
 ) -> Result<(Process, String), String> {
-    for attempt in 1..=3 {
-        *runs += 1;
-        let addr = format!("127.0.0.1:{}", super::free_port());
-        let mut command = match wrapper.split_first() {
-            None => Command::new(BINARY),
-            Some((program, args)) => {
-                let mut c = Command::new(program);
-                c.args(args).arg(BINARY);
-                c
-            }
-        };
-        command
-            .arg("serve")
-            .arg("--config")
-            .arg(config_path)
-            .arg("--listen")
-            .arg(&addr)
-            .current_dir(dir);
-        if std::env::var_os("RUST_LOG").is_none() {
-            command.env("RUST_LOG", "info,campanile=debug");
+    *runs += 1;
+    let address_file = dir.join(format!("address-{runs}"));
+    let mut command = match wrapper.split_first() {
+        None => Command::new(BINARY),
+        Some((program, args)) => {
+            let mut c = Command::new(program);
+            c.args(args).arg(BINARY);
+            c
         }
-        let log = dir.join(format!("campanile-{runs}.log"));
-        let mut process = Process::spawn("campanile", command, &log);
-        match process.wait_ready(&addr).await {
-            Ok(()) => return Ok((process, addr)),
-            Err(_) if attempt < 3 && address_in_use(&process.log()) => continue,
-            Err(ended) => return Err(format!("{ended}; log:\n{}", process.log())),
-        }
+    };
+    command
+        .arg("serve")
+        .arg("--config")
+        .arg(config_path)
+        .arg("--listen")
+        .arg("127.0.0.1:0")
+        .arg("--address-file")
+        .arg(&address_file)
+        .current_dir(dir);
+    if std::env::var_os("RUST_LOG").is_none() {
+        command.env("RUST_LOG", "info,campanile=debug");
     }
-    unreachable!("the last attempt returns")
+    let log = dir.join(format!("campanile-{runs}.log"));
+    let mut process = Process::spawn("campanile", command, &log);
+    let deadline = std::time::Instant::now() + super::PATIENCE;
+    let addr = loop {
+        if let Ok(text) = std::fs::read_to_string(&address_file) {
+            break text.trim().to_string();
+        }
+        if let Some(status) = process.exited() {
+            return Err(format!(
+                "campanile exited with {status}; log:\n{}",
+                process.log()
+            ));
+        }
+        if std::time::Instant::now() >= deadline {
+            return Err(format!(
+                "campanile wrote no address within {:?}; log:\n{}",
+                super::PATIENCE,
+                process.log()
+            ));
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    };
+    match process.wait_ready(&addr).await {
+        Ok(()) => Ok((process, addr)),
+        Err(ended) => Err(format!("{ended}; log:\n{}", process.log())),
+    }
 }
 
 async fn reply(response: reqwest::Response) -> Reply {
