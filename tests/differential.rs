@@ -393,23 +393,10 @@ async fn every_notification_is_alertmanagers() {
         "createdBy": "differential",
         "comment": "the same on both \u{7}",
     });
-    let am_silence = client()
-        .post(format!("http://{}/api/v2/silences", am.addr))
-        .json(&silence)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(am_silence.status(), 200);
+    am.post_silence(&silence).await;
     let reply = campanile.post_json("/api/v2/silences", &silence).await;
     assert_eq!(reply.status, 200, "{}", reply.body);
-    let am_silences: Vec<Value> = client()
-        .get(format!("http://{}/api/v2/silences", am.addr))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let am_silences = am.silences().await;
     let cp_silences = campanile.get("/api/v2/silences").await.json();
     let listed = |silences: &[Value]| -> Vec<Value> {
         silences

@@ -157,7 +157,33 @@ impl Alertmanager {
 
     /// `GET /api/v2/alerts`: Alertmanager's active alerts.
     pub async fn alerts(&self) -> Vec<Value> {
-        let url = format!("http://{}/api/v2/alerts", self.addr);
+        self.get_list("/api/v2/alerts").await
+    }
+
+    /// `GET /api/v2/silences`.
+    pub async fn silences(&self) -> Vec<Value> {
+        self.get_list("/api/v2/silences").await
+    }
+
+    /// `POST /api/v2/silences`, which must answer 200; the new silence's ID.
+    pub async fn post_silence(&self, silence: &Value) -> String {
+        let url = format!("http://{}/api/v2/silences", self.addr);
+        let response = self
+            .client
+            .post(&url)
+            .json(silence)
+            .send()
+            .await
+            .unwrap_or_else(|e| panic!("POST {url}: {e}"));
+        let status = response.status();
+        let body: Value = response.json().await.unwrap_or_default();
+        assert_eq!(status, 200, "Alertmanager rejected {silence}: {body}");
+        body["silenceID"].as_str().unwrap_or_default().to_string()
+    }
+
+    /// A `GET` that must answer 200 with a JSON array.
+    async fn get_list(&self, path: &str) -> Vec<Value> {
+        let url = format!("http://{}{path}", self.addr);
         let response = self
             .client
             .get(&url)
@@ -165,7 +191,7 @@ impl Alertmanager {
             .await
             .unwrap_or_else(|e| panic!("GET {url}: {e}"));
         assert_eq!(response.status(), 200, "GET {url}");
-        response.json().await.expect("Alertmanager alerts are JSON")
+        response.json().await.expect("Alertmanager answers JSON")
     }
 
     pub fn log(&self) -> String {
