@@ -1,7 +1,6 @@
-//! Deduplication: an alert's identity (its fingerprint) and the cache of live alerts that
-//! folds re-sent alerts into one.
+//! Deduplication: the cache of live alerts that folds re-sent alerts into one, by their
+//! fingerprint (`model::Fingerprint`).
 
 pub mod cache;
-pub mod fingerprint;
 
 pub use cache::{AlertCache, CacheFull};

@@ -10,8 +10,8 @@ use serde::ser::SerializeMap;
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 
-use crate::dedup::fingerprint;
 
+mod fingerprint;
 mod gotime;
 mod quote;
 mod severity;

@@ -7,7 +7,7 @@ use std::hash::Hasher;
 
 use fnv::FnvHasher;
 
-use crate::model::{Fingerprint, Labels};
+use super::{Fingerprint, Labels};
 
 const SEPARATOR: u8 = 0xff;
 
