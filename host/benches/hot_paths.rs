@@ -188,22 +188,69 @@ fn bench(c: &mut Criterion) {
 /// Label set `i` of the silence benchmark: shaped like `loadgen`'s synthetic alerts.
 fn alert_labels(i: usize) -> Labels {
     const NAMES: [&str; 20] = [
-        "HighCpuUsage", "HighMemoryUsage", "DiskWillFillIn4Hours", "DiskFull", "NodeDown",
-        "TargetDown", "HighRequestLatency", "HighErrorRate", "PodCrashLooping", "PodNotReady",
-        "DeploymentReplicasMismatch", "CertificateExpiringSoon", "KafkaConsumerLag",
-        "PostgresReplicationLag", "RedisMemoryHigh", "NetworkReceiveErrors", "ClockSkewDetected",
-        "QueueBacklogGrowing", "SLOBurnRateFast", "SLOBurnRateSlow",
+        "HighCpuUsage",
+        "HighMemoryUsage",
+        "DiskWillFillIn4Hours",
+        "DiskFull",
+        "NodeDown",
+        "TargetDown",
+        "HighRequestLatency",
+        "HighErrorRate",
+        "PodCrashLooping",
+        "PodNotReady",
+        "DeploymentReplicasMismatch",
+        "CertificateExpiringSoon",
+        "KafkaConsumerLag",
+        "PostgresReplicationLag",
+        "RedisMemoryHigh",
+        "NetworkReceiveErrors",
+        "ClockSkewDetected",
+        "QueueBacklogGrowing",
+        "SLOBurnRateFast",
+        "SLOBurnRateSlow",
     ];
     let pick = |values: &[&str], n: usize| values[n % values.len()].to_string();
     Labels::from_pairs([
         ("alertname", pick(&NAMES, i)),
-        ("instance", format!("10.{}.{}.{}:9100", (i / 65536) % 256, (i / 256) % 256, i % 256)),
-        ("job", pick(&["node", "kubelet", "api", "postgres", "kafka"], i / 7)),
+        (
+            "instance",
+            format!(
+                "10.{}.{}.{}:9100",
+                (i / 65536) % 256,
+                (i / 256) % 256,
+                i % 256
+            ),
+        ),
+        (
+            "job",
+            pick(&["node", "kubelet", "api", "postgres", "kafka"], i / 7),
+        ),
         ("pod", format!("svc-{i:06}-7f9c4d")),
-        ("namespace", pick(&["checkout", "billing", "catalog", "indexer", "frontend", "ingest", "objects", "monitoring"], i / 3)),
-        ("team", pick(&["payments", "search", "storage", "other"], i / 20)),
+        (
+            "namespace",
+            pick(
+                &[
+                    "checkout",
+                    "billing",
+                    "catalog",
+                    "indexer",
+                    "frontend",
+                    "ingest",
+                    "objects",
+                    "monitoring",
+                ],
+                i / 3,
+            ),
+        ),
+        (
+            "team",
+            pick(&["payments", "search", "storage", "other"], i / 20),
+        ),
         ("severity", pick(&["critical", "warning", "info"], i / 11)),
-        ("cluster", pick(&["eu-west-1", "us-east-1", "ap-south-1"], i / 13)),
+        (
+            "cluster",
+            pick(&["eu-west-1", "us-east-1", "ap-south-1"], i / 13),
+        ),
         ("env", pick(&["prod", "staging"], i / 17)),
         ("prometheus", format!("monitoring/prometheus-{}", i % 2)),
     ])
@@ -222,10 +269,21 @@ fn bench_silence(k: usize, alerts: usize, now: OffsetDateTime) -> StoredSilence 
     let block = k % 196;
     let matchers = match k % 10 {
         0..=3 => vec![m("instance", label("instance"), false, true)],
-        4 => vec![m("alertname", label("alertname"), false, true), m("instance", label("instance"), false, true)],
-        5 => vec![m("alertname", label("alertname"), false, true), m("namespace", label("namespace"), false, true)],
+        4 => vec![
+            m("alertname", label("alertname"), false, true),
+            m("instance", label("instance"), false, true),
+        ],
+        5 => vec![
+            m("alertname", label("alertname"), false, true),
+            m("namespace", label("namespace"), false, true),
+        ],
         6 => vec![m("pod", label("pod"), false, true)],
-        7 => vec![m("instance", format!(r"10\.0\.{block}\.1[0-9]:9100"), true, true)],
+        7 => vec![m(
+            "instance",
+            format!(r"10\.0\.{block}\.1[0-9]:9100"),
+            true,
+            true,
+        )],
         8 => vec![
             m("alertname", label("alertname"), false, true),
             m("instance", format!(r"10\.0\.{block}\..*"), true, true),
