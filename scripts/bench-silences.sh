@@ -37,6 +37,7 @@ else
 fi
 
 mkdir -p "$out"
+rm -f "$out"/campanile.json "$out"/alertmanager.json
 work="$(mktemp -d "$out/work.XXXXXX")"
 server_pid=""
 stop_server() {

@@ -167,7 +167,10 @@ async fn phase(conn: &mut Conn, plan: &Plan, silences: usize) -> Result<Phase> {
 
 /// A label value of synthetic alert `i`.
 fn label(i: usize, name: &str) -> String {
-    alerts::labels(i)[name].as_str().unwrap_or_default().to_owned()
+    alerts::labels(i)[name]
+        .as_str()
+        .unwrap_or_default()
+        .to_owned()
 }
 
 /// The API v2 body of silence `k` over `alerts` alerts, active from `now` for an hour.
@@ -220,7 +223,12 @@ mod tests {
     fn silences_are_valid_and_varied() {
         let now = SystemTime::now();
         let shapes: std::collections::BTreeSet<usize> = (0..20)
-            .map(|k| silence(k, 50_000, now)["matchers"].as_array().unwrap().len())
+            .map(|k| {
+                silence(k, 50_000, now)["matchers"]
+                    .as_array()
+                    .unwrap()
+                    .len()
+            })
             .collect();
         assert_eq!(shapes, [1, 2, 3].into_iter().collect());
         let s = silence(0, 50_000, now);

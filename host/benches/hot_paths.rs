@@ -9,7 +9,8 @@
 //!   instance, as in service; built by `scripts/build-plugins.sh`; skipped with a note if it is
 //!   missing); `plugin_route_empty_group`: the same call with no alerts, its fixed cost;
 //! - `silence_match_50k_alerts`: the silences of each of 50,000 alerts among 500 silences of
-//!   the shapes `scripts/bench-silences.sh` creates (what `GET /api/v2/alerts` asks per alert).
+//!   the shapes `scripts/bench-silences.sh` creates (what `GET /api/v2/alerts` asks per alert);
+//!   `silence_scan_50k_alerts`: the same by checking every silence, as campanile did before.
 //!
 //! Numbers come from here (and the load benchmark), never from timed test assertions.
 
@@ -28,7 +29,7 @@ use campanile::ingest::api_v2;
 use campanile::model::{AlertStatus, Fingerprint, Labels};
 use campanile::plugin::{PluginRuntime, PluginState};
 use campanile::route::RouteTable;
-use campanile::silence::Silences;
+use campanile::silence::{SilenceState, Silences};
 use campanile::store::{Store, StoredMatcher, StoredSilence};
 
 /// The allocator the `campanile` binary uses, so allocation costs what it costs in service.
@@ -319,6 +320,22 @@ fn silences(c: &mut Criterion) {
             alerts
                 .iter()
                 .map(|l| silences.silenced_by(black_box(l), now).len())
+                .sum::<usize>()
+        })
+    });
+    // The same question answered by checking every silence, as before the index.
+    let all = silences.list();
+    group.bench_function("silence_scan_50k_alerts", |b| {
+        b.iter(|| {
+            alerts
+                .iter()
+                .map(|l| {
+                    all.iter()
+                        .filter(|s| {
+                            s.state_at(now) == SilenceState::Active && s.matches(black_box(l))
+                        })
+                        .count()
+                })
                 .sum::<usize>()
         })
     });

@@ -233,7 +233,18 @@ mod tests {
     const T0: OffsetDateTime = datetime!(2026-01-01 12:00 UTC);
     const NAMES: [&str; 5] = ["alertname", "instance", "team", "a", "b"];
     const VALUES: [&str; 5] = ["", "x", "y", "xy", "host-17"];
-    const PATTERNS: [&str; 6] = ["", "x", "x|y", ".*", "x.*", ".+"];
+    const PATTERNS: [&str; 10] = [
+        "",
+        "x",
+        "x|y",
+        ".*",
+        "x.*",
+        ".+",
+        "xy?",
+        "host-1.",
+        r"host\-17",
+        "h.*",
+    ];
 
     fn silence(id: &str, matchers: Vec<SilenceMatcher>, start: i64, end: i64) -> Silence {
         Silence {
