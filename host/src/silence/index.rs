@@ -39,12 +39,15 @@ const BROAD_NAMES: [&str; 10] = [
     "team",
 ];
 
+/// Label value → the silences filed under that value (of one label name).
+type ByValue = HashMap<Box<str>, Vec<Arc<Silence>>>;
+
 /// The silences by id, and the index over those that have not ended (see the module's header).
 #[derive(Default)]
 pub(super) struct SilenceSet {
     by_id: BTreeMap<String, Arc<Silence>>,
     /// name → value → the silences filed under `name="value"`.
-    by_pair: HashMap<Box<str>, HashMap<Box<str>, Vec<Arc<Silence>>>>,
+    by_pair: HashMap<Box<str>, ByValue>,
     /// The silences with no equality matcher to file them under.
     unfiled: Vec<Arc<Silence>>,
     /// The latest instant [`SilenceSet::prune`] ran at: every silence that had ended by then is
