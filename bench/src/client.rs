@@ -88,14 +88,34 @@ impl Conn {
         self.send(req).await
     }
 
+    /// GETs `path` and returns its status and whole body.
+    pub async fn get_body(&mut self, path: &str) -> Result<(StatusCode, Bytes)> {
+        let req = Request::builder()
+            .method(Method::GET)
+            .uri(path)
+            .header(HOST, &self.authority)
+            .body(Full::new(Bytes::new()))?;
+        let resp = self.request(req).await?;
+        let status = resp.status();
+        let body = resp
+            .into_body()
+            .collect()
+            .await
+            .context("reading the response body")?
+            .to_bytes();
+        Ok((status, body))
+    }
+
     async fn send(&mut self, req: Request<Full<Bytes>>) -> Result<StatusCode> {
+        read_status(self.request(req).await?).await
+    }
+
+    async fn request(&mut self, req: Request<Full<Bytes>>) -> Result<Response<Incoming>> {
         self.sender.ready().await.context("connection closed")?;
-        let resp = self
-            .sender
+        self.sender
             .send_request(req)
             .await
-            .context("request failed")?;
-        read_status(resp).await
+            .context("request failed")
     }
 }
 

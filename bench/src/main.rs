@@ -10,6 +10,7 @@ mod latency;
 mod memory;
 mod procfs;
 mod report;
+mod silences;
 mod sink;
 mod startup;
 mod stats;
@@ -59,6 +60,8 @@ enum Cmd {
     Latency(latency::Plan),
     /// Resident memory per active alert: RSS of PID before and after N distinct alerts.
     Memory(memory::Plan),
+    /// Alert listing over N alerts with no silence, then with S silences of realistic shapes.
+    Silences(silences::Plan),
     /// Start-up time: runs COMMAND repeatedly, timing spawn → 200 from the readiness URL.
     Startup(startup::Plan),
     /// Waits until URL answers 200 (exit status 1 after the timeout).
@@ -90,6 +93,7 @@ async fn main() -> Result<()> {
         Cmd::Throughput(plan) => print_line(&throughput::run(plan).await?),
         Cmd::Latency(plan) => print_line(&latency::run(plan).await?),
         Cmd::Memory(plan) => print_line(&memory::run(plan).await?),
+        Cmd::Silences(plan) => print_line(&silences::run(plan).await?),
         Cmd::Startup(plan) => print_line(&startup::run(plan).await?),
         Cmd::WaitReady {
             url,

@@ -7,7 +7,10 @@
 //! - `group_flush`: filing 10 alerts in a group and flushing it (dedup rule, sort);
 //! - `plugin_route`: a call of the `severity-router` plugin routing a 10-alert group (on a warm
 //!   instance, as in service; built by `scripts/build-plugins.sh`; skipped with a note if it is
-//!   missing); `plugin_route_empty_group`: the same call with no alerts, its fixed cost.
+//!   missing); `plugin_route_empty_group`: the same call with no alerts, its fixed cost;
+//! - `silence_match_50k_alerts`: the silences of each of 50,000 alerts among 500 silences of
+//!   the shapes `scripts/bench-silences.sh` creates (what `GET /api/v2/alerts` asks per alert);
+//!   `silence_scan_50k_alerts`: the same by checking every silence, as campanile did before.
 //!
 //! Numbers come from here (and the load benchmark), never from timed test assertions.
 
@@ -26,6 +29,8 @@ use campanile::ingest::api_v2;
 use campanile::model::{AlertStatus, Fingerprint, Labels};
 use campanile::plugin::{PluginRuntime, PluginState};
 use campanile::route::RouteTable;
+use campanile::silence::{SilenceState, Silences};
+use campanile::store::{Store, StoredMatcher, StoredSilence};
 
 /// The allocator the `campanile` binary uses, so allocation costs what it costs in service.
 #[global_allocator]
@@ -181,9 +186,165 @@ fn bench(c: &mut Criterion) {
     });
 }
 
+/// Label set `i` of the silence benchmark: shaped like `loadgen`'s synthetic alerts.
+fn alert_labels(i: usize) -> Labels {
+    const NAMES: [&str; 20] = [
+        "HighCpuUsage",
+        "HighMemoryUsage",
+        "DiskWillFillIn4Hours",
+        "DiskFull",
+        "NodeDown",
+        "TargetDown",
+        "HighRequestLatency",
+        "HighErrorRate",
+        "PodCrashLooping",
+        "PodNotReady",
+        "DeploymentReplicasMismatch",
+        "CertificateExpiringSoon",
+        "KafkaConsumerLag",
+        "PostgresReplicationLag",
+        "RedisMemoryHigh",
+        "NetworkReceiveErrors",
+        "ClockSkewDetected",
+        "QueueBacklogGrowing",
+        "SLOBurnRateFast",
+        "SLOBurnRateSlow",
+    ];
+    let pick = |values: &[&str], n: usize| values[n % values.len()].to_string();
+    Labels::from_pairs([
+        ("alertname", pick(&NAMES, i)),
+        (
+            "instance",
+            format!(
+                "10.{}.{}.{}:9100",
+                (i / 65536) % 256,
+                (i / 256) % 256,
+                i % 256
+            ),
+        ),
+        (
+            "job",
+            pick(&["node", "kubelet", "api", "postgres", "kafka"], i / 7),
+        ),
+        ("pod", format!("svc-{i:06}-7f9c4d")),
+        (
+            "namespace",
+            pick(
+                &[
+                    "checkout",
+                    "billing",
+                    "catalog",
+                    "indexer",
+                    "frontend",
+                    "ingest",
+                    "objects",
+                    "monitoring",
+                ],
+                i / 3,
+            ),
+        ),
+        (
+            "team",
+            pick(&["payments", "search", "storage", "other"], i / 20),
+        ),
+        ("severity", pick(&["critical", "warning", "info"], i / 11)),
+        (
+            "cluster",
+            pick(&["eu-west-1", "us-east-1", "ap-south-1"], i / 13),
+        ),
+        ("env", pick(&["prod", "staging"], i / 17)),
+        ("prometheus", format!("monitoring/prometheus-{}", i % 2)),
+    ])
+}
+
+/// Silence `k` over `alerts` alerts, as `loadgen silences` creates it (bench/src/silences.rs).
+fn bench_silence(k: usize, alerts: usize, now: OffsetDateTime) -> StoredSilence {
+    let m = |name: &str, value: String, is_regex: bool, is_equal: bool| StoredMatcher {
+        name: name.into(),
+        value,
+        is_regex,
+        is_equal,
+    };
+    let labels = alert_labels(k.wrapping_mul(7919) % alerts);
+    let label = |name: &str| labels.get(name).unwrap_or_default().to_string();
+    let block = k % 196;
+    let matchers = match k % 10 {
+        0..=3 => vec![m("instance", label("instance"), false, true)],
+        4 => vec![
+            m("alertname", label("alertname"), false, true),
+            m("instance", label("instance"), false, true),
+        ],
+        5 => vec![
+            m("alertname", label("alertname"), false, true),
+            m("namespace", label("namespace"), false, true),
+        ],
+        6 => vec![m("pod", label("pod"), false, true)],
+        7 => vec![m(
+            "instance",
+            format!(r"10\.0\.{block}\.1[0-9]:9100"),
+            true,
+            true,
+        )],
+        8 => vec![
+            m("alertname", label("alertname"), false, true),
+            m("instance", format!(r"10\.0\.{block}\..*"), true, true),
+            m("env", "prod".into(), false, false),
+        ],
+        _ => vec![
+            m("pod", format!("svc-0{:02}.*", k % 50), true, true),
+            m("severity", "info|warning".into(), true, true),
+            m("team", "payments|search".into(), true, false),
+        ],
+    };
+    StoredSilence {
+        id: format!("{k:08x}-0000-4000-8000-000000000000"),
+        matchers,
+        starts_at: now - time::Duration::minutes(1),
+        ends_at: now + time::Duration::hours(1),
+        updated_at: now,
+        created_by: "bench".into(),
+        comment: String::new(),
+    }
+}
+
+fn silences(c: &mut Criterion) {
+    const ALERTS: usize = 50_000;
+    let now = OffsetDateTime::now_utc();
+    let stored = (0..500).map(|k| bench_silence(k, ALERTS, now)).collect();
+    let silences = Silences::new(Arc::new(Store::in_memory()), stored);
+    let alerts: Vec<Labels> = (0..ALERTS).map(alert_labels).collect();
+    let mut group = c.benchmark_group("silences");
+    group.sample_size(10);
+    group.bench_function("silence_match_50k_alerts", |b| {
+        b.iter(|| {
+            alerts
+                .iter()
+                .map(|l| silences.silenced_by(black_box(l), now).len())
+                .sum::<usize>()
+        })
+    });
+    // The same question answered by checking every silence, as before the index.
+    let all = silences.list();
+    group.bench_function("silence_scan_50k_alerts", |b| {
+        b.iter(|| {
+            alerts
+                .iter()
+                .map(|l| {
+                    all.iter()
+                        .filter(|s| {
+                            s.state_at(now) == SilenceState::Active && s.matches(black_box(l))
+                        })
+                        .count()
+                })
+                .sum::<usize>()
+        })
+    });
+    group.finish();
+}
+
 criterion_group! {
     name = benches;
     config = Criterion::default().measurement_time(Duration::from_secs(3)).warm_up_time(Duration::from_secs(1));
-    targets = bench
+    targets = bench, silences
 }
 criterion_main!(benches);

@@ -27,7 +27,7 @@ pub trait Muter: Send + Sync {
 
 impl Muter for Silences {
     fn mutes(&self, labels: &Labels, now: OffsetDateTime) -> bool {
-        !self.silenced_by(labels, now).is_empty()
+        self.is_silenced(labels, now)
     }
 }
 

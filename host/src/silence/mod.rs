@@ -3,16 +3,18 @@
 //! re-create; expired silences kept for a retention period, then forgotten.
 //!
 //! [`Silences`] is the registry: the API writes it (each change durable before it answers), and
-//! the mute stage reads it (see `crate::mute`). `model` is one silence and its rules.
+//! the mute stage reads it (see `crate::mute`). `model` is one silence and its rules; `index`
+//! the set in memory, with the index that finds an alert's silences without checking them all.
 
+mod index;
 mod model;
 
-use std::collections::BTreeMap;
 use std::sync::{Arc, RwLock};
 use std::time::Duration;
 
 use time::OffsetDateTime;
 
+use index::SilenceSet;
 pub use model::{Silence, SilenceMatcher, SilenceState};
 
 use crate::model::Labels;
@@ -44,7 +46,7 @@ pub struct NewSilence {
 
 /// Every silence, by id.
 pub struct Silences {
-    live: RwLock<BTreeMap<String, Silence>>,
+    live: RwLock<SilenceSet>,
     /// One change at a time: a change is decided, made durable, then applied.
     writer: tokio::sync::Mutex<()>,
     store: Arc<Store>,
@@ -54,13 +56,11 @@ impl Silences {
     /// The registry, holding what the store had. A stored silence that no longer compiles is
     /// logged and left out.
     pub fn new(store: Arc<Store>, stored: Vec<StoredSilence>) -> Silences {
-        let mut live = BTreeMap::new();
+        let mut live = SilenceSet::default();
         for s in stored {
             let id = s.id.clone();
             match Silence::try_from(s) {
-                Ok(s) => {
-                    live.insert(id, s);
-                }
+                Ok(s) => live.insert(s),
                 Err(e) => tracing::error!(silence = %id, "stored silence left out: {e}"),
             }
         }
@@ -144,7 +144,7 @@ impl Silences {
         self.store.commit_before_visible(ops).await?;
         let mut live = self.live.write().expect("silences lock");
         for s in changes {
-            live.insert(s.id.clone(), s);
+            live.insert(s);
         }
         Ok(())
     }
@@ -158,33 +158,38 @@ impl Silences {
         self.live
             .read()
             .expect("silences lock")
-            .values()
+            .iter()
             .cloned()
             .collect()
     }
 
-    /// The ids of the active silences that match `labels`, sorted.
+    /// The ids of the active silences that match `labels`, sorted (as Alertmanager sorts
+    /// `silencedBy`).
     pub fn silenced_by(&self, labels: &Labels, now: OffsetDateTime) -> Vec<String> {
         self.live
             .read()
             .expect("silences lock")
-            .values()
-            .filter(|s| s.state_at(now) == SilenceState::Active && s.matches(labels))
-            .map(|s| s.id.clone())
-            .collect()
+            .silenced_by(labels, now)
     }
 
-    /// Forgets silences that ended more than [`RETENTION`] ago. Returns how many.
+    /// Whether an active silence matches `labels`.
+    pub fn is_silenced(&self, labels: &Labels, now: OffsetDateTime) -> bool {
+        self.live.read().expect("silences lock").mutes(labels, now)
+    }
+
+    /// Forgets silences that ended more than [`RETENTION`] ago, and takes those that have ended
+    /// out of the index. Returns how many were forgotten.
     pub fn gc(&self, now: OffsetDateTime) -> usize {
         let mut live = self.live.write().expect("silences lock");
         let gone: Vec<String> = live
-            .values()
+            .iter()
             .filter(|s| crate::clock::after(s.ends_at, RETENTION) <= now)
             .map(|s| s.id.clone())
             .collect();
         for id in &gone {
             live.remove(id);
         }
+        live.prune(now);
         drop(live);
         let count = gone.len();
         self.store
@@ -261,6 +266,90 @@ mod tests {
             2
         );
         assert!(silences.list().is_empty());
+    }
+
+    fn indexed(silences: &Silences) -> usize {
+        silences.live.read().unwrap().indexed()
+    }
+
+    #[tokio::test]
+    async fn the_index_follows_every_change() {
+        let silences = Silences::new(Arc::new(Store::in_memory()), Vec::new());
+        let now = OffsetDateTime::now_utc();
+        let sec = time::Duration::seconds(1);
+        let hour = time::Duration::hours(1);
+        let a = Labels::from_pairs([("alertname", "A"), ("instance", "h1")]);
+        let b = Labels::from_pairs([("alertname", "B"), ("instance", "h1")]);
+
+        let id = silences
+            .set(new_silence("A", now, now + hour), now)
+            .await
+            .unwrap();
+        assert_eq!(indexed(&silences), 1);
+        assert!(silences.is_silenced(&a, now));
+
+        // Updated in place: still one entry, same id.
+        let mut longer = new_silence("A", now, now + 2 * hour);
+        longer.id = Some(id.clone());
+        assert_eq!(silences.set(longer, now + sec).await.unwrap(), id);
+        assert_eq!(indexed(&silences), 1);
+        assert_eq!(silences.silenced_by(&a, now + 2 * sec), vec![id.clone()]);
+
+        // Replaced (other matchers): the old one expired, the new one filed under its pair.
+        let mut other = new_silence("B", now, now + hour);
+        other.id = Some(id.clone());
+        let replaced = now + 2 * sec;
+        let new_id = silences.set(other, replaced).await.unwrap();
+        let t = replaced + sec;
+        assert!(silences.silenced_by(&a, t).is_empty());
+        assert_eq!(silences.silenced_by(&b, t), vec![new_id.clone()]);
+        assert_eq!(indexed(&silences), 2, "the expired one until the next gc");
+        assert_eq!(silences.gc(t), 0);
+        assert_eq!(
+            indexed(&silences),
+            1,
+            "gc takes ended silences out of the index"
+        );
+        assert_eq!(
+            silences.list().len(),
+            2,
+            "but keeps them for their retention"
+        );
+
+        // Expired: out of the index at the next gc, still listed.
+        silences.expire(&new_id, t).await.unwrap();
+        assert!(!silences.is_silenced(&b, t + sec));
+        silences.gc(t + sec);
+        assert_eq!(indexed(&silences), 0);
+        assert_eq!(
+            silences.get(&new_id).unwrap().state_at(t + sec),
+            SilenceState::Expired
+        );
+
+        // A new silence after a prune is filed as usual.
+        let third = silences
+            .set(new_silence("B", t, t + hour), t + sec)
+            .await
+            .unwrap();
+        assert_eq!(indexed(&silences), 1);
+        assert_eq!(silences.silenced_by(&b, t + 2 * sec), vec![third.clone()]);
+
+        // At a restart the index is rebuilt from what was stored, ended silences included
+        // until the first gc.
+        let stored = silences.list().iter().map(StoredSilence::from).collect();
+        let restored = Silences::new(Arc::new(Store::in_memory()), stored);
+        assert_eq!(indexed(&restored), 3);
+        assert_eq!(restored.silenced_by(&b, t + 2 * sec), vec![third.clone()]);
+        restored.gc(t + 2 * sec);
+        assert_eq!(indexed(&restored), 1);
+        assert_eq!(restored.silenced_by(&b, t + 2 * sec), vec![third]);
+        assert!(restored.silenced_by(&a, t + 2 * sec).is_empty());
+
+        // Forgotten after the retention: out of both.
+        let retention = time::Duration::try_from(RETENTION).unwrap();
+        assert_eq!(restored.gc(t + 2 * hour + retention), 3);
+        assert_eq!(indexed(&restored), 0);
+        assert!(restored.list().is_empty());
     }
 
     #[tokio::test]

@@ -35,6 +35,9 @@ impl SilenceState {
 #[derive(Clone, Debug)]
 pub struct SilenceMatcher {
     matcher: Matcher,
+    /// For `=~` and `!~`: a literal every value the regex matches starts with (empty if none is
+    /// known), checked before the regex, which costs far more than a comparison.
+    prefix: Box<str>,
 }
 
 impl SilenceMatcher {
@@ -59,7 +62,14 @@ impl SilenceMatcher {
         let matcher = Matcher::new(name, op, value).map_err(|e| {
             SilenceError::Invalid(format!("invalid regular expression {value:?}: {e}"))
         })?;
-        Ok(SilenceMatcher { matcher })
+        let prefix = match op {
+            Op::Re | Op::NotRe => literal_prefix(value),
+            Op::Eq | Op::NotEq => String::new(),
+        };
+        Ok(SilenceMatcher {
+            matcher,
+            prefix: prefix.into(),
+        })
     }
 
     pub fn name(&self) -> &str {
@@ -83,6 +93,13 @@ impl SilenceMatcher {
     }
 
     pub fn matches(&self, labels: &Labels) -> bool {
+        if !self.prefix.is_empty() {
+            let value = labels.get(self.name()).unwrap_or("");
+            if !value.starts_with(&*self.prefix) {
+                // The regex cannot match.
+                return self.matcher.op == Op::NotRe;
+            }
+        }
         self.matcher.matches(labels)
     }
 
@@ -90,6 +107,40 @@ impl SilenceMatcher {
     fn matches_empty(&self) -> bool {
         matches!(self.matcher.op, Op::Eq | Op::Re) && self.matcher.matches(&Labels::default())
     }
+}
+
+/// A literal that every string the (anchored) regex `pattern` matches starts with: its leading
+/// plain characters, up to the first that is not one, less a last one that a quantifier makes
+/// optional. Conservative: empty for any alternation, and it stops at every other escape,
+/// class, group, flag or anchor.
+fn literal_prefix(pattern: &str) -> String {
+    if pattern.contains('|') {
+        return String::new();
+    }
+    let mut prefix = String::new();
+    let mut chars = pattern.chars().peekable();
+    while let Some(c) = chars.next() {
+        let literal = match c {
+            '\\' => match chars.peek() {
+                Some(&escaped @ ('.' | '-' | '/')) => {
+                    chars.next();
+                    escaped
+                }
+                _ => break,
+            },
+            c if c.is_ascii_alphanumeric()
+                || matches!(c, '-' | '_' | ':' | '/' | '=' | ',' | '@') =>
+            {
+                c
+            }
+            _ => break,
+        };
+        if matches!(chars.peek(), Some('*' | '?' | '{')) {
+            break;
+        }
+        prefix.push(literal);
+    }
+    prefix
 }
 
 impl PartialEq for SilenceMatcher {
@@ -263,6 +314,57 @@ mod tests {
         assert!(m("team", "web|app", true, false).matches(&l));
         assert!(m("missing", "", false, true).matches(&l));
         assert_eq!(m("a", "b", true, false).to_string(), r#"a!~"b""#);
+    }
+
+    #[test]
+    fn regex_prefixes_are_only_what_every_match_starts_with() {
+        for (pattern, prefix) in [
+            (r"svc-012.*", "svc-012"),
+            (r"10\.0\.7\.1[0-9]:9100", "10.0.7.1"),
+            ("abc*", "ab"),
+            ("abc?d", "ab"),
+            ("ab{0,2}", "a"),
+            ("ab+", "ab"),
+            ("a|b", ""),
+            ("(?i)abc", ""),
+            (r"\d+", ""),
+            (".*x", ""),
+            ("^x", ""),
+            ("héllo", "h"),
+        ] {
+            assert_eq!(literal_prefix(pattern), prefix, "{pattern}");
+        }
+        let l = Labels::from_pairs([("pod", "svc-0123"), ("empty", "")]);
+        assert!(m("pod", "svc-01.*", true, true).matches(&l));
+        assert!(!m("pod", "svc-02.*", true, true).matches(&l));
+        assert!(m("pod", "svc-02.*", true, false).matches(&l));
+        assert!(!m("pod", "svc-01.*", true, false).matches(&l));
+        assert!(!m("missing", "x.*", true, true).matches(&l));
+        assert!(m("missing", "x.*", true, false).matches(&l));
+        assert!(!m("empty", "x.*", true, true).matches(&l));
+        // With or without the prefix check, the same answer.
+        let patterns = [
+            "svc-01.*",
+            "svc-0123",
+            "svc-?",
+            "s+vc.*",
+            r"svc\-0.2.",
+            "x{0}svc.*",
+        ];
+        let values = [
+            "", "svc", "svc-0123", "svc-01", "ssvc-0", "vc-0123", "svc-0.23",
+        ];
+        for (pattern, value) in patterns
+            .iter()
+            .flat_map(|p| values.iter().map(move |v| (p, v)))
+        {
+            let l = Labels::from_pairs([("pod", *value)]);
+            for op in [Op::Re, Op::NotRe] {
+                let plain = Matcher::new("pod", op, pattern).unwrap();
+                let checked = m("pod", pattern, true, op == Op::Re);
+                assert_eq!(checked.matches(&l), plain.matches(&l), "{pattern} {value}");
+            }
+        }
     }
 
     #[test]
