@@ -10,7 +10,6 @@ use serde::ser::SerializeMap;
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 
-
 mod fingerprint;
 mod gotime;
 mod quote;
