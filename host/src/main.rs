@@ -10,6 +10,7 @@ use clap::{Parser, Subcommand};
 use campanile::app::Stopped;
 use campanile::config::Config;
 use campanile::plugin::{dry_run, inspect, Action, PluginRuntime, PluginState};
+use campanile::reload::ConfigSource;
 use campanile::telemetry::{init_logging, probe_ready, LogFormat, DEFAULT_READY_URL};
 
 /// mimalloc rather than the C library's allocator: every alert is a handful of small
@@ -152,24 +153,21 @@ fn main() -> ExitCode {
         },
         Command::Serve { config, listen } => {
             init_logging(cli.log_format);
-            let loaded = match &config {
-                Some(path) => Config::load(path),
-                None => Config::builtin(),
+            let source = ConfigSource {
+                path: config,
+                listen,
             };
-            let mut config = match loaded {
-                Ok(c) => c,
+            let (config, text) = match source.load() {
+                Ok(loaded) => loaded,
                 Err(errors) => {
                     eprintln!("{errors}");
                     return ExitCode::from(2);
                 }
             };
-            if let Some(addr) = listen {
-                config.server.listen = addr;
-            }
             raise_open_file_limit();
             let runtime = tokio::runtime::Runtime::new().expect("tokio runtime");
             runtime.block_on(async {
-                match campanile::app::start(config).await {
+                match campanile::app::start(source, config, &text).await {
                     Ok(running) => {
                         match campanile::app::run_until_signal(running, Duration::from_secs(10))
                             .await
