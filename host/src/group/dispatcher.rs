@@ -196,7 +196,7 @@ impl<G: Send + Sync + 'static> Dispatcher<G> {
         self.store.submit(stale);
     }
 
-    fn insert(&mut self, alert: SharedAlert, now: Instant, wall: OffsetDateTime) {
+    pub(super) fn insert(&mut self, alert: SharedAlert, now: Instant, wall: OffsetDateTime) {
         if let Some(mute) = &self.mute {
             mute.observe(&alert, wall);
         }
@@ -225,7 +225,7 @@ impl<G: Send + Sync + 'static> Dispatcher<G> {
         self.metrics.groups.set(self.groups.len() as i64);
     }
 
-    fn flush_due(&mut self) {
+    pub(super) fn flush_due(&mut self) {
         let (now, wall) = (Instant::now(), OffsetDateTime::now_utc());
         while let Some((at, key)) = self.timers.first().cloned() {
             if at > now {
