@@ -1,6 +1,7 @@
 //! Builds a running campanile from a configuration: open the store and reload what it holds,
 //! load plugins, start receivers, the dispatcher and the routing pipeline, then serve HTTP
-//! until shutdown.
+//! until shutdown. What is built from the configuration is the first [`Generation`]; reloads
+//! (`crate::reload`) replace it.
 
 use std::sync::Arc;
 use std::time::Duration;

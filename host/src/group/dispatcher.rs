@@ -91,6 +91,8 @@ impl<G: Send + Sync + 'static> Dispatcher<G> {
             let next_wake = self.wakes.first().map(|(at, _)| *at);
             tokio::select! {
                 biased;
+                // First: reloads are rare, and a steady stream of batches must not hold one up.
+                Some(r) = next_reload(&mut reloads) => self.reconfigure(r),
                 batch = batches.recv() => match batch {
                     Some(batch) => {
                         let (now, wall) = (Instant::now(), OffsetDateTime::now_utc());
@@ -104,7 +106,6 @@ impl<G: Send + Sync + 'static> Dispatcher<G> {
                     None => return,
                 },
                 Some(r) = routed.recv() => self.routed(r),
-                Some(r) = next_reload(&mut reloads) => self.reconfigure(r),
                 _ = sleep_until(next) => self.flush_due(),
                 _ = sleep_until(next_wake) => self.wake_due(),
                 _ = shutdown.cancelled() => return,

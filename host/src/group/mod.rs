@@ -61,6 +61,10 @@ impl Reason {
 /// its route table (the app's running configuration), so the routing stage handles every flush
 /// with the receivers and plugins of the table it was made from.
 #[derive(Debug)]
+#[allow(
+    clippy::large_enum_variant,
+    reason = "nearly every message is a flush, which the channel moved by value before; boxing it would add an allocation per flush"
+)]
 pub enum Dispatched<G> {
     Flush(GroupFlush),
     /// The flushes after this one come from the route table of this configuration.

@@ -8,11 +8,11 @@
 //! A key that is new (a new route, a changed `group_by` or matchers) is a new group: as in
 //! Alertmanager, whose notification log is keyed by group key, it is told its firing alerts
 //! once, after its group_wait (at once for alerts older than that). A group whose key is gone
-//! keeps its log entry in memory, so a reload that brings the key back (a revert) does not tell
-//! it again either.
+//! leaves its log entry in memory (while an alert it told of is held), so a reload that brings
+//! the key back (a revert) does not tell it again either.
 
 use std::collections::hash_map::Entry;
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 
 use serde::Serialize;
@@ -74,6 +74,7 @@ impl<G: Send + Sync + 'static> Dispatcher<G> {
             }
         }
         self.routes = routes;
+        let held: HashSet<Fingerprint> = alerts.keys().copied().collect();
         let mut refiled = Refiled {
             alerts: alerts.len(),
             ..Refiled::default()
@@ -113,6 +114,14 @@ impl<G: Send + Sync + 'static> Dispatcher<G> {
                 self.history.insert(key.to_string(), record);
             }
         }
+        // A log entry of a gone group matters while an alert it told of still fires; the rest
+        // go, so reloads that keep changing keys do not pile them up.
+        self.history.retain(|_, record| {
+            record
+                .firing
+                .iter()
+                .any(|f| held.contains(&Fingerprint(*f)))
+        });
         for (key, group) in &self.groups {
             self.timers.insert((group.next_flush, key.clone()));
             if let Some((at, _)) = group.wake {
@@ -286,12 +295,22 @@ repeat_interval = "4h"
             .iter()
             .all(|t| t.reason == Reason::First && t.alerts.len() == 1));
         assert!(f.flushed().is_empty(), "and not again");
+        assert_eq!(
+            f.dispatcher.history.len(),
+            1,
+            "the old group's log entry is kept"
+        );
 
         // Back to the old grouping: the old key's log entry comes back, nothing is told.
         let refiled = f
             .dispatcher
             .refile(table(r#"["alertname"]"#, "a", ""), f.now, f.wall);
         assert_eq!((refiled.kept, refiled.formed, refiled.gone), (0, 1, 2));
+        assert_eq!(
+            f.dispatcher.history.len(),
+            2,
+            "taken back; the split ones kept"
+        );
         let later = f.now + std::time::Duration::from_secs(301);
         let g = f.dispatcher.groups.values_mut().next().unwrap();
         assert!(
