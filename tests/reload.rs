@@ -397,3 +397,72 @@ async fn a_removed_receiver_still_completes_its_delivery_being_retried() {
     sink.wait_for_alert("/ops", &name, |a| a["labels"]["alertname"] == name.as_str())
         .await;
 }
+
+/// A plugin entry changed (its `config` table, then its path): a new set of plugins is loaded
+/// and routes the flushes after the reload; a plugin that does not load refuses the reload, and
+/// the running plugins keep routing.
+#[tokio::test]
+async fn a_changed_plugin_entry_loads_a_new_set_or_refuses_the_reload() {
+    let sink = Sink::start().await;
+    let with_plugin = |receiver: &str, path: &str| {
+        let mut toml = config(
+            &sink,
+            &[("ops", "/ops"), ("one", "/one"), ("two", "/two")],
+            r#"["alertname"]"#,
+            "",
+        );
+        toml = toml.replace(
+            "receiver = \"ops\"\ngroup_by",
+            "receiver = \"ops\"\nplugin = \"router\"\ngroup_by",
+        );
+        toml.push_str(&format!(
+            "\n[[plugins]]\nname = \"router\"\npath = \"{path}\"\n[plugins.config]\nmode = \"ok\"\nreceiver = \"{receiver}\"\n"
+        ));
+        toml
+    };
+    let campanile = Campanile::start_with_files(
+        &with_plugin("one", "router.wasm"),
+        &[("router.wasm", &hostile_wasm())],
+    )
+    .await;
+    let routed_to = async |path: &str| {
+        let name = unique("Plugin");
+        campanile
+            .post_alerts(&json!([{"labels": {"alertname": name}}]))
+            .await;
+        sink.wait_for_alert(path, &name, |a| a["labels"]["alertname"] == name.as_str())
+            .await;
+    };
+    routed_to("/one").await;
+
+    write_config(&campanile, &with_plugin("two", "router.wasm"));
+    let report = reload(&campanile).await;
+    assert_eq!(
+        report["unchanged"],
+        json!(["router"]),
+        "same build: {report}"
+    );
+    routed_to("/two").await;
+
+    // A file that is not a component: the new set does not load, nothing changes.
+    let dir = campanile.config_path().parent().unwrap().to_path_buf();
+    std::fs::write(dir.join("broken.wasm"), b"\0asm garbage").unwrap();
+    write_config(&campanile, &with_plugin("one", "broken.wasm"));
+    let reply = campanile.post_raw("/-/reload", "").await;
+    assert_eq!(reply.status, 500, "{reply:?}");
+    assert!(
+        reply.body.contains("broken.wasm") && reply.body.contains("not a valid component"),
+        "{reply:?}"
+    );
+    assert_eq!(
+        campanile
+            .metric(
+                "campanile_plugin_reloads_total",
+                &[("trigger", "api"), ("outcome", "failed")]
+            )
+            .await,
+        1.0
+    );
+    routed_to("/two").await;
+    assert!(sink.requests_to("/ops").is_empty(), "no fault fallback");
+}
