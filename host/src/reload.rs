@@ -8,7 +8,8 @@
 //! goes to 0, and the running configuration goes on as it was.
 //!
 //! Once everything is built, nothing can fail: the new receivers are started beside the old
-//! ones (which drain, see [`Receivers::reconfigure`]), and the dispatcher is handed the new route
+//! ones (which drain, see
+//! [`crate::notify::Receivers::reconfigure`]), and the dispatcher is handed the new route
 //! table and inhibition rules, files every alert it holds again (see `group/refile.rs`) and
 //! tells the routing stage, in order with its flushes, that what follows uses the new
 //! configuration. Only then do request handlers see it ([`Live`]).
