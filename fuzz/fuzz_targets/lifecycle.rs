@@ -22,7 +22,7 @@ use std::time::Duration;
 use arbitrary::Arbitrary;
 use campanile::config::{Config, RouteConfig};
 use campanile::dedup::AlertCache;
-use campanile::group::{Dispatcher, GroupFlush, Routed};
+use campanile::group::{Dispatched, Dispatcher, GroupFlush, Routed};
 use campanile::ingest::{api_v2, webhook_v4, Ingestor};
 use campanile::inhibit::Inhibitor;
 use campanile::model::Fingerprint;
@@ -281,7 +281,7 @@ struct App {
     ingestor: Ingestor,
     shutdown: CancellationToken,
     dispatcher: JoinHandle<()>,
-    flushes: mpsc::UnboundedReceiver<GroupFlush>,
+    flushes: mpsc::UnboundedReceiver<Dispatched<()>>,
     routed: mpsc::UnboundedSender<Routed>,
     /// The stand-in pipeline's flush count, to pick the next wake-up.
     flushed: usize,
@@ -306,16 +306,16 @@ impl App {
             config.ingest.retention,
         );
         let silences = Arc::new(Silences::new(store.clone(), snapshot.silences));
-        let mute = Arc::new(MuteStage {
-            inhibitor: Arc::new(Inhibitor::new(&config.inhibit_rules)),
-            silences: silences.clone(),
-        });
+        let mute = Arc::new(MuteStage::new(
+            Arc::new(Inhibitor::new(&config.inhibit_rules)),
+            silences.clone(),
+        ));
         let routes = Arc::new(RouteTable::new(&config.route));
         let metrics = Arc::new(Metrics::new());
         let (batch_tx, batch_rx) = mpsc::channel(config.limits.ingest_queue);
         let (flush_tx, flushes) = mpsc::unbounded_channel();
         let (routed, routed_rx) = mpsc::unbounded_channel();
-        let mut dispatcher = Dispatcher::new(
+        let mut dispatcher = Dispatcher::<()>::new(
             routes.clone(),
             flush_tx,
             metrics.clone(),
@@ -360,7 +360,7 @@ impl App {
         self.housekeeping(OffsetDateTime::now_utc());
         for _ in 0..4 {
             tokio::task::yield_now().await;
-            while let Ok(flush) = self.flushes.try_recv() {
+            while let Ok(Dispatched::Flush(flush)) = self.flushes.try_recv() {
                 self.handle(flush, wakes);
             }
         }
@@ -371,7 +371,7 @@ impl App {
     /// of each alert's mute status.
     fn housekeeping(&self, at: OffsetDateTime) {
         self.silences.gc(at);
-        self.mute.inhibitor.gc(at);
+        self.mute.inhibitor().gc(at);
         self.cache.run_housekeeping();
         let _ = campanile::ack::firing_groups(&self.cache, &self.routes, at);
         for alert in self.cache.snapshot() {
@@ -506,7 +506,7 @@ fuzz_target!(|input: Input| {
                     loop {
                         tokio::select! {
                             biased;
-                            Some(flush) = app.flushes.recv() => app.handle(flush, wakes),
+                            Some(Dispatched::Flush(flush)) = app.flushes.recv() => app.handle(flush, wakes),
                             _ = &mut sleep => break,
                         }
                     }

@@ -1,6 +1,7 @@
 //! Builds a running campanile from a configuration: open the store and reload what it holds,
 //! load plugins, start receivers, the dispatcher and the routing pipeline, then serve HTTP
-//! until shutdown.
+//! until shutdown. What is built from the configuration is the first [`Generation`]; reloads
+//! (`crate::reload`) replace it.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -18,23 +19,26 @@ use crate::dedup::AlertCache;
 use crate::group::Dispatcher;
 use crate::ingest::{Identity, Ingestor};
 use crate::inhibit::Inhibitor;
+use crate::live::{config_hash, Generation, Live};
 use crate::model::{Alert, Fingerprint, SharedAlert};
 use crate::mute::MuteStage;
 use crate::notify::Receivers;
 use crate::pipeline::Pipeline;
-use crate::plugin::{LoadError, PluginRuntime, PluginState, Reload};
+use crate::plugin::{LoadError, PluginRuntime, PluginState};
+use crate::reload::{ConfigSource, Reloader};
 use crate::route::RouteTable;
 use crate::silence::Silences;
 use crate::store::{Op, Store, StoreError, StoredAlert};
 use crate::supervise::Supervisor;
-use crate::telemetry::{Metrics, ReloadLabels};
+use crate::telemetry::Metrics;
 
-/// What request handlers share.
+/// What request handlers share. The configuration and what is built from it (routes,
+/// receivers, plugins, acknowledgement links) is the generation in force ([`Live`]): read it
+/// through the accessors, once per request, since a reload may replace it at any time.
 pub struct AppState {
-    pub config: Arc<Config>,
+    pub live: Arc<Live>,
     pub ingestor: Ingestor,
     pub cache: Arc<AlertCache>,
-    pub routes: Arc<RouteTable>,
     pub metrics: Arc<Metrics>,
     pub silences: Arc<Silences>,
     /// Silences and inhibition (what `GET /api/v2/alerts` reports as `silencedBy`, `inhibitedBy`).
@@ -42,14 +46,34 @@ pub struct AppState {
     pub acks: Arc<Acks>,
     /// Every group's recent routing decisions.
     pub decisions: Arc<Decisions>,
-    /// The routing plugins, reloadable.
-    pub plugins: Arc<PluginRuntime>,
-    /// Signed acknowledgement links, when `[acks] signing_key` is set.
-    pub ack_links: Option<Arc<AckLinks>>,
+    /// Reloads the configuration (`POST /-/reload`, SIGHUP) and the plugin files.
+    pub reloader: Reloader,
     /// When this instance started (`uptime` in `GET /api/v2/status`).
     pub started: time::OffsetDateTime,
     /// The long-lived tasks; `/-/healthy` reports whether they all live.
     pub supervisor: Arc<Supervisor>,
+}
+
+impl AppState {
+    /// The configuration in force.
+    pub fn config(&self) -> Arc<Config> {
+        self.live.current().config.clone()
+    }
+
+    /// The routing tree in force.
+    pub fn routes(&self) -> Arc<RouteTable> {
+        self.live.current().routes.clone()
+    }
+
+    /// The routing plugins in force.
+    pub fn plugins(&self) -> Arc<PluginRuntime> {
+        self.live.current().plugins.clone()
+    }
+
+    /// Signed acknowledgement links, when `[acks] signing_key` is set.
+    pub fn ack_links(&self) -> Option<Arc<AckLinks>> {
+        self.live.current().ack_links.clone()
+    }
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -86,10 +110,17 @@ pub enum Stopped {
 }
 
 /// Starts every task and begins serving. Returns once the store is loaded, plugins are
-/// compiled and the listener is bound: from then on the instance is ready.
-pub async fn start(config: Config) -> Result<Running, StartError> {
+/// compiled and the listener is bound: from then on the instance is ready. `config` and `text`
+/// were loaded from `source` ([`ConfigSource::load`]), which reloads read again.
+pub async fn start(
+    source: ConfigSource,
+    config: Config,
+    text: &str,
+) -> Result<Running, StartError> {
     let config = Arc::new(config);
     let metrics = Arc::new(Metrics::new());
+    let hash = config_hash(text);
+    metrics.config_loaded(hash);
     let shutdown = CancellationToken::new();
     let supervisor = Supervisor::new(shutdown.clone());
 
@@ -105,8 +136,9 @@ pub async fn start(config: Config) -> Result<Running, StartError> {
     let plugin_configs = config.plugins.clone();
     let plugin_state = Arc::new(PluginState::new(store.clone(), snapshot.state));
     let cache_dir = config.store.plugin_cache_dir();
+    let (state_for_load, dir_for_load) = (plugin_state.clone(), cache_dir.clone());
     let plugins = tokio::task::spawn_blocking(move || {
-        PluginRuntime::load(&plugin_configs, plugin_state, cache_dir.as_deref())
+        PluginRuntime::load(&plugin_configs, state_for_load, dir_for_load.as_deref())
     })
     .await
     .expect("plugin loading task")?;
@@ -137,24 +169,26 @@ pub async fn start(config: Config) -> Result<Running, StartError> {
     let restored = restore_alerts(&cache, &store, snapshot.alerts, config.ingest.retention);
     let restored_count = restored.len();
     let silences = Arc::new(Silences::new(store.clone(), snapshot.silences));
-    let mute = Arc::new(MuteStage {
-        inhibitor: Arc::new(Inhibitor::new(&config.inhibit_rules)),
-        silences: silences.clone(),
-    });
+    let mute = Arc::new(MuteStage::new(
+        Arc::new(Inhibitor::new(&config.inhibit_rules)),
+        silences.clone(),
+    ));
     let acks = Arc::new(Acks::new(store.clone(), snapshot.acks));
 
     let (batch_tx, batch_rx) = mpsc::channel(config.limits.ingest_queue);
     let (flush_tx, flush_rx) = mpsc::unbounded_channel();
     let (routed_tx, routed_rx) = mpsc::unbounded_channel();
+    let (reload_tx, reload_rx) = mpsc::unbounded_channel();
     let decisions = Arc::new(Decisions::default());
-    let mut dispatcher = Dispatcher::new(
+    let mut dispatcher = Dispatcher::<Generation>::new(
         routes.clone(),
         flush_tx,
         metrics.clone(),
         store.clone(),
         snapshot.notified.into_iter().collect(),
     )
-    .with_mute(mute.clone());
+    .with_mute(mute.clone())
+    .with_reloads(reload_rx);
     dispatcher.restore(restored);
     supervisor.spawn(
         "the dispatcher",
@@ -165,6 +199,14 @@ pub async fn start(config: Config) -> Result<Running, StartError> {
         housekeeping(cache.clone(), shutdown.clone()),
     );
     let plugins = Arc::new(plugins);
+    let live = Arc::new(Live::new(Arc::new(Generation {
+        config: config.clone(),
+        routes: routes.clone(),
+        receivers: receivers.clone(),
+        plugins: plugins.clone(),
+        ack_links,
+        hash,
+    })));
     let pipeline = Arc::new(Pipeline {
         plugins: plugins.clone(),
         receivers,
@@ -187,23 +229,33 @@ pub async fn start(config: Config) -> Result<Running, StartError> {
     let addr = listener.local_addr().map_err(listen_error)?;
     let mut ingestor = Ingestor::new(cache.clone(), store.clone(), batch_tx, metrics.clone());
     if let Some(plugin) = &config.ingest.identity_plugin {
+        // The plugins in force, whichever reload put them there (`ingest.identity_plugin`
+        // itself needs a restart to change).
+        let held = live.clone();
         ingestor = ingestor.with_identity(Identity {
-            plugins: plugins.clone(),
+            plugins: Arc::new(move || held.current().plugins.clone()),
             plugin: plugin.clone(),
         });
     }
+    let reloader = Reloader {
+        source,
+        live: live.clone(),
+        dispatcher: reload_tx,
+        plugin_state,
+        plugin_cache_dir: cache_dir,
+        metrics: metrics.clone(),
+        one_at_a_time: tokio::sync::Mutex::new(()),
+    };
     let state = Arc::new(AppState {
-        config: config.clone(),
+        live,
         ingestor,
         cache,
-        routes,
         metrics,
         silences,
         mute,
         acks,
         decisions,
-        plugins: plugins.clone(),
-        ack_links,
+        reloader,
         started: time::OffsetDateTime::now_utc(),
         supervisor: supervisor.clone(),
     });
@@ -290,46 +342,15 @@ async fn operator_housekeeping(state: Arc<AppState>, shutdown: CancellationToken
         }
         let now = time::OffsetDateTime::now_utc();
         state.silences.gc(now);
-        state.mute.inhibitor.gc(now);
+        state.mute.inhibitor().gc(now);
         if !state.acks.is_empty() {
-            let firing = crate::ack::firing_groups(&state.cache, &state.routes, now);
+            let firing = crate::ack::firing_groups(&state.cache, &state.routes(), now);
             state.acks.clear_resolved(&firing);
         }
     }
 }
 
-/// Reloads the plugins whose files changed (see [`PluginRuntime::reload`]), logging and
-/// counting the outcome. `trigger` says who asked: `api`, `signal` or `file`.
-pub async fn reload_plugins(state: &AppState, trigger: &'static str) -> Result<Reload, LoadError> {
-    let plugins = state.plugins.clone();
-    let result = tokio::task::spawn_blocking(move || plugins.reload())
-        .await
-        .unwrap_or_else(|e| Err(LoadError::Engine(format!("reload task failed: {e}"))));
-    let outcome = match &result {
-        Ok(r) if r.reloaded.is_empty() => "unchanged",
-        Ok(_) => "reloaded",
-        Err(_) => "failed",
-    };
-    state
-        .metrics
-        .plugin_reloads
-        .get_or_create(&ReloadLabels { trigger, outcome })
-        .inc();
-    match &result {
-        Ok(r) => {
-            for p in &r.reloaded {
-                tracing::info!(trigger, plugin = %p.plugin, from = %p.from, to = %p.to, "plugin reloaded");
-            }
-        }
-        Err(e) => tracing::error!(
-            trigger,
-            "plugin reload rejected, the loaded versions keep routing: {e}"
-        ),
-    }
-    result
-}
-
-/// SIGHUP reloads the plugins, as it reloads Alertmanager's configuration.
+/// SIGHUP reloads the whole configuration, as it does Alertmanager's.
 async fn reload_on_sighup(state: Arc<AppState>, shutdown: CancellationToken) {
     use tokio::signal::unix::{signal, SignalKind};
     let Ok(mut hup) = signal(SignalKind::hangup()) else {
@@ -338,7 +359,7 @@ async fn reload_on_sighup(state: Arc<AppState>, shutdown: CancellationToken) {
     };
     loop {
         tokio::select! {
-            _ = hup.recv() => { let _ = reload_plugins(&state, "signal").await; }
+            _ = hup.recv() => { let _ = state.reloader.reload("signal").await; }
             _ = shutdown.cancelled() => return,
         }
     }
@@ -348,7 +369,8 @@ async fn reload_on_sighup(state: Arc<AppState>, shutdown: CancellationToken) {
 const PLUGIN_WATCH_INTERVAL: Duration = Duration::from_secs(1);
 
 /// Reloads the plugins when one of their files is replaced (its size or modification time
-/// changes). Polling a handful of files is cheap and works on every filesystem and volume.
+/// changes). Polling a handful of files is cheap and works on every filesystem and volume. The
+/// files are those of the configuration in force, which a reload may change.
 async fn watch_plugin_files(state: Arc<AppState>, shutdown: CancellationToken) {
     let stamp = |files: &[std::path::PathBuf]| -> Vec<Option<(std::time::SystemTime, u64)>> {
         files
@@ -360,10 +382,8 @@ async fn watch_plugin_files(state: Arc<AppState>, shutdown: CancellationToken) {
             })
             .collect()
     };
-    let files = state.plugins.files();
-    if files.is_empty() {
-        return;
-    }
+    let mut files = state.plugins().files();
+    files.sort();
     let mut seen = stamp(&files);
     let mut tick = tokio::time::interval(PLUGIN_WATCH_INTERVAL);
     loop {
@@ -371,10 +391,18 @@ async fn watch_plugin_files(state: Arc<AppState>, shutdown: CancellationToken) {
             _ = tick.tick() => {}
             _ = shutdown.cancelled() => return,
         }
+        let mut in_force = state.plugins().files();
+        in_force.sort();
+        if in_force != files {
+            // A reload changed the set: it loaded them as they are now.
+            seen = stamp(&in_force);
+            files = in_force;
+            continue;
+        }
         let now = stamp(&files);
         if now != seen {
             seen = now;
-            let _ = reload_plugins(&state, "file").await;
+            let _ = state.reloader.reload_plugins("file").await;
         }
     }
 }

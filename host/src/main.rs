@@ -11,6 +11,7 @@ use campanile::app::Stopped;
 use campanile::config::Config;
 use campanile::dry_run;
 use campanile::plugin::{inspect, PluginRuntime, PluginState};
+use campanile::reload::ConfigSource;
 use campanile::telemetry::{init_logging, probe_ready, LogFormat, DEFAULT_READY_URL};
 
 /// mimalloc rather than the C library's allocator: every alert is a handful of small
@@ -163,24 +164,21 @@ fn main() -> ExitCode {
             address_file,
         } => {
             init_logging(cli.log_format);
-            let loaded = match &config {
-                Some(path) => Config::load(path),
-                None => Config::builtin(),
+            let source = ConfigSource {
+                path: config,
+                listen,
             };
-            let mut config = match loaded {
-                Ok(c) => c,
+            let (config, text) = match source.load() {
+                Ok(loaded) => loaded,
                 Err(errors) => {
                     eprintln!("{errors}");
                     return ExitCode::from(2);
                 }
             };
-            if let Some(addr) = listen {
-                config.server.listen = addr;
-            }
             raise_open_file_limit();
             let runtime = tokio::runtime::Runtime::new().expect("tokio runtime");
             runtime.block_on(async {
-                match campanile::app::start(config).await {
+                match campanile::app::start(source, config, &text).await {
                     Ok(running) => {
                         if let Some(file) = &address_file {
                             if let Err(e) = write_address(file, running.addr) {

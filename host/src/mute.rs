@@ -11,7 +11,7 @@
 //! Time intervals ([`crate::timeinterval`]) mute a whole route rather than alerts; the
 //! dispatcher checks them at the same point, so they follow the same rule.
 
-use std::sync::Arc;
+use std::sync::{Arc, RwLock};
 
 use time::OffsetDateTime;
 
@@ -53,19 +53,39 @@ impl MuteStatus {
 }
 
 pub struct MuteStage {
-    pub inhibitor: Arc<Inhibitor>,
+    /// The inhibition rules in force; a reload replaces them (see [`MuteStage::replace_inhibitor`]).
+    inhibitor: RwLock<Arc<Inhibitor>>,
     pub silences: Arc<Silences>,
 }
 
 impl MuteStage {
+    pub fn new(inhibitor: Arc<Inhibitor>, silences: Arc<Silences>) -> MuteStage {
+        MuteStage {
+            inhibitor: RwLock::new(inhibitor),
+            silences,
+        }
+    }
+
+    /// The inhibition rules in force.
+    pub fn inhibitor(&self) -> Arc<Inhibitor> {
+        self.inhibitor.read().expect("inhibitor lock").clone()
+    }
+
+    /// Puts reloaded inhibition rules in force. The dispatcher calls it once it has told them
+    /// of every alert it holds, so no inhibition lapses in between.
+    pub fn replace_inhibitor(&self, inhibitor: Arc<Inhibitor>) {
+        *self.inhibitor.write().expect("inhibitor lock") = inhibitor;
+    }
+
     /// Takes note of an alert as it is filed (the inhibitor's sources).
     pub fn observe(&self, alert: &SharedAlert, now: OffsetDateTime) {
-        self.inhibitor.observe(alert, now);
+        self.inhibitor().observe(alert, now);
     }
 
     /// Whether `alert` is kept out of notifications at `now`.
     pub fn mutes(&self, alert: &Alert, now: OffsetDateTime) -> bool {
-        let muters: [&dyn Muter; 2] = [&*self.inhibitor, &*self.silences];
+        let inhibitor = self.inhibitor();
+        let muters: [&dyn Muter; 2] = [&*inhibitor, &*self.silences];
         muters.iter().any(|m| m.mutes(&alert.labels, now))
     }
 
@@ -74,7 +94,7 @@ impl MuteStage {
         MuteStatus {
             silenced_by: self.silences.silenced_by(&alert.labels, now),
             inhibited_by: self
-                .inhibitor
+                .inhibitor()
                 .inhibited_by(&alert.labels, now)
                 .map(|fp| fp.to_string())
                 .into_iter()

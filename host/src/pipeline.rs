@@ -33,7 +33,8 @@ use crate::ack::Acks;
 use crate::answer::{self, Delivery, Outcome};
 use crate::clock;
 use crate::decisions::{Decision, Decisions};
-use crate::group::{FlushedAlert, GroupFlush, Reason, Routed};
+use crate::group::{Dispatched, FlushedAlert, GroupFlush, Reason, Routed};
+use crate::live::Generation;
 use crate::model::AlertStatus;
 use crate::model::Severity;
 use crate::notify::{outbox_entry, outbox_schedule, Overrides, Receivers, Schedule};
@@ -56,10 +57,36 @@ pub struct Pipeline {
 
 impl Pipeline {
     /// Handles flushes as they come; each in its own task so a slow plugin or receiver queue
-    /// holds up only its own group.
-    pub async fn run(self: Arc<Self>, mut flushes: mpsc::UnboundedReceiver<GroupFlush>) {
-        while let Some(flush) = flushes.recv().await {
-            tokio::spawn(self.clone().handle(flush));
+    /// holds up only its own group. A reload's configuration comes in order with the flushes:
+    /// the flushes after it are routed with its plugins and receivers, those before it (maybe
+    /// still being routed) with the old ones.
+    pub async fn run(
+        self: Arc<Self>,
+        mut flushes: mpsc::UnboundedReceiver<Dispatched<Generation>>,
+    ) {
+        let mut current = self;
+        while let Some(next) = flushes.recv().await {
+            match next {
+                Dispatched::Flush(flush) => {
+                    tokio::spawn(current.clone().handle(flush));
+                }
+                Dispatched::Reconfigured(generation) => {
+                    current = Arc::new(current.with_generation(&generation));
+                }
+            }
+        }
+    }
+
+    /// The same stage with a reloaded configuration's plugins and receivers.
+    fn with_generation(&self, generation: &Generation) -> Pipeline {
+        Pipeline {
+            plugins: generation.plugins.clone(),
+            receivers: generation.receivers.clone(),
+            metrics: self.metrics.clone(),
+            store: self.store.clone(),
+            acks: self.acks.clone(),
+            routed: self.routed.clone(),
+            decisions: self.decisions.clone(),
         }
     }
 

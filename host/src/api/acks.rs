@@ -80,7 +80,7 @@ pub(super) async fn post(state: &AppState, req: Request<Incoming>) -> Response<B
         }
     };
     let now = OffsetDateTime::now_utc();
-    if !firing_groups(&state.cache, &state.routes, now).contains(&request.group_key) {
+    if !firing_groups(&state.cache, &state.routes(), now).contains(&request.group_key) {
         return error(
             StatusCode::NOT_FOUND,
             format!(
@@ -170,7 +170,7 @@ pub(super) fn link_page(state: &AppState, token: &str) -> Response<Body> {
                 .unwrap_or_default()
         ));
     }
-    if !firing_groups(&state.cache, &state.routes, now).contains(&group_key) {
+    if !firing_groups(&state.cache, &state.routes(), now).contains(&group_key) {
         body.push_str(
             "<p>This group has no firing alert any more: there is nothing to acknowledge.</p>\n",
         );
@@ -204,7 +204,7 @@ pub(super) async fn link_post(
         .map(|(_, v)| v.into_owned())
         .unwrap_or_default();
     let now = OffsetDateTime::now_utc();
-    if !firing_groups(&state.cache, &state.routes, now).contains(&group_key) {
+    if !firing_groups(&state.cache, &state.routes(), now).contains(&group_key) {
         return html(
             StatusCode::NOT_FOUND,
             page(
@@ -236,7 +236,7 @@ pub(super) async fn link_post(
 
 /// The group key of a valid link, or the page refusing it.
 fn verify_link(state: &AppState, token: &str) -> Result<String, Box<Response<Body>>> {
-    let Some(links) = &state.ack_links else {
+    let Some(links) = state.ack_links() else {
         return Err(Box::new(error(
             StatusCode::NOT_FOUND,
             "acknowledgement links are not enabled ([acks] signing_key)".into(),

@@ -132,11 +132,11 @@ fn filter_matches(m: &Matcher, labels: &Labels) -> bool {
 
 /// The names of the receivers of the routes `labels` belongs to.
 pub(super) fn receivers_of(state: &AppState, labels: &Labels) -> Vec<String> {
-    state
-        .routes
+    let routes = state.routes();
+    routes
         .matching(labels)
         .into_iter()
-        .map(|id| state.routes.get(id).config.receiver.clone())
+        .map(|id| routes.get(id).config.receiver.clone())
         .collect()
 }
 

@@ -34,14 +34,15 @@ pub(super) fn get(state: &AppState, query: &Query) -> Response<Body> {
     };
     let now = OffsetDateTime::now_utc();
     let mut groups: BTreeMap<String, AlertGroup> = BTreeMap::new();
+    let routes = state.routes();
     for alert in state.cache.snapshot() {
         let status = state.mute.status(&alert, now);
         if !filter.wants(&alert, &status, now) {
             continue;
         }
         let receivers = receivers_of(state, &alert.labels);
-        for id in state.routes.matching(&alert.labels) {
-            let route = state.routes.get(id);
+        for id in routes.matching(&alert.labels) {
+            let route = routes.get(id);
             if !filter.wants_receiver(&route.config.receiver) {
                 continue;
             }

@@ -89,15 +89,19 @@ fn decisions(state: &AppState, query: &Query) -> Response<Body> {
     }
 }
 
-/// `POST /-/reload`: loads the plugins whose files changed (as SIGHUP does). 200 with what was
-/// reloaded; 500 naming the plugin and the reason when a new version does not load, in which
-/// case every plugin keeps its loaded version.
+/// `POST /-/reload`: reloads the whole configuration, as SIGHUP does (see [`crate::reload`]).
+/// 200 with what changed; when anything in it is wrong, 500 as Alertmanager answers a failed
+/// reload, with `error` (every problem, one per line) and `errors` (each on its own), and the
+/// running configuration unchanged.
 async fn reload(state: &AppState) -> Response<Body> {
-    match crate::app::reload_plugins(state, "api").await {
+    match state.reloader.reload("api").await {
         Ok(report) => json(StatusCode::OK, &report),
-        Err(e) => error(
+        Err(e) => json(
             StatusCode::INTERNAL_SERVER_ERROR,
-            format!("reload rejected, the loaded versions keep routing: {e}"),
+            &serde_json::json!({
+                "error": format!("reload refused, the running configuration keeps routing: {e}"),
+                "errors": e.errors(),
+            }),
         ),
     }
 }

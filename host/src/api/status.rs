@@ -76,7 +76,7 @@ pub(super) fn status(state: &AppState) -> Response<Body> {
             go_version: "",
         },
         config: OriginalConfig {
-            original: alertmanager_yaml(&state.config),
+            original: alertmanager_yaml(&state.config()),
         },
         uptime: state.started,
     };
@@ -84,8 +84,8 @@ pub(super) fn status(state: &AppState) -> Response<Body> {
 }
 
 pub(super) fn receivers(state: &AppState) -> Response<Body> {
-    let out: Vec<Receiver> = state
-        .config
+    let config = state.config();
+    let out: Vec<Receiver> = config
         .receivers
         .iter()
         .map(|r| Receiver { name: &r.name })

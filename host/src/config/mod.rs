@@ -126,7 +126,7 @@ pub struct IngestConfig {
     pub identity_plugin: Option<String>,
 }
 
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct PluginConfig {
     pub name: String,
     pub path: PathBuf,
@@ -208,6 +208,11 @@ impl fmt::Display for ConfigErrors {
 impl Config {
     /// Reads and validates a configuration file.
     pub fn load(path: &Path) -> Result<Config, ConfigErrors> {
+        Config::load_with_text(path).map(|(config, _)| config)
+    }
+
+    /// [`Config::load`], also giving back the text read (what a reload hashes).
+    pub fn load_with_text(path: &Path) -> Result<(Config, String), ConfigErrors> {
         let file = path.display().to_string();
         let text = std::fs::read_to_string(path).map_err(|e| {
             ConfigErrors(vec![ConfigError {
@@ -217,7 +222,7 @@ impl Config {
             }])
         })?;
         let base = path.parent().unwrap_or(Path::new("."));
-        Config::parse(&text, &file, base)
+        Config::parse(&text, &file, base).map(|config| (config, text))
     }
 
     /// The built-in configuration; relative paths resolve against the working directory.

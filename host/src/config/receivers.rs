@@ -8,7 +8,7 @@ use lettre::message::Mailbox;
 use crate::model::Severity;
 use crate::notify::Secret;
 
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct ReceiverConfig {
     pub name: String,
     /// Whether groups that only resolved are notified, and resolved alerts shown.
@@ -37,7 +37,7 @@ pub struct RateLimit {
     pub burst: u32,
 }
 
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq)]
 pub enum ReceiverKind {
     /// POST Alertmanager's webhook v4 JSON to `url`.
     Webhook {
@@ -56,7 +56,7 @@ pub enum ReceiverKind {
 }
 
 /// A Slack incoming webhook.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct SlackConfig {
     pub url: Secret<reqwest::Url>,
     /// Honoured by legacy webhooks only; app webhooks post where they were created for.
@@ -67,7 +67,7 @@ pub struct SlackConfig {
 }
 
 /// A Mattermost incoming webhook.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct MattermostConfig {
     pub url: Secret<reqwest::Url>,
     pub channel: Option<String>,
@@ -76,7 +76,7 @@ pub struct MattermostConfig {
 }
 
 /// A Discord channel webhook.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct DiscordConfig {
     pub url: Secret<reqwest::Url>,
     pub username: Option<String>,
@@ -84,13 +84,13 @@ pub struct DiscordConfig {
 }
 
 /// A Microsoft Teams workflow ("Post to a channel when a webhook request is received").
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct MsTeamsConfig {
     pub url: Secret<reqwest::Url>,
 }
 
 /// PagerDuty Events API v2.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct PagerDutyConfig {
     pub url: reqwest::Url,
     pub routing_key: Secret<String>,
@@ -101,7 +101,7 @@ pub struct PagerDutyConfig {
 }
 
 /// Opsgenie Alert API v2.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct OpsgenieConfig {
     /// The alerts endpoint; closing posts to `{url}/{alias}/close`.
     pub url: reqwest::Url,
@@ -124,7 +124,7 @@ pub enum SmtpTls {
 }
 
 /// E-mail over SMTP.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct EmailConfig {
     pub host: String,
     pub port: u16,

@@ -141,6 +141,42 @@ impl AggrGroup {
         self.alerts.is_empty()
     }
 
+    /// Takes every alert out of the group (a reload files them again).
+    pub fn take_alerts(&mut self) -> Vec<SharedAlert> {
+        self.alerts.drain().map(|(_, a)| a).collect()
+    }
+
+    /// Moves the group under `route`, the route of the same key in a reloaded tree: its alerts
+    /// are filed again by the caller; its timers, notification log entry, history and wake-up
+    /// stay, so what it told is not told again. When the route now tells someone else by
+    /// default (another receiver or plugin), nobody there has heard of the group: as in
+    /// Alertmanager, whose notification log is per receiver, its log entry is dropped, so its
+    /// firing alerts are told once more, after the route's group_wait at the latest.
+    pub fn move_to(&mut self, route: Arc<Route>, now: Instant) {
+        let (old, new) = (&self.route.config, &route.config);
+        if (&old.receiver, &old.plugin) != (&new.receiver, &new.plugin) {
+            self.last = None;
+            self.next_flush = self.next_flush.min(clock::deadline(now, new.group_wait));
+        }
+        self.route = route;
+    }
+
+    /// The group's notification log entry, as the store keeps it, if it has notified.
+    pub fn notified_record(&self) -> Option<NotifiedRecord> {
+        let last = self.last.as_ref()?;
+        let mut firing: Vec<u64> = last.firing.iter().map(|f| f.0).collect();
+        let mut resolved: Vec<u64> = last.resolved.iter().map(|f| f.0).collect();
+        firing.sort_unstable();
+        resolved.sort_unstable();
+        Some(NotifiedRecord {
+            firing,
+            resolved,
+            at: last.at,
+            sent: self.history.clone(),
+            wake_at: self.wake.map(|(_, at)| at),
+        })
+    }
+
     pub fn alerts(&self) -> impl Iterator<Item = &SharedAlert> {
         self.alerts.values()
     }

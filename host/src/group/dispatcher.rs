@@ -4,7 +4,9 @@
 //!
 //! One owner means no locks on groups and a single timer wheel (an ordered set of deadlines).
 //! Wake-ups a routing plugin asks for (`wake-after`) are a second set of deadlines; the routing
-//! stage tells the dispatcher what it decided for each flush through [`Routed`].
+//! stage tells the dispatcher what it decided for each flush through [`Routed`]. A reload
+//! hands it a new route table ([`Reconfigure`]), under which it files every alert it holds
+//! again (see `refile`).
 
 use std::collections::{BTreeSet, HashMap};
 use std::sync::Arc;
@@ -14,7 +16,7 @@ use tokio::sync::mpsc;
 use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 
-use super::{AggrGroup, GroupFlush, Routed};
+use super::{AggrGroup, Dispatched, GroupFlush, Reconfigure, Routed};
 use crate::clock;
 use crate::model::SharedAlert;
 use crate::mute::MuteStage;
@@ -22,25 +24,29 @@ use crate::route::RouteTable;
 use crate::store::{NotifiedRecord, Op, Store};
 use crate::telemetry::Metrics;
 
-pub struct Dispatcher {
-    routes: Arc<RouteTable>,
-    groups: HashMap<Arc<str>, AggrGroup>,
-    timers: BTreeSet<(Instant, Arc<str>)>,
+/// The dispatcher; `G` is what reloads hand on to the routing stage (see [`Dispatched`]).
+pub struct Dispatcher<G = ()> {
+    pub(super) routes: Arc<RouteTable>,
+    pub(super) groups: HashMap<Arc<str>, AggrGroup>,
+    pub(super) timers: BTreeSet<(Instant, Arc<str>)>,
     /// Pending wake-ups, by when they are due.
-    wakes: BTreeSet<(Instant, Arc<str>)>,
-    flushes: mpsc::UnboundedSender<GroupFlush>,
-    metrics: Arc<Metrics>,
+    pub(super) wakes: BTreeSet<(Instant, Arc<str>)>,
+    flushes: mpsc::UnboundedSender<Dispatched<G>>,
+    pub(super) metrics: Arc<Metrics>,
     store: Arc<Store>,
-    /// What groups had notified before a restart, taken by each group when it is re-created.
-    history: HashMap<String, NotifiedRecord>,
+    /// What groups had notified before a restart, or before a reload took their route away,
+    /// taken by each group when it is re-created.
+    pub(super) history: HashMap<String, NotifiedRecord>,
     /// Silences and inhibition, applied as each group is flushed.
-    mute: Option<Arc<MuteStage>>,
+    pub(super) mute: Option<Arc<MuteStage>>,
+    /// New route tables from reloads.
+    reloads: Option<mpsc::UnboundedReceiver<Reconfigure<G>>>,
 }
 
-impl Dispatcher {
+impl<G: Send + Sync + 'static> Dispatcher<G> {
     pub fn new(
         routes: Arc<RouteTable>,
-        flushes: mpsc::UnboundedSender<GroupFlush>,
+        flushes: mpsc::UnboundedSender<Dispatched<G>>,
         metrics: Arc<Metrics>,
         store: Arc<Store>,
         history: HashMap<String, NotifiedRecord>,
@@ -55,7 +61,14 @@ impl Dispatcher {
             store,
             history,
             mute: None,
+            reloads: None,
         }
+    }
+
+    /// Takes new route tables from `reloads` while it runs.
+    pub fn with_reloads(mut self, reloads: mpsc::UnboundedReceiver<Reconfigure<G>>) -> Self {
+        self.reloads = Some(reloads);
+        self
     }
 
     /// Applies `mute` to every flush, and tells it of every alert filed.
@@ -72,11 +85,14 @@ impl Dispatcher {
         mut routed: mpsc::UnboundedReceiver<Routed>,
         shutdown: CancellationToken,
     ) {
+        let mut reloads = self.reloads.take();
         loop {
             let next = self.timers.first().map(|(at, _)| *at);
             let next_wake = self.wakes.first().map(|(at, _)| *at);
             tokio::select! {
                 biased;
+                // First: reloads are rare, and a steady stream of batches must not hold one up.
+                Some(r) = next_reload(&mut reloads) => self.reconfigure(r),
                 batch = batches.recv() => match batch {
                     Some(batch) => {
                         let (now, wall) = (Instant::now(), OffsetDateTime::now_utc());
@@ -95,6 +111,25 @@ impl Dispatcher {
                 _ = shutdown.cancelled() => return,
             }
         }
+    }
+
+    /// Takes in a reload: every alert filed again under the new table, the new inhibition
+    /// rules told of them before they mute anything, then the routing stage told (before any
+    /// flush from the new table), and groups now due flushed.
+    fn reconfigure(&mut self, r: Reconfigure<G>) {
+        let (now, wall) = (Instant::now(), OffsetDateTime::now_utc());
+        let refiled = self.refile(r.routes, now, wall);
+        if let Some(mute) = &self.mute {
+            for group in self.groups.values() {
+                for alert in group.alerts() {
+                    r.inhibitor.observe(alert, wall);
+                }
+            }
+            mute.replace_inhibitor(r.inhibitor);
+        }
+        let _ = self.flushes.send(Dispatched::Reconfigured(r.generation));
+        self.flush_due();
+        let _ = r.done.send(refiled);
     }
 
     fn routed(&mut self, r: Routed) {
@@ -140,7 +175,7 @@ impl Dispatcher {
             };
             match flushed {
                 Some(flush) => {
-                    let _ = self.flushes.send(flush);
+                    send(&self.flushes, flush);
                 }
                 None => tracing::debug!(group_key = %key, "wake-up dropped: nothing fires"),
             }
@@ -162,7 +197,7 @@ impl Dispatcher {
         self.store.submit(stale);
     }
 
-    fn insert(&mut self, alert: SharedAlert, now: Instant, wall: OffsetDateTime) {
+    pub(super) fn insert(&mut self, alert: SharedAlert, now: Instant, wall: OffsetDateTime) {
         if let Some(mute) = &self.mute {
             mute.observe(&alert, wall);
         }
@@ -191,7 +226,7 @@ impl Dispatcher {
         self.metrics.groups.set(self.groups.len() as i64);
     }
 
-    fn flush_due(&mut self) {
+    pub(super) fn flush_due(&mut self) {
         let (now, wall) = (Instant::now(), OffsetDateTime::now_utc());
         while let Some((at, key)) = self.timers.first().cloned() {
             if at > now {
@@ -216,8 +251,7 @@ impl Dispatcher {
                 (None, None) => group.flush(now, wall),
             };
             if let Some(flush) = flushed {
-                // The receiving end lives as long as the app; if it is gone we are shutting down.
-                let _ = self.flushes.send(flush);
+                send(&self.flushes, flush);
             }
             if group.is_empty() {
                 if let Some((at, _)) = group.wake {
@@ -230,6 +264,19 @@ impl Dispatcher {
             }
         }
         self.metrics.groups.set(self.groups.len() as i64);
+    }
+}
+
+/// Hands a flush to the routing stage. The receiving end lives as long as the app; if it is
+/// gone we are shutting down.
+fn send<G>(flushes: &mpsc::UnboundedSender<Dispatched<G>>, flush: GroupFlush) {
+    let _ = flushes.send(Dispatched::Flush(flush));
+}
+
+async fn next_reload<G>(reloads: &mut Option<mpsc::UnboundedReceiver<G>>) -> Option<G> {
+    match reloads {
+        Some(rx) => rx.recv().await,
+        None => std::future::pending().await,
     }
 }
 

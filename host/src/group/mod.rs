@@ -4,6 +4,7 @@
 
 mod aggregation;
 mod dispatcher;
+mod refile;
 
 use std::sync::Arc;
 
@@ -11,6 +12,7 @@ use time::OffsetDateTime;
 
 pub use aggregation::AggrGroup;
 pub use dispatcher::Dispatcher;
+pub use refile::{Reconfigure, Refiled};
 
 use crate::ack::Ack;
 use crate::model::{AlertStatus, Labels, SharedAlert};
@@ -53,6 +55,20 @@ impl Reason {
         .into_iter()
         .find(|r| r.as_str() == s)
     }
+}
+
+/// What the dispatcher sends the routing stage, in order. `G` is what a reload hands on with
+/// its route table (the app's running configuration), so the routing stage handles every flush
+/// with the receivers and plugins of the table it was made from.
+#[derive(Debug)]
+#[allow(
+    clippy::large_enum_variant,
+    reason = "nearly every message is a flush, which the channel moved by value before; boxing it would add an allocation per flush"
+)]
+pub enum Dispatched<G> {
+    Flush(GroupFlush),
+    /// The flushes after this one come from the route table of this configuration.
+    Reconfigured(Arc<G>),
 }
 
 /// What the routing stage decided for one flush, told back to the dispatcher so the group

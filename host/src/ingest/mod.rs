@@ -94,7 +94,8 @@ pub struct Ingestor {
 /// The plugin that decides which labels identify an alert (`ingest.identity_plugin`).
 #[derive(Clone)]
 pub struct Identity {
-    pub plugins: Arc<PluginRuntime>,
+    /// The plugins in force (a reload may replace them).
+    pub plugins: Arc<dyn Fn() -> Arc<PluginRuntime> + Send + Sync>,
     pub plugin: String,
 }
 
@@ -102,9 +103,14 @@ impl Identity {
     /// Gives each alert the fingerprint of the labels the plugin says identify it. A plugin
     /// fault keeps the alert's own fingerprint (all labels): the alert is never lost, at worst
     /// not folded with its twin.
-    fn apply(&self, alerts: &mut [Result<Alert, AlertError>], metrics: &Metrics) {
+    fn apply(
+        &self,
+        plugins: &PluginRuntime,
+        alerts: &mut [Result<Alert, AlertError>],
+        metrics: &Metrics,
+    ) {
         for alert in alerts.iter_mut().flatten() {
-            match self.plugins.identity(&self.plugin, &alert.labels) {
+            match plugins.identity(&self.plugin, &alert.labels) {
                 Ok(Some(identity)) => alert.fingerprint = Fingerprint::of(&identity),
                 Ok(None) => {}
                 Err(fault) => {
@@ -171,10 +177,11 @@ impl Ingestor {
         if let Some(identity) = &self.identity {
             // Plugin calls are synchronous: `call` runs them without holding up other tasks.
             let (identity, metrics) = (identity.clone(), self.metrics.clone());
-            let plugins = identity.plugins.clone();
+            let plugins = (identity.plugins)();
+            let runtime = plugins.clone();
             alerts = plugins
                 .call(move || {
-                    identity.apply(&mut alerts, &metrics);
+                    identity.apply(&runtime, &mut alerts, &metrics);
                     alerts
                 })
                 .await

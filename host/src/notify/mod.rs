@@ -141,18 +141,70 @@ pub trait Notifier: Send + Sync {
 struct Queue {
     /// Unbounded: a notification is already durable in the outbox and small (the group is
     /// shared), and a bound would make routing wait on the slowest receiver of a group.
+    /// The worker ends once every sender is gone and the queue is drained.
     tx: mpsc::UnboundedSender<Notification>,
     send_resolved: bool,
+    /// What the worker was started with: a reload keeps the worker while this is unchanged.
+    config: ReceiverConfig,
+}
+
+/// What starting a receiver worker takes, shared by every configuration's receivers.
+struct Workers {
+    client: reqwest::Client,
+    metrics: Arc<Metrics>,
+    store: Arc<Store>,
+    supervisor: Arc<Supervisor>,
+    in_flight: TaskTracker,
+}
+
+impl Workers {
+    fn start(&self, rc: &ReceiverConfig) -> Arc<Queue> {
+        let notifier = integrations::notifier(rc, &self.client);
+        let (tx, rx) = mpsc::unbounded_channel();
+        let worker = worker::Worker {
+            name: rc.name.clone(),
+            attempts: Arc::new(worker::Attempts::new(notifier, &rc.delivery)),
+            retry_for: rc.delivery.retry_for,
+            concurrency: rc.delivery.concurrency,
+            queue_gauge: self
+                .metrics
+                .notification_queue
+                .get_or_create(&ReceiverLabels {
+                    receiver: rc.name.clone(),
+                })
+                .clone(),
+            metrics: self.metrics.clone(),
+            store: self.store.clone(),
+            shutdown: self.supervisor.shutdown(),
+            in_flight: self.in_flight.clone(),
+        };
+        self.supervisor.spawn(
+            format!("the worker of receiver {:?}", rc.name),
+            worker.run(rx),
+        );
+        Arc::new(Queue {
+            tx,
+            send_resolved: rc.send_resolved,
+            config: rc.clone(),
+        })
+    }
 }
 
 /// Every configured receiver, each with its own queue and worker task.
 pub struct Receivers {
-    workers: HashMap<String, Queue>,
-    store: Arc<Store>,
+    workers: HashMap<String, Arc<Queue>>,
     external_url: Arc<str>,
     ack_links: Option<Arc<AckLinks>>,
-    metrics: Arc<Metrics>,
-    in_flight: TaskTracker,
+    starter: Arc<Workers>,
+}
+
+/// What a reload did to the receivers' workers.
+#[derive(Debug, Default, serde::Serialize, PartialEq)]
+pub struct ReceiverChanges {
+    /// Receivers new or changed: a worker with the new settings.
+    pub started: Vec<String>,
+    /// Receivers removed or changed: their old worker finishes what it was given, then ends.
+    pub draining: Vec<String>,
 }
 
 impl Receivers {
@@ -164,58 +216,74 @@ impl Receivers {
         store: Arc<Store>,
         supervisor: &Arc<Supervisor>,
     ) -> Self {
-        let shutdown = supervisor.shutdown();
         let client = reqwest::Client::builder()
             .user_agent(concat!("campanile/", env!("CARGO_PKG_VERSION")))
             .build()
             .expect("HTTP client with default TLS roots");
-        let mut workers = HashMap::new();
-        let in_flight = TaskTracker::new();
-        for rc in configs {
-            let notifier = integrations::notifier(rc, &client);
-            let (tx, rx) = mpsc::unbounded_channel();
-            let worker = worker::Worker {
-                name: rc.name.clone(),
-                attempts: Arc::new(worker::Attempts::new(notifier, &rc.delivery)),
-                retry_for: rc.delivery.retry_for,
-                concurrency: rc.delivery.concurrency,
-                queue_gauge: metrics
-                    .notification_queue
-                    .get_or_create(&ReceiverLabels {
-                        receiver: rc.name.clone(),
-                    })
-                    .clone(),
-                metrics: metrics.clone(),
-                store: store.clone(),
-                shutdown: shutdown.clone(),
-                in_flight: in_flight.clone(),
-            };
-            supervisor.spawn(
-                format!("the worker of receiver {:?}", rc.name),
-                worker.run(rx),
-            );
-            workers.insert(
-                rc.name.clone(),
-                Queue {
-                    tx,
-                    send_resolved: rc.send_resolved,
-                },
-            );
-        }
+        let starter = Arc::new(Workers {
+            client,
+            metrics,
+            store,
+            supervisor: supervisor.clone(),
+            in_flight: TaskTracker::new(),
+        });
+        let workers = configs
+            .iter()
+            .map(|rc| (rc.name.clone(), starter.start(rc)))
+            .collect();
         Receivers {
             workers,
-            store,
             external_url: external_url.into(),
             ack_links,
-            metrics,
-            in_flight,
+            starter,
         }
+    }
+
+    /// The receivers of a reloaded configuration. A receiver whose settings are unchanged keeps
+    /// its worker (its queue, rate limit and deliveries in flight); a new or changed one gets a
+    /// new worker. The old worker of a changed or removed receiver is not stopped: it delivers
+    /// what it was given with the settings it had (queued, in flight, being retried, each
+    /// clearing its outbox entry) and ends once the old set of receivers is dropped (when the
+    /// last flush routed with the old configuration has queued its notifications) and its
+    /// queue is empty. Nothing is lost; shutdown waits for them as for any delivery.
+    pub fn reconfigure(
+        &self,
+        configs: &[ReceiverConfig],
+        external_url: &str,
+        ack_links: Option<Arc<AckLinks>>,
+    ) -> (Receivers, ReceiverChanges) {
+        let mut changes = ReceiverChanges::default();
+        let mut workers = HashMap::new();
+        for rc in configs {
+            let queue = match self.workers.get(&rc.name) {
+                Some(q) if q.config == *rc => q.clone(),
+                _ => {
+                    changes.started.push(rc.name.clone());
+                    self.starter.start(rc)
+                }
+            };
+            workers.insert(rc.name.clone(), queue);
+        }
+        for (name, queue) in &self.workers {
+            if !workers.get(name).is_some_and(|q| Arc::ptr_eq(q, queue)) {
+                changes.draining.push(name.clone());
+            }
+        }
+        changes.started.sort();
+        changes.draining.sort();
+        let next = Receivers {
+            workers,
+            external_url: external_url.into(),
+            ack_links,
+            starter: self.starter.clone(),
+        };
+        (next, changes)
     }
 
     /// The deliveries in flight: shutdown closes it and waits for them, within its grace (no
     /// new one starts once shutdown is signalled).
     pub fn in_flight(&self) -> TaskTracker {
-        self.in_flight.clone()
+        self.starter.in_flight.clone()
     }
 
     pub fn contains(&self, name: &str) -> bool {
@@ -270,6 +338,7 @@ impl Receivers {
             schedule,
         };
         let gauge = self
+            .starter
             .metrics
             .notification_queue
             .get_or_create(&ReceiverLabels {
@@ -285,7 +354,7 @@ impl Receivers {
 
     fn finished(&self, outbox_id: Option<u64>) {
         if let Some(id) = outbox_id {
-            self.store.submit(vec![Op::DeleteOutbox(id)]);
+            self.starter.store.submit(vec![Op::DeleteOutbox(id)]);
         }
     }
 }

@@ -162,7 +162,12 @@ impl Worker {
                 "receiver worker stopped for shutdown; queued notifications stay in the outbox"
             );
         } else {
-            tracing::debug!(receiver = %self.name, "receiver worker stopped");
+            // Its receiver was changed or removed by a reload, and it has handed on everything
+            // queued; deliveries still in flight (being retried) go on until finished with.
+            tracing::info!(
+                receiver = %self.name,
+                "receiver worker drained after a reload; its deliveries in flight finish with the old settings"
+            );
         }
     }
 }

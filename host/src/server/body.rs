@@ -18,7 +18,8 @@ pub(crate) async fn read_body(
     state: &AppState,
     req: Request<Incoming>,
 ) -> Result<Bytes, Response<Body>> {
-    let server = &state.config.server;
+    let config = state.config();
+    let server = &config.server;
     let limit = server.max_body_size;
     let too_large = || {
         error(

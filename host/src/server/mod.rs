@@ -45,7 +45,7 @@ const LOG_PERIOD: Duration = Duration::from_secs(10);
 /// Serves until `shutdown` is cancelled, then closes the connections that are not serving a
 /// request and waits for the others to finish theirs.
 pub async fn serve(listener: TcpListener, state: Arc<AppState>, shutdown: CancellationToken) {
-    let cap = Cap::for_config(&state.config);
+    let cap = Cap::for_config(&state.config());
     log_cap(&cap);
     let admission = Admission::new(cap.connections, state.metrics.http_connections.clone());
     let connections = TaskTracker::new();

@@ -38,7 +38,7 @@ pub(super) fn probes_only(state: &AppState, req: &Request<Incoming>) -> Response
             format!(
                 "campanile is serving as many connections as it may (server.max_connections = {}); \
                  only /-/healthy and /-/ready are answered until some close, retry later",
-                state.config.server.max_connections
+                state.config().server.max_connections
             ),
         )
     });
@@ -54,7 +54,7 @@ pub(super) async fn handle(state: &AppState, req: Request<Incoming>) -> Response
             return answer;
         }
         if let Some(refused) =
-            api::auth::refusal(&state.config.server, &method, &path, req.headers())
+            api::auth::refusal(&state.config().server, &method, &path, req.headers())
         {
             return refused;
         }
@@ -69,7 +69,7 @@ pub(super) async fn handle(state: &AppState, req: Request<Incoming>) -> Response
                     req,
                     "api_v2",
                     ingest::api_v2::decode,
-                    state.config.ingest.resolve_timeout,
+                    state.config().ingest.resolve_timeout,
                 )
                 .await
             }
@@ -79,7 +79,7 @@ pub(super) async fn handle(state: &AppState, req: Request<Incoming>) -> Response
                     req,
                     "webhook_v4",
                     ingest::webhook_v4::decode,
-                    state.config.ingest.webhook_resolve_timeout,
+                    state.config().ingest.webhook_resolve_timeout,
                 )
                 .await
             }

@@ -66,7 +66,7 @@ pub enum Durability {
     Off,
 }
 
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct StoreConfig {
     /// The database file.
     pub path: PathBuf,

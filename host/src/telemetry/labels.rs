@@ -23,8 +23,9 @@ pub struct PluginFaultLabels {
     pub kind: &'static str,
 }
 
-/// `campanile_plugin_reloads_total`: what asked (`api`, `signal`, `file`) and the `outcome`
-/// (`reloaded`, `unchanged`, `failed`).
+/// `campanile_plugin_reloads_total` and `campanile_config_reloads_total`: what asked (`api`,
+/// `signal`, `file`) and the `outcome` (plugins: `reloaded`, `unchanged`, `failed`;
+/// configuration: `success`, `failure`).
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 pub struct ReloadLabels {
     pub trigger: &'static str,

@@ -3,6 +3,7 @@
 //! [`Metrics::encode`]. Values that are cheaper to read than to track (the number of live
 //! alerts) are refreshed at scrape time by hooks registered with [`Metrics::on_scrape`].
 
+use std::sync::atomic::AtomicU64;
 use std::sync::Mutex;
 
 use prometheus_client::metrics::counter::Counter;
@@ -41,6 +42,14 @@ pub struct Metrics {
     pub plugin_faults: Family<PluginFaultLabels, Counter>,
     pub plugin_duration: Family<PluginLabels, Histogram>,
     pub plugin_reloads: Family<ReloadLabels, Counter>,
+    /// Configuration reloads, by trigger and outcome (`success`, `failure`).
+    pub config_reloads: Family<ReloadLabels, Counter>,
+    /// Alertmanager's `config_last_reload_successful`: 1 unless the last reload was refused.
+    pub config_last_reload_successful: Gauge,
+    /// When the configuration in force was loaded (at start, or by the last reload accepted).
+    pub config_last_reload_success_timestamp: Gauge<f64, AtomicU64>,
+    /// A hash of the configuration file in force (see [`crate::live::config_hash`]).
+    pub config_hash: Gauge,
     pub notifications: Family<NotifyLabels, Counter>,
     pub notification_retries: Family<ReceiverLabels, Counter>,
     pub notification_queue: Family<ReceiverLabels, Gauge>,
@@ -72,6 +81,10 @@ impl Metrics {
             plugin_faults: Family::default(),
             plugin_duration: Family::new_with_constructor(|| Histogram::new(PLUGIN_BUCKETS)),
             plugin_reloads: Family::default(),
+            config_reloads: Family::default(),
+            config_last_reload_successful: Gauge::default(),
+            config_last_reload_success_timestamp: Gauge::default(),
+            config_hash: Gauge::default(),
             notifications: Family::default(),
             notification_retries: Family::default(),
             notification_queue: Family::default(),
@@ -121,8 +134,29 @@ impl Metrics {
         );
         r.register(
             "plugin_reloads",
-            "Plugin reloads, by trigger (api, signal, file) and outcome (reloaded, unchanged, failed)",
+            "Plugin reloads, by trigger (api, signal, file) and outcome (reloaded, unchanged, failed); api and signal reload the whole configuration",
             self.plugin_reloads.clone(),
+        );
+        r.register(
+            "config_reloads",
+            "Configuration reloads, by trigger (api, signal) and outcome (success, failure)",
+            self.config_reloads.clone(),
+        );
+        r.register(
+            "config_last_reload_successful",
+            "Whether the last configuration reload attempt was successful",
+            self.config_last_reload_successful.clone(),
+        );
+        r.register_with_unit(
+            "config_last_reload_success_timestamp",
+            "Timestamp of the last successful configuration reload (or of the start)",
+            Unit::Seconds,
+            self.config_last_reload_success_timestamp.clone(),
+        );
+        r.register(
+            "config_hash",
+            "Hash of the configuration file in force",
+            self.config_hash.clone(),
         );
         r.register(
             "notifications",
@@ -198,6 +232,15 @@ impl Metrics {
             started,
         );
         self
+    }
+
+    /// Records a configuration put in force (at start, or by a reload): Alertmanager's three
+    /// configuration metrics.
+    pub fn config_loaded(&self, hash: i64) {
+        self.config_last_reload_successful.set(1);
+        self.config_hash.set(hash);
+        let now = time::OffsetDateTime::now_utc().unix_timestamp_nanos() as f64 / 1e9;
+        self.config_last_reload_success_timestamp.set(now);
     }
 
     /// Records one store transaction (the store's commit observer).

@@ -68,7 +68,8 @@ pub async fn serve(
     shutdown: CancellationToken,
 ) {
     let _slot = slot;
-    let server = &state.config.server;
+    let config = state.config();
+    let server = &config.server;
     let limits = Limits {
         header: match mode {
             Mode::Full => server.header_read_timeout,
