@@ -13,7 +13,7 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
 use campanile::ack::link::{AckLinks, LinkError, PATH};
 use campanile::config::AcksConfig;
-use campanile::notify::Secret;
+use campanile::config::Secret;
 use campanile_fuzz::NOW;
 use hmac::{Hmac, Mac};
 use libfuzzer_sys::fuzz_target;

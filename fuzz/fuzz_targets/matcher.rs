@@ -7,7 +7,7 @@
 #![no_main]
 
 use campanile::model::Labels;
-use campanile::route::Matcher;
+use campanile::model::Matcher;
 use campanile::silence::SilenceMatcher;
 use libfuzzer_sys::fuzz_target;
 

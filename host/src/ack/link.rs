@@ -14,7 +14,7 @@ use sha2::Sha256;
 use time::OffsetDateTime;
 
 use crate::config::AcksConfig;
-use crate::notify::Secret;
+use crate::config::Secret;
 
 /// Binds the MAC to this use, so the key signs nothing else by accident.
 const CONTEXT: &[u8] = b"campanile ack link v1\n";

@@ -10,10 +10,10 @@ use time::OffsetDateTime;
 use super::{v2_error, Query};
 use crate::app::AppState;
 use crate::model::api_time;
+use crate::model::matcher::Op;
+use crate::model::Matcher;
 use crate::model::{Alert, Fingerprint, Labels};
 use crate::mute::MuteStatus;
-use crate::route::matcher::Op;
-use crate::route::Matcher;
 use crate::server::{json, Body};
 
 #[derive(Serialize)]

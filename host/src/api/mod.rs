@@ -18,7 +18,7 @@ use hyper::body::Incoming;
 use hyper::{Method, Request, Response, StatusCode};
 
 use crate::app::AppState;
-use crate::route::Matcher;
+use crate::model::Matcher;
 use crate::server::{error, json, Body};
 
 /// Answers the request if `path` is an operator endpoint, else gives it back.

@@ -13,7 +13,7 @@ use time::OffsetDateTime;
 use super::{v2_error, Query};
 use crate::app::AppState;
 use crate::model::api_time;
-use crate::route::Matcher;
+use crate::model::Matcher;
 use crate::server::{json, read_body, Body};
 use crate::silence::{NewSilence, Silence, SilenceError, SilenceMatcher, SilenceState};
 

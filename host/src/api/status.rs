@@ -105,7 +105,7 @@ fn alertmanager_yaml(config: &Config) -> String {
     if !config.inhibit_rules.is_empty() {
         y.push_str("inhibit_rules:\n");
         for r in &config.inhibit_rules {
-            let strings = |ms: &[crate::route::Matcher]| -> Vec<String> {
+            let strings = |ms: &[crate::model::Matcher]| -> Vec<String> {
                 ms.iter().map(|m| m.to_string()).collect()
             };
             let _ = writeln!(

@@ -12,7 +12,7 @@ use super::{
     AcksConfig, Config, ConfigError, ConfigErrors, Durability, GroupBy, IngestConfig,
     InhibitRuleConfig, LimitsConfig, NamedTimeInterval, PluginConfig, RouteConfig, StoreConfig,
 };
-use crate::route::matcher::{is_valid_label_name, Matcher};
+use crate::model::matcher::{is_valid_label_name, Matcher};
 use crate::timeinterval::{IntervalError, TimeInterval};
 
 mod receivers;
@@ -487,7 +487,7 @@ fn compile_route(
             Err(e) => cx.err(format!("{key}.matchers[{i}]"), e.to_string()),
         }
     }
-    crate::route::matcher::sort(&mut matchers);
+    crate::model::matcher::sort(&mut matchers);
     let route_key = {
         let own = format!(
             "{{{}}}",

@@ -5,6 +5,7 @@
 mod compile;
 pub mod raw;
 mod receivers;
+mod secret;
 
 use std::collections::BTreeMap;
 use std::fmt;
@@ -13,11 +14,11 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
-use crate::notify::Secret;
-use crate::route::Matcher;
+use crate::model::Matcher;
 pub use crate::store::{Durability, StoreConfig};
 pub use crate::timeinterval::NamedTimeInterval;
 pub use receivers::*;
+pub use secret::{scrub, Secret};
 
 /// The configuration used when `campanile serve` is given no file.
 pub const DEFAULT_TOML: &str = include_str!("default.toml");

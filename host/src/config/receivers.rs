@@ -5,8 +5,8 @@ use std::time::Duration;
 
 use lettre::message::Mailbox;
 
+use super::Secret;
 use crate::model::Severity;
-use crate::notify::Secret;
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct ReceiverConfig {
@@ -16,6 +16,9 @@ pub struct ReceiverConfig {
     pub delivery: DeliveryConfig,
     pub kind: ReceiverKind,
 }
+
+/// Deliveries in flight per receiver, unless its `concurrency` says otherwise.
+pub const DEFAULT_CONCURRENCY: usize = 4;
 
 /// How a receiver's worker delivers: per attempt, in parallel, and over time.
 #[derive(Debug, Clone, PartialEq)]

@@ -6,8 +6,8 @@ use time::format_description::well_known::Rfc3339;
 use time::OffsetDateTime;
 
 use super::uri;
+use crate::model::matcher::is_valid_label_name;
 use crate::model::{Alert, Fingerprint, Labels, ZERO_TIME};
-use crate::route::matcher::is_valid_label_name;
 
 /// Why one alert of a request was refused, in the three classes Alertmanager's API answers
 /// differently. Alertmanager refuses the whole request for the first two; campanile refuses

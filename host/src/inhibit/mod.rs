@@ -129,7 +129,7 @@ impl Inhibitor {
 mod tests {
     use super::*;
     use crate::model::Alert;
-    use crate::route::Matcher;
+    use crate::model::Matcher;
     use std::sync::Arc;
 
     fn rule(source: &[&str], target: &[&str], equal: &[&str]) -> InhibitRuleConfig {

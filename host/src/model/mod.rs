@@ -12,9 +12,11 @@ use time::OffsetDateTime;
 
 mod fingerprint;
 mod gotime;
+pub mod matcher;
 mod quote;
 mod severity;
 pub use gotime::{api_time, go_time};
+pub use matcher::Matcher;
 pub use quote::{go_quoted, write_go_quoted};
 pub use severity::Severity;
 

@@ -11,8 +11,8 @@ use std::time::{Duration, SystemTime};
 use reqwest::header::{HeaderMap, CONTENT_TYPE, RETRY_AFTER};
 use serde::Serialize;
 
-use super::secret::scrub;
 use super::NotifyError;
+use crate::config::scrub;
 
 /// Most characters of an error body kept for the log.
 const ERROR_BODY_CHARS: usize = 512;

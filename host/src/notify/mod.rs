@@ -26,7 +26,6 @@ pub mod payload;
 mod ratelimit;
 pub mod render;
 mod retry;
-mod secret;
 mod severity;
 mod slack;
 mod smtp;
@@ -36,7 +35,6 @@ mod worker;
 
 pub use outbox::{entry as outbox_entry, schedule as outbox_schedule};
 pub use retry::Schedule;
-pub use secret::Secret;
 
 use std::collections::HashMap;
 use std::future::Future;
@@ -55,9 +53,6 @@ use crate::model::Severity;
 use crate::store::{Op, Store};
 use crate::supervise::Supervisor;
 use crate::telemetry::{Metrics, NotifyLabels, ReceiverLabels};
-
-/// Deliveries in flight per receiver, unless its `concurrency` says otherwise.
-pub const CONCURRENCY: usize = 4;
 
 /// One group, for one receiver, with the plugin's overrides.
 #[derive(Clone, Debug)]

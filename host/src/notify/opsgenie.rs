@@ -131,8 +131,8 @@ pub fn close(n: &Notification, config: &OpsgenieConfig) -> Value {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::config::Secret;
     use crate::notify::render::tests::disk_full;
-    use crate::notify::Secret;
 
     fn config() -> OpsgenieConfig {
         OpsgenieConfig {

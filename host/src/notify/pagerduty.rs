@@ -147,9 +147,9 @@ fn fit(event: &mut Value) {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::config::Secret;
     use crate::model::Severity;
     use crate::notify::render::tests::{alert, disk_full, notification};
-    use crate::notify::Secret;
 
     fn config() -> PagerDutyConfig {
         PagerDutyConfig {

@@ -2,8 +2,8 @@
 
 use super::http::post_json;
 use super::payload::webhook_message;
-use super::secret::Secret;
 use super::{BoxFuture, Notification, Notifier, NotifyError};
+use crate::config::Secret;
 
 pub struct Webhook {
     client: reqwest::Client,

@@ -2,11 +2,7 @@
 //! including `continue`), and the per-route settings grouping and notification use.
 //! Which *receivers* are told is decided later, per group, by the route's plugin.
 
-pub mod matcher;
-
 use std::sync::Arc;
-
-pub use matcher::Matcher;
 
 use crate::config::{GroupBy, RouteConfig};
 use crate::model::Labels;

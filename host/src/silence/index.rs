@@ -21,8 +21,8 @@ use std::sync::Arc;
 use time::OffsetDateTime;
 
 use super::model::{Silence, SilenceState};
+use crate::model::matcher::Op;
 use crate::model::Labels;
-use crate::route::matcher::Op;
 
 /// Label names that most alerts carry with one of a few values: a silence is filed under
 /// another of its equality matchers if it has one, as that pair is likely rarer among alerts.

@@ -6,8 +6,8 @@ use std::fmt;
 use time::OffsetDateTime;
 
 use super::SilenceError;
+use crate::model::matcher::{is_valid_label_name, Matcher, Op};
 use crate::model::Labels;
-use crate::route::matcher::{is_valid_label_name, Matcher, Op};
 use crate::store::{StoredMatcher, StoredSilence};
 
 /// Where a silence is in its life, at a given instant.

@@ -13,8 +13,8 @@ use super::super::{
     PagerDutyConfig, RateLimit, ReceiverConfig, ReceiverKind, SlackConfig, SmtpTls,
 };
 use super::Ctx;
+use crate::config::Secret;
 use crate::model::Severity;
-use crate::notify::Secret;
 
 pub const PAGERDUTY_URL: &str = "https://events.pagerduty.com/v2/enqueue";
 pub const OPSGENIE_URL: &str = "https://api.opsgenie.com/v2/alerts";
@@ -238,7 +238,7 @@ impl Rx<'_, '_> {
             self.err("timeout", "must be more than zero");
         }
         let retry_for = self.duration("retry_for", d.retry_for, Duration::from_secs(3600));
-        let concurrency = d.concurrency.unwrap_or(crate::notify::CONCURRENCY);
+        let concurrency = d.concurrency.unwrap_or(crate::config::DEFAULT_CONCURRENCY);
         if concurrency == 0 {
             self.err("concurrency", "must be at least 1");
         }

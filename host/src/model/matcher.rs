@@ -6,7 +6,7 @@ use std::fmt;
 
 use regex::Regex;
 
-use crate::model::{write_go_quoted, Labels};
+use super::{write_go_quoted, Labels};
 
 #[derive(Debug, thiserror::Error, PartialEq)]
 pub enum MatcherError {
