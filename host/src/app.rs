@@ -28,53 +28,10 @@ use crate::plugin::{LoadError, PluginRuntime, PluginState};
 use crate::reload::{ConfigSource, Reloader};
 use crate::route::RouteTable;
 use crate::silence::Silences;
+use crate::state::AppState;
 use crate::store::{Op, Store, StoreError, StoredAlert};
 use crate::supervise::Supervisor;
 use crate::telemetry::Metrics;
-
-/// What request handlers share. The configuration and what is built from it (routes,
-/// receivers, plugins, acknowledgement links) is the generation in force ([`Live`]): read it
-/// through the accessors, once per request, since a reload may replace it at any time.
-pub struct AppState {
-    pub live: Arc<Live>,
-    pub ingestor: Ingestor,
-    pub cache: Arc<AlertCache>,
-    pub metrics: Arc<Metrics>,
-    pub silences: Arc<Silences>,
-    /// Silences and inhibition (what `GET /api/v2/alerts` reports as `silencedBy`, `inhibitedBy`).
-    pub mute: Arc<MuteStage>,
-    pub acks: Arc<Acks>,
-    /// Every group's recent routing decisions.
-    pub decisions: Arc<Decisions>,
-    /// Reloads the configuration (`POST /-/reload`, SIGHUP) and the plugin files.
-    pub reloader: Reloader,
-    /// When this instance started (`uptime` in `GET /api/v2/status`).
-    pub started: time::OffsetDateTime,
-    /// The long-lived tasks; `/-/healthy` reports whether they all live.
-    pub supervisor: Arc<Supervisor>,
-}
-
-impl AppState {
-    /// The configuration in force.
-    pub fn config(&self) -> Arc<Config> {
-        self.live.current().config.clone()
-    }
-
-    /// The routing tree in force.
-    pub fn routes(&self) -> Arc<RouteTable> {
-        self.live.current().routes.clone()
-    }
-
-    /// The routing plugins in force.
-    pub fn plugins(&self) -> Arc<PluginRuntime> {
-        self.live.current().plugins.clone()
-    }
-
-    /// Signed acknowledgement links, when `[acks] signing_key` is set.
-    pub fn ack_links(&self) -> Option<Arc<AckLinks>> {
-        self.live.current().ack_links.clone()
-    }
-}
 
 #[derive(Debug, thiserror::Error)]
 pub enum StartError {

@@ -34,6 +34,7 @@ pub mod reload;
 pub mod route;
 pub mod server;
 pub mod silence;
+pub mod state;
 pub mod store;
 pub mod supervise;
 pub mod telemetry;

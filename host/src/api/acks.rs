@@ -10,45 +10,16 @@
 //! tampered with, signed with another key or expired gets 403.
 
 use hyper::body::Incoming;
-use hyper::{Method, Request, Response, StatusCode};
+use hyper::{Request, Response, StatusCode};
 use serde::Deserialize;
 use time::OffsetDateTime;
 
 use super::Query;
-use crate::ack::link::PATH as LINK_PATH;
 use crate::ack::{firing_groups, AckError};
-use crate::app::AppState;
 use crate::notify::render::escape_html;
-use crate::server::{error, html, json, read_body, Body};
-
-/// One of the two routes a signed link serves, with its token.
-#[derive(Debug, PartialEq)]
-pub(super) enum LinkRoute<'a> {
-    /// `GET` (or `HEAD`) `/ack/<token>`: the page, acknowledging nothing.
-    Show(&'a str),
-    /// `POST /ack/<token>`: acknowledges the group.
-    Acknowledge(&'a str),
-}
-
-/// Whether `method path` is a signed link's route: the token is exactly one path segment and
-/// the method one of the two. Routing and authentication both ask this, so nothing else under
-/// `/ack/` — another method, a deeper path, a future route — is exempt from the bearer token.
-pub(super) fn link_route<'a>(method: &Method, path: &'a str) -> Option<LinkRoute<'a>> {
-    let token = path.strip_prefix(LINK_PATH)?;
-    if token.is_empty() || token.contains('/') {
-        return None;
-    }
-    match *method {
-        Method::GET | Method::HEAD => Some(LinkRoute::Show(token)),
-        Method::POST => Some(LinkRoute::Acknowledge(token)),
-        _ => None,
-    }
-}
-
-/// A path a link route would serve with another method (405 rather than 404).
-pub(super) fn is_link_path(path: &str) -> bool {
-    link_route(&Method::GET, path).is_some()
-}
+use crate::server::body::read_body;
+use crate::server::respond::{error, html, json, Body};
+use crate::state::AppState;
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -65,7 +36,7 @@ struct UnackRequest {
     group_key: String,
 }
 
-pub(super) async fn post(state: &AppState, req: Request<Incoming>) -> Response<Body> {
+pub(crate) async fn post(state: &AppState, req: Request<Incoming>) -> Response<Body> {
     let body = match read_body(state, req).await {
         Ok(b) => b,
         Err(resp) => return resp,
@@ -102,7 +73,7 @@ pub(super) async fn post(state: &AppState, req: Request<Incoming>) -> Response<B
     }
 }
 
-pub(super) async fn delete(
+pub(crate) async fn delete(
     state: &AppState,
     req: Request<Incoming>,
     query: &Query,
@@ -138,7 +109,7 @@ pub(super) async fn delete(
     }
 }
 
-pub(super) fn list(state: &AppState) -> Response<Body> {
+pub(crate) fn list(state: &AppState) -> Response<Body> {
     json(StatusCode::OK, &state.acks.list())
 }
 
@@ -151,7 +122,7 @@ fn ack_error(e: &AckError) -> Response<Body> {
 }
 
 /// `GET /ack/<token>`: what the link acknowledges, and a button that does it.
-pub(super) fn link_page(state: &AppState, token: &str) -> Response<Body> {
+pub(crate) fn link_page(state: &AppState, token: &str) -> Response<Body> {
     let group_key = match verify_link(state, token) {
         Ok(k) => k,
         Err(refused) => return *refused,
@@ -186,7 +157,7 @@ pub(super) fn link_page(state: &AppState, token: &str) -> Response<Body> {
 }
 
 /// `POST /ack/<token>`: acknowledges the group the token names, `by = "link"`.
-pub(super) async fn link_post(
+pub(crate) async fn link_post(
     state: &AppState,
     token: &str,
     req: Request<Incoming>,

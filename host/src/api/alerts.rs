@@ -8,13 +8,13 @@ use serde::Serialize;
 use time::OffsetDateTime;
 
 use super::{v2_error, Query};
-use crate::app::AppState;
 use crate::model::api_time;
 use crate::model::matcher::Op;
 use crate::model::Matcher;
 use crate::model::{Alert, Fingerprint, Labels};
 use crate::mute::MuteStatus;
-use crate::server::{json, Body};
+use crate::server::respond::{json, Body};
+use crate::state::AppState;
 
 #[derive(Serialize)]
 #[serde(rename_all = "camelCase")]
@@ -158,7 +158,7 @@ pub(super) fn gettable(alert: &Alert, status: MuteStatus, receivers: Vec<String>
 }
 
 /// `GET /api/v2/alerts`: the alerts that have not resolved, sorted by fingerprint.
-pub(super) fn get(state: &AppState, query: &Query) -> Response<Body> {
+pub(crate) fn get(state: &AppState, query: &Query) -> Response<Body> {
     let filter = match AlertFilter::from_query(query) {
         Ok(f) => f,
         Err(e) => return v2_error(StatusCode::BAD_REQUEST, e),

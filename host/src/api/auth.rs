@@ -9,33 +9,9 @@ use hyper::header::{HeaderMap, AUTHORIZATION, WWW_AUTHENTICATE};
 use hyper::{Method, Response, StatusCode};
 use subtle::ConstantTimeEq;
 
-use super::acks::link_route;
 use crate::config::ServerConfig;
-use crate::server::{error, Body};
-
-/// What a request does, for authentication.
-#[derive(Debug, PartialEq)]
-enum Access {
-    /// Health probes: always open.
-    Probe,
-    /// Acknowledgement links' two routes: the signed token in the path is the authorization
-    /// (checked by the handler), as the people who open them have no API token.
-    Signed,
-    Read,
-    Write,
-}
-
-fn access(method: &Method, path: &str) -> Access {
-    if matches!(path, "/-/healthy" | "/-/ready") {
-        Access::Probe
-    } else if link_route(method, path).is_some() {
-        Access::Signed
-    } else if matches!(*method, Method::GET | Method::HEAD) {
-        Access::Read
-    } else {
-        Access::Write
-    }
-}
+use crate::server::respond::{error, Body};
+use crate::server::table::{access, Access};
 
 /// `None` if the request may go on; otherwise the 401 to answer.
 pub fn refusal(

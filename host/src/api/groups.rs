@@ -12,9 +12,9 @@ use time::OffsetDateTime;
 use super::alerts::{gettable, receivers_of, AlertFilter, GettableAlert, ReceiverRef};
 use super::{v2_error, Query};
 use crate::ack::Ack;
-use crate::app::AppState;
 use crate::model::Labels;
-use crate::server::{json, Body};
+use crate::server::respond::{json, Body};
+use crate::state::AppState;
 
 #[derive(Serialize)]
 #[serde(rename_all = "camelCase")]
@@ -27,7 +27,7 @@ struct AlertGroup {
     acknowledgement: Option<Ack>,
 }
 
-pub(super) fn get(state: &AppState, query: &Query) -> Response<Body> {
+pub(crate) fn get(state: &AppState, query: &Query) -> Response<Body> {
     let filter = match AlertFilter::from_query(query) {
         Ok(f) => f,
         Err(e) => return v2_error(StatusCode::BAD_REQUEST, e),

@@ -1,85 +1,29 @@
 //! The operator API, apart from the ingest data plane: Alertmanager's API v2 for what operators
 //! and `amtool` use (status, receivers, alerts, alert groups, silences), and campanile's own
 //! acknowledgements (by API, or by the signed links notifications carry, `/ack/<token>`). Each
-//! concern is one module; this one routes requests to them.
+//! concern is one module; `server::table` lists their endpoints and `server::routes` calls
+//! them.
 //!
 //! Errors under `/api/v2/` are JSON strings, as Alertmanager answers them (its clients decode
 //! them as such); campanile's own endpoints answer `{"error": "..."}` like the rest of the
 //! server.
 
-mod acks;
-mod alerts;
+pub(crate) mod acks;
+pub(crate) mod alerts;
 pub mod auth;
-mod groups;
+pub(crate) mod groups;
 pub(crate) mod silences;
-mod status;
+pub(crate) mod status;
 
-use hyper::body::Incoming;
-use hyper::{Method, Request, Response, StatusCode};
+use hyper::{Response, StatusCode};
 
-use crate::app::AppState;
 use crate::model::Matcher;
-use crate::server::{error, json, Body};
-
-/// Answers the request if `path` is an operator endpoint, else gives it back.
-pub async fn handle(
-    state: &AppState,
-    req: Request<Incoming>,
-) -> Result<Response<Body>, Request<Incoming>> {
-    let method = req.method().clone();
-    let path = req.uri().path().to_string();
-    let query = Query::parse(req.uri().query());
-    if let Some(route) = acks::link_route(&method, &path) {
-        return Ok(match route {
-            acks::LinkRoute::Show(token) => acks::link_page(state, token),
-            acks::LinkRoute::Acknowledge(token) => acks::link_post(state, token, req).await,
-        });
-    }
-    let response = match (&method, path.as_str()) {
-        (&Method::GET, "/api/v2/status") => status::status(state),
-        (&Method::GET, "/api/v2/receivers") => status::receivers(state),
-        (&Method::GET, "/api/v2/alerts") => alerts::get(state, &query),
-        (&Method::GET, "/api/v2/alerts/groups") => groups::get(state, &query),
-        (&Method::GET, "/api/v2/silences") => silences::list(state, &query),
-        (&Method::POST, "/api/v2/silences") => silences::post(state, req).await,
-        (&Method::GET, p) if p.starts_with("/api/v2/silence/") => {
-            silences::get(state, &p["/api/v2/silence/".len()..])
-        }
-        (&Method::DELETE, p) if p.starts_with("/api/v2/silence/") => {
-            silences::delete(state, &p["/api/v2/silence/".len()..]).await
-        }
-        (&Method::POST, "/api/v1/groups/ack") => acks::post(state, req).await,
-        (&Method::DELETE, "/api/v1/groups/ack") => acks::delete(state, req, &query).await,
-        (&Method::GET, "/api/v1/groups/acks") => acks::list(state),
-        (&Method::GET, "/api/v1/groups/decisions") => decisions(state, &query),
-        (&Method::POST, "/-/reload") => reload(state).await,
-        (_, p) if is_operator_path(p) => error(
-            StatusCode::METHOD_NOT_ALLOWED,
-            format!("method {method} is not allowed on {path}"),
-        ),
-        _ => return Err(req),
-    };
-    Ok(response)
-}
-
-fn is_operator_path(path: &str) -> bool {
-    matches!(
-        path,
-        "/api/v2/status"
-            | "/api/v2/receivers"
-            | "/api/v2/alerts/groups"
-            | "/api/v2/silences"
-            | "/api/v1/groups/ack"
-            | "/api/v1/groups/acks"
-            | "/api/v1/groups/decisions"
-            | "/-/reload"
-    ) || path.starts_with("/api/v2/silence/")
-        || acks::is_link_path(path)
-}
+use crate::server::respond::{error, json, Body};
+use crate::state::AppState;
 
 /// `GET /api/v1/groups/decisions?group_key=...`: the group's recent routing decisions, oldest
 /// first (see [`crate::decisions`]).
-fn decisions(state: &AppState, query: &Query) -> Response<Body> {
+pub(crate) fn decisions(state: &AppState, query: &Query) -> Response<Body> {
     match query.one("group_key") {
         Some(key) => json(StatusCode::OK, &state.decisions.of(key)),
         None => error(
@@ -93,7 +37,7 @@ fn decisions(state: &AppState, query: &Query) -> Response<Body> {
 /// 200 with what changed; when anything in it is wrong, 500 as Alertmanager answers a failed
 /// reload, with `error` (every problem, one per line) and `errors` (each on its own), and the
 /// running configuration unchanged.
-async fn reload(state: &AppState) -> Response<Body> {
+pub(crate) async fn reload(state: &AppState) -> Response<Body> {
     match state.reloader.reload("api").await {
         Ok(report) => json(StatusCode::OK, &report),
         Err(e) => json(
@@ -112,10 +56,10 @@ fn v2_error(status: StatusCode, message: impl Into<String>) -> Response<Body> {
 }
 
 /// The query string, decoded.
-struct Query(Vec<(String, String)>);
+pub(crate) struct Query(Vec<(String, String)>);
 
 impl Query {
-    fn parse(query: Option<&str>) -> Query {
+    pub(crate) fn parse(query: Option<&str>) -> Query {
         Query(
             form_urlencoded::parse(query.unwrap_or("").as_bytes())
                 .map(|(k, v)| (k.into_owned(), v.into_owned()))

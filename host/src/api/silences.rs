@@ -11,11 +11,12 @@ use time::format_description::well_known::Rfc3339;
 use time::OffsetDateTime;
 
 use super::{v2_error, Query};
-use crate::app::AppState;
 use crate::model::api_time;
 use crate::model::Matcher;
-use crate::server::{json, read_body, Body};
+use crate::server::body::read_body;
+use crate::server::respond::{json, Body};
 use crate::silence::{NewSilence, Silence, SilenceError, SilenceMatcher, SilenceState};
+use crate::state::AppState;
 
 /// A posted silence as sent. Every field the API's schema requires is optional here so that
 /// its absence is a 422 naming it, as Alertmanager answers, not a 400 from the JSON decoder.
@@ -186,7 +187,7 @@ fn matches_filter(s: &Silence, filter: &[Matcher]) -> bool {
 
 /// `GET /api/v2/silences`: active ones first (soonest to end first), then pending (soonest to
 /// start first), then expired (most recently ended first).
-pub(super) fn list(state: &AppState, query: &Query) -> Response<Body> {
+pub(crate) fn list(state: &AppState, query: &Query) -> Response<Body> {
     let filter = match query.matchers() {
         Ok(f) => f,
         Err(e) => return v2_error(StatusCode::BAD_REQUEST, e),
@@ -210,7 +211,7 @@ pub(super) fn list(state: &AppState, query: &Query) -> Response<Body> {
     json(StatusCode::OK, &out)
 }
 
-pub(super) fn get(state: &AppState, id: &str) -> Response<Body> {
+pub(crate) fn get(state: &AppState, id: &str) -> Response<Body> {
     if !is_uuid(id) {
         return bad_path_id(id);
     }
@@ -222,7 +223,7 @@ pub(super) fn get(state: &AppState, id: &str) -> Response<Body> {
 
 /// `DELETE /api/v2/silence/{id}` expires the silence. An unknown ID is a 404 (Alertmanager
 /// answers 500, which reads as campanile failing; see the README's choices).
-pub(super) async fn delete(state: &AppState, id: &str) -> Response<Body> {
+pub(crate) async fn delete(state: &AppState, id: &str) -> Response<Body> {
     if !is_uuid(id) {
         return bad_path_id(id);
     }
@@ -238,7 +239,7 @@ pub(super) async fn delete(state: &AppState, id: &str) -> Response<Body> {
 }
 
 /// `POST /api/v2/silences` creates a silence, or updates the one its `id` names.
-pub(super) async fn post(state: &AppState, req: Request<Incoming>) -> Response<Body> {
+pub(crate) async fn post(state: &AppState, req: Request<Incoming>) -> Response<Body> {
     let body = match read_body(state, req).await {
         Ok(b) => b,
         Err(resp) => return resp,

@@ -12,10 +12,10 @@ use hyper::{Response, StatusCode};
 use serde::Serialize;
 use time::OffsetDateTime;
 
-use crate::app::AppState;
 use crate::config::{Config, GroupBy, RouteConfig};
 use crate::model::api_time;
-use crate::server::{json, Body};
+use crate::server::respond::{json, Body};
+use crate::state::AppState;
 
 #[derive(Serialize)]
 #[serde(rename_all = "camelCase")]
@@ -60,7 +60,7 @@ struct Receiver<'a> {
     name: &'a str,
 }
 
-pub(super) fn status(state: &AppState) -> Response<Body> {
+pub(crate) fn status(state: &AppState) -> Response<Body> {
     let status = Status {
         // campanile runs alone: Alertmanager reports "disabled" when it has no cluster.
         cluster: Cluster {
@@ -83,7 +83,7 @@ pub(super) fn status(state: &AppState) -> Response<Body> {
     json(StatusCode::OK, &status)
 }
 
-pub(super) fn receivers(state: &AppState) -> Response<Body> {
+pub(crate) fn receivers(state: &AppState) -> Response<Body> {
     let config = state.config();
     let out: Vec<Receiver> = config
         .receivers

@@ -8,7 +8,7 @@ use hyper::header::CONTENT_LENGTH;
 use hyper::{Request, Response, StatusCode};
 
 use super::respond::{closing, error, Body};
-use crate::app::AppState;
+use crate::state::AppState;
 use crate::telemetry::SlowClientLabels;
 
 /// Reads the whole body, refusing with 413 past `server.max_body_size` bytes and with 408

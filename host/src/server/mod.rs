@@ -14,11 +14,12 @@
 //! - `respond` — the response shapes (JSON, text, HTML, errors).
 
 mod accept;
-mod body;
+pub(crate) mod body;
 mod conn;
 mod limits;
-mod respond;
+pub(crate) mod respond;
 mod routes;
+pub(crate) mod table;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -28,11 +29,10 @@ use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
-pub(crate) use body::read_body;
 pub use limits::{Cap, PROBE_RESERVE};
 pub use respond::{error, html, json, Body};
 
-use crate::app::AppState;
+use crate::state::AppState;
 use crate::telemetry::RefusedLabels;
 use accept::{Backoff, Throttle};
 use conn::Mode;

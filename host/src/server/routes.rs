@@ -1,8 +1,9 @@
-//! The router: every request is authenticated first (`api::auth`), then served by the operator
-//! API (`api`), ingest (the data plane), or the probes and metrics here.
+//! The router: every request is authenticated first (`api::auth`), then looked up in the one
+//! table of endpoints (`table`) and served by the operator API (`api`), ingest (the data
+//! plane), or the probes and metrics here; 404 and 405 come from the table.
 
 use hyper::body::Incoming;
-use hyper::header::CONTENT_TYPE;
+use hyper::header::{ALLOW, CONTENT_TYPE};
 use hyper::{Method, Request, Response, StatusCode};
 use serde::Serialize;
 use time::OffsetDateTime;
@@ -10,22 +11,27 @@ use tracing::Instrument;
 
 use super::body::read_body;
 use super::respond::{closing, error, json, text, Body};
+use super::table::{self, Endpoint, Lookup};
 use crate::api;
-use crate::app::AppState;
 use crate::ingest::{self, IngestError};
+use crate::state::AppState;
 
 /// The health probes, open to everyone, and kept serving past the connection cap. They tell
 /// the truth: 503 once a long-lived task has died (see `supervise`).
 fn probe(state: &AppState, method: &Method, path: &str) -> Option<Response<Body>> {
-    match (method, path) {
-        (&Method::GET, "/-/healthy" | "/-/ready") => Some(match state.supervisor.failed() {
-            None => text(StatusCode::OK, "OK\n"),
-            Some(task) => text(
-                StatusCode::SERVICE_UNAVAILABLE,
-                format!("{task} has died; campanile is stopping\n"),
-            ),
-        }),
+    match table::lookup(method, path) {
+        Lookup::Found(Endpoint::Healthy | Endpoint::Ready, _) => Some(health(state)),
         _ => None,
+    }
+}
+
+fn health(state: &AppState) -> Response<Body> {
+    match state.supervisor.failed() {
+        None => text(StatusCode::OK, "OK\n"),
+        Some(task) => text(
+            StatusCode::SERVICE_UNAVAILABLE,
+            format!("{task} has died; campanile is stopping\n"),
+        ),
     }
 }
 
@@ -58,53 +64,88 @@ pub(super) async fn handle(state: &AppState, req: Request<Incoming>) -> Response
         {
             return refused;
         }
-        let req = match api::handle(state, req).await {
-            Ok(response) => return response,
-            Err(req) => req,
-        };
-        match (&method, path.as_str()) {
-            (&Method::POST, "/api/v2/alerts") => {
-                ingest_endpoint(
-                    state,
-                    req,
-                    "api_v2",
-                    ingest::api_v2::decode,
-                    state.config().ingest.resolve_timeout,
-                )
-                .await
+        match table::lookup(&method, &path) {
+            Lookup::Found(endpoint, arg) => {
+                let arg = arg.to_string();
+                serve(state, endpoint, &arg, req).await
             }
-            (&Method::POST, "/api/v1/alertmanager") => {
-                ingest_endpoint(
-                    state,
-                    req,
-                    "webhook_v4",
-                    ingest::webhook_v4::decode,
-                    state.config().ingest.webhook_resolve_timeout,
-                )
-                .await
-            }
-            (&Method::GET, "/metrics") => {
-                let mut r = text(StatusCode::OK, state.metrics.encode());
-                r.headers_mut().insert(
-                    CONTENT_TYPE,
-                    "application/openmetrics-text; version=1.0.0; charset=utf-8"
-                        .parse()
-                        .expect("static header"),
+            Lookup::WrongMethod(allowed) => {
+                let allow = allowed
+                    .iter()
+                    .map(Method::as_str)
+                    .collect::<Vec<_>>()
+                    .join(", ");
+                let mut r = error(
+                    StatusCode::METHOD_NOT_ALLOWED,
+                    format!("method {method} is not allowed on {path} (allowed: {allow})"),
                 );
+                if let Ok(value) = allow.parse() {
+                    r.headers_mut().insert(ALLOW, value);
+                }
                 r
             }
-            (
-                _,
-                "/api/v2/alerts" | "/api/v1/alertmanager" | "/-/healthy" | "/-/ready" | "/metrics",
-            ) => error(
-                StatusCode::METHOD_NOT_ALLOWED,
-                format!("method {method} is not allowed on {path}"),
-            ),
-            _ => error(StatusCode::NOT_FOUND, format!("no endpoint {path}")),
+            Lookup::NotFound => error(StatusCode::NOT_FOUND, format!("no endpoint {path}")),
         }
     }
     .instrument(span)
     .await
+}
+
+/// Calls the endpoint's handler; `arg` is what its path carries (a silence ID, a link token).
+async fn serve(
+    state: &AppState,
+    endpoint: Endpoint,
+    arg: &str,
+    req: Request<Incoming>,
+) -> Response<Body> {
+    use api::{acks, alerts, groups, silences, status};
+    let query = || api::Query::parse(req.uri().query());
+    match endpoint {
+        Endpoint::Healthy | Endpoint::Ready => health(state),
+        Endpoint::Metrics => {
+            let mut r = text(StatusCode::OK, state.metrics.encode());
+            r.headers_mut().insert(
+                CONTENT_TYPE,
+                "application/openmetrics-text; version=1.0.0; charset=utf-8"
+                    .parse()
+                    .expect("static header"),
+            );
+            r
+        }
+        Endpoint::PostAlerts => {
+            let timeout = state.config().ingest.resolve_timeout;
+            ingest_endpoint(state, req, "api_v2", ingest::api_v2::decode, timeout).await
+        }
+        Endpoint::PostWebhook => {
+            let timeout = state.config().ingest.webhook_resolve_timeout;
+            ingest_endpoint(
+                state,
+                req,
+                "webhook_v4",
+                ingest::webhook_v4::decode,
+                timeout,
+            )
+            .await
+        }
+        Endpoint::Status => status::status(state),
+        Endpoint::Receivers => status::receivers(state),
+        Endpoint::GetAlerts => alerts::get(state, &query()),
+        Endpoint::GetGroups => groups::get(state, &query()),
+        Endpoint::ListSilences => silences::list(state, &query()),
+        Endpoint::PostSilence => silences::post(state, req).await,
+        Endpoint::GetSilence => silences::get(state, arg),
+        Endpoint::DeleteSilence => silences::delete(state, arg).await,
+        Endpoint::PostAck => acks::post(state, req).await,
+        Endpoint::DeleteAck => {
+            let q = query();
+            acks::delete(state, req, &q).await
+        }
+        Endpoint::ListAcks => acks::list(state),
+        Endpoint::Decisions => api::decisions(state, &query()),
+        Endpoint::Reload => api::reload(state).await,
+        Endpoint::ShowAckLink => acks::link_page(state, arg),
+        Endpoint::PostAckLink => acks::link_post(state, arg, req).await,
+    }
 }
 
 type Decoder = fn(

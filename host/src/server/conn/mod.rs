@@ -39,7 +39,7 @@ use tokio_util::sync::CancellationToken;
 
 use super::limits::Slot;
 use super::routes;
-use crate::app::AppState;
+use crate::state::AppState;
 use crate::telemetry::SlowClientLabels;
 use io::{Tracked, Watched};
 use phase::{InFlight, Limits, Track, Verdict};
