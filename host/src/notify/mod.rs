@@ -11,6 +11,7 @@
 //!   bodies read with a cap), `smtp` (an SMTP session whose reads are capped);
 //! - `secret`: values that never reach a log.
 
+mod attempt;
 mod discord;
 mod email;
 mod http;
@@ -158,7 +159,7 @@ impl Workers {
         let (tx, rx) = mpsc::unbounded_channel();
         let worker = worker::Worker {
             name: rc.name.clone(),
-            attempts: Arc::new(worker::Attempts::new(notifier, &rc.delivery)),
+            attempts: Arc::new(attempt::Attempts::new(notifier, &rc.delivery)),
             retry_for: rc.delivery.retry_for,
             concurrency: rc.delivery.concurrency,
             queue_gauge: self

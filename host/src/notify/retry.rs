@@ -19,7 +19,7 @@ use time::OffsetDateTime;
 use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 
-use super::worker::Attempts;
+use super::attempt::Attempts;
 use super::{count, Notification};
 use crate::clock;
 use crate::telemetry::{Metrics, ReceiverLabels};
