@@ -275,7 +275,6 @@ struct App {
     config: Arc<Config>,
     store: Arc<Store>,
     cache: Arc<AlertCache>,
-    routes: Arc<RouteTable>,
     silences: Arc<Silences>,
     mute: Arc<MuteStage>,
     ingestor: Ingestor,
@@ -316,7 +315,7 @@ impl App {
         let (flush_tx, flushes) = mpsc::unbounded_channel();
         let (routed, routed_rx) = mpsc::unbounded_channel();
         let mut dispatcher = Dispatcher::<()>::new(
-            routes.clone(),
+            routes,
             flush_tx,
             metrics.clone(),
             store.clone(),
@@ -331,7 +330,6 @@ impl App {
             config,
             store,
             cache,
-            routes,
             silences,
             mute,
             ingestor,
@@ -367,13 +365,12 @@ impl App {
     }
 
     /// What `app.rs` runs every few seconds (silences and inhibition sources forgotten, the
-    /// cache's expiry, acknowledgements of resolved groups), at `at`; and what the API shows
-    /// of each alert's mute status.
+    /// cache's expiry), at `at`; and what the API shows of each alert's mute status. (Which
+    /// groups fire, for acknowledgements, the dispatcher answers itself.)
     fn housekeeping(&self, at: OffsetDateTime) {
         self.silences.gc(at);
         self.mute.inhibitor().gc(at);
         self.cache.run_housekeeping();
-        let _ = campanile::ack::firing_groups(&self.cache, &self.routes, at);
         for alert in self.cache.snapshot() {
             let _ = self.mute.status(&alert, at);
         }

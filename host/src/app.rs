@@ -16,7 +16,7 @@ use crate::ack::Acks;
 use crate::config::Config;
 use crate::decisions::Decisions;
 use crate::dedup::AlertCache;
-use crate::group::Dispatcher;
+use crate::group::{Dispatcher, FiringGroups};
 use crate::ingest::{Identity, Ingestor};
 use crate::inhibit::Inhibitor;
 use crate::live::{config_hash, Generation, Live};
@@ -137,6 +137,7 @@ pub async fn start(
     let (routed_tx, routed_rx) = mpsc::unbounded_channel();
     let (reload_tx, reload_rx) = mpsc::unbounded_channel();
     let decisions = Arc::new(Decisions::default());
+    let (firing, firing_rx) = FiringGroups::channel();
     let mut dispatcher = Dispatcher::<Generation>::new(
         routes.clone(),
         flush_tx,
@@ -145,7 +146,8 @@ pub async fn start(
         snapshot.notified.into_iter().collect(),
     )
     .with_mute(mute.clone())
-    .with_reloads(reload_rx);
+    .with_reloads(reload_rx)
+    .with_queries(firing_rx);
     dispatcher.restore(restored);
     supervisor.spawn(
         "the dispatcher",
@@ -211,6 +213,7 @@ pub async fn start(
         silences,
         mute,
         acks,
+        firing,
         decisions,
         reloader,
         started: time::OffsetDateTime::now_utc(),
@@ -301,8 +304,13 @@ async fn operator_housekeeping(state: Arc<AppState>, shutdown: CancellationToken
         state.silences.gc(now);
         state.mute.inhibitor().gc(now);
         if !state.acks.is_empty() {
-            let firing = crate::ack::firing_groups(&state.cache, &state.routes(), now);
-            state.acks.clear_resolved(&firing);
+            match state.firing.at(now).await {
+                Ok(firing) => {
+                    state.acks.clear_resolved(&firing);
+                }
+                // The dispatcher has stopped: shutdown (or its failure) is under way.
+                Err(_) => continue,
+            }
         }
     }
 }

@@ -9,6 +9,7 @@ use crate::ack::Acks;
 use crate::config::Config;
 use crate::decisions::Decisions;
 use crate::dedup::AlertCache;
+use crate::group::FiringGroups;
 use crate::ingest::Ingestor;
 use crate::live::Live;
 use crate::mute::MuteStage;
@@ -31,6 +32,8 @@ pub struct AppState {
     /// Silences and inhibition (what `GET /api/v2/alerts` reports as `silencedBy`, `inhibitedBy`).
     pub mute: Arc<MuteStage>,
     pub acks: Arc<Acks>,
+    /// Which groups fire, as the dispatcher knows them.
+    pub firing: FiringGroups,
     /// Every group's recent routing decisions.
     pub decisions: Arc<Decisions>,
     /// Reloads the configuration (`POST /-/reload`, SIGHUP) and the plugin files.

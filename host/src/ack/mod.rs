@@ -16,9 +16,7 @@ use std::sync::{Arc, RwLock};
 use serde::Serialize;
 use time::OffsetDateTime;
 
-use crate::dedup::AlertCache;
 use crate::model::go_time;
-use crate::route::RouteTable;
 use crate::store::{Op, Store, StoreError, StoredAck};
 
 #[derive(Debug, thiserror::Error)]
@@ -154,25 +152,6 @@ impl Acks {
     pub fn is_empty(&self) -> bool {
         self.live.read().expect("acks lock").is_empty()
     }
-}
-
-/// The keys of the groups that have a firing alert at `now`.
-pub fn firing_groups(
-    cache: &AlertCache,
-    routes: &RouteTable,
-    now: OffsetDateTime,
-) -> HashSet<String> {
-    let mut keys = HashSet::new();
-    for alert in cache.snapshot() {
-        if alert.resolved_at(now) {
-            continue;
-        }
-        for id in routes.matching(&alert.labels) {
-            let route = routes.get(id);
-            keys.insert(route.group_key(&route.group_labels(&alert.labels)));
-        }
-    }
-    keys
 }
 
 #[cfg(test)]

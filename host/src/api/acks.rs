@@ -15,7 +15,7 @@ use serde::Deserialize;
 use time::OffsetDateTime;
 
 use super::Query;
-use crate::ack::{firing_groups, AckError};
+use crate::ack::AckError;
 use crate::notify::render::escape_html;
 use crate::server::body::read_body;
 use crate::server::respond::{error, html, json, Body};
@@ -51,7 +51,11 @@ pub(crate) async fn post(state: &AppState, req: Request<Incoming>) -> Response<B
         }
     };
     let now = OffsetDateTime::now_utc();
-    if !firing_groups(&state.cache, &state.routes(), now).contains(&request.group_key) {
+    let fires = match state.firing.fires(&request.group_key, now).await {
+        Ok(fires) => fires,
+        Err(gone) => return error(StatusCode::SERVICE_UNAVAILABLE, gone.to_string()),
+    };
+    if !fires {
         return error(
             StatusCode::NOT_FOUND,
             format!(
@@ -122,7 +126,7 @@ fn ack_error(e: &AckError) -> Response<Body> {
 }
 
 /// `GET /ack/<token>`: what the link acknowledges, and a button that does it.
-pub(crate) fn link_page(state: &AppState, token: &str) -> Response<Body> {
+pub(crate) async fn link_page(state: &AppState, token: &str) -> Response<Body> {
     let group_key = match verify_link(state, token) {
         Ok(k) => k,
         Err(refused) => return *refused,
@@ -141,7 +145,7 @@ pub(crate) fn link_page(state: &AppState, token: &str) -> Response<Body> {
                 .unwrap_or_default()
         ));
     }
-    if !firing_groups(&state.cache, &state.routes(), now).contains(&group_key) {
+    if !state.firing.fires(&group_key, now).await.unwrap_or(false) {
         body.push_str(
             "<p>This group has no firing alert any more: there is nothing to acknowledge.</p>\n",
         );
@@ -175,7 +179,11 @@ pub(crate) async fn link_post(
         .map(|(_, v)| v.into_owned())
         .unwrap_or_default();
     let now = OffsetDateTime::now_utc();
-    if !firing_groups(&state.cache, &state.routes(), now).contains(&group_key) {
+    let fires = match state.firing.fires(&group_key, now).await {
+        Ok(fires) => fires,
+        Err(gone) => return error(StatusCode::SERVICE_UNAVAILABLE, gone.to_string()),
+    };
+    if !fires {
         return html(
             StatusCode::NOT_FOUND,
             page(

@@ -8,7 +8,7 @@
 //! hands it a new route table ([`Reconfigure`]), under which it files every alert it holds
 //! again (see `refile`).
 
-use std::collections::{BTreeSet, HashMap};
+use std::collections::{BTreeSet, HashMap, HashSet};
 use std::sync::Arc;
 
 use time::OffsetDateTime;
@@ -16,7 +16,7 @@ use tokio::sync::mpsc;
 use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 
-use super::{AggrGroup, Dispatched, GroupFlush, Reconfigure, Routed};
+use super::{AggrGroup, Dispatched, FiringQuery, GroupFlush, Reconfigure, Routed};
 use crate::clock;
 use crate::model::SharedAlert;
 use crate::mute::MuteStage;
@@ -41,6 +41,8 @@ pub struct Dispatcher<G = ()> {
     pub(super) mute: Option<Arc<MuteStage>>,
     /// New route tables from reloads.
     reloads: Option<mpsc::UnboundedReceiver<Reconfigure<G>>>,
+    /// Questions about which groups fire.
+    queries: Option<mpsc::Receiver<FiringQuery>>,
 }
 
 impl<G: Send + Sync + 'static> Dispatcher<G> {
@@ -62,6 +64,7 @@ impl<G: Send + Sync + 'static> Dispatcher<G> {
             history,
             mute: None,
             reloads: None,
+            queries: None,
         }
     }
 
@@ -69,6 +72,21 @@ impl<G: Send + Sync + 'static> Dispatcher<G> {
     pub fn with_reloads(mut self, reloads: mpsc::UnboundedReceiver<Reconfigure<G>>) -> Self {
         self.reloads = Some(reloads);
         self
+    }
+
+    /// Answers [`FiringGroups`] questions.
+    pub fn with_queries(mut self, queries: mpsc::Receiver<FiringQuery>) -> Self {
+        self.queries = Some(queries);
+        self
+    }
+
+    /// The keys of the groups with an alert firing at `at`.
+    pub fn firing(&self, at: OffsetDateTime) -> HashSet<String> {
+        self.groups
+            .iter()
+            .filter(|(_, g)| g.alerts().any(|a| !a.resolved_at(at)))
+            .map(|(key, _)| key.to_string())
+            .collect()
     }
 
     /// Applies `mute` to every flush, and tells it of every alert filed.
@@ -86,13 +104,14 @@ impl<G: Send + Sync + 'static> Dispatcher<G> {
         shutdown: CancellationToken,
     ) {
         let mut reloads = self.reloads.take();
+        let mut queries = self.queries.take();
         loop {
             let next = self.timers.first().map(|(at, _)| *at);
             let next_wake = self.wakes.first().map(|(at, _)| *at);
             tokio::select! {
                 biased;
                 // First: reloads are rare, and a steady stream of batches must not hold one up.
-                Some(r) = next_reload(&mut reloads) => self.reconfigure(r),
+                Some(r) = next_message(&mut reloads) => self.reconfigure(r),
                 batch = batches.recv() => match batch {
                     Some(batch) => {
                         let (now, wall) = (Instant::now(), OffsetDateTime::now_utc());
@@ -105,6 +124,10 @@ impl<G: Send + Sync + 'static> Dispatcher<G> {
                     }
                     None => return,
                 },
+                // After batches, so a question sees every batch sent before it.
+                Some(q) = next_message(&mut queries) => {
+                    let _ = q.reply.send(self.firing(q.at));
+                }
                 Some(r) = routed.recv() => self.routed(r),
                 _ = sleep_until(next) => self.flush_due(),
                 _ = sleep_until(next_wake) => self.wake_due(),
@@ -273,10 +296,27 @@ fn send<G>(flushes: &mpsc::UnboundedSender<Dispatched<G>>, flush: GroupFlush) {
     let _ = flushes.send(Dispatched::Flush(flush));
 }
 
-async fn next_reload<G>(reloads: &mut Option<mpsc::UnboundedReceiver<G>>) -> Option<G> {
+async fn next_message<G>(reloads: &mut Option<impl Receive<G>>) -> Option<G> {
     match reloads {
-        Some(rx) => rx.recv().await,
+        Some(rx) => rx.receive().await,
         None => std::future::pending().await,
+    }
+}
+
+/// The receiving end of a bounded or an unbounded channel.
+trait Receive<T> {
+    async fn receive(&mut self) -> Option<T>;
+}
+
+impl<T> Receive<T> for mpsc::Receiver<T> {
+    async fn receive(&mut self) -> Option<T> {
+        self.recv().await
+    }
+}
+
+impl<T> Receive<T> for mpsc::UnboundedReceiver<T> {
+    async fn receive(&mut self) -> Option<T> {
+        self.recv().await
     }
 }
 

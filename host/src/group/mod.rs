@@ -4,6 +4,7 @@
 
 mod aggregation;
 mod dispatcher;
+mod firing;
 mod refile;
 
 use std::sync::Arc;
@@ -12,6 +13,7 @@ use time::OffsetDateTime;
 
 pub use aggregation::AggrGroup;
 pub use dispatcher::Dispatcher;
+pub use firing::{DispatcherGone, FiringGroups, FiringQuery};
 pub use refile::{Reconfigure, Refiled};
 
 use crate::ack::Ack;

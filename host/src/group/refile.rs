@@ -135,7 +135,7 @@ impl<G: Send + Sync + 'static> Dispatcher<G> {
 
 #[cfg(test)]
 mod tests {
-    use super::super::{Dispatched, GroupFlush, Reason};
+    use super::super::{Dispatched, FiringGroups, GroupFlush, Reason};
     use super::*;
     use crate::config::{Config, StoreConfig};
     use crate::model::{Alert, Labels};
@@ -240,6 +240,47 @@ repeat_interval = "4h"
             keys.sort();
             keys
         }
+    }
+
+    /// Acknowledgements ask the dispatcher which groups fire (`FiringGroups`): a group with a
+    /// firing alert does, one whose alerts have all ended does not, at the instant asked.
+    #[tokio::test]
+    async fn the_dispatcher_answers_which_groups_fire() {
+        let mut f = fixture(table(r#"["alertname"]"#, "a", ""));
+        let firing = alert("Firing", "db", f.wall);
+        let mut ended = (*alert("Ended", "db", f.wall)).clone();
+        ended.ends_at = f.wall + time::Duration::minutes(1);
+        f.file(&[firing, Arc::new(ended)]);
+        let keys = f.keys();
+        assert_eq!(keys.len(), 2);
+        let now = f.dispatcher.firing(f.wall);
+        assert_eq!(now.len(), 2, "both fire now: {now:?}");
+        let later = f.dispatcher.firing(f.wall + time::Duration::minutes(2));
+        assert_eq!(later.len(), 1, "{later:?}");
+        assert!(later.iter().all(|k| k.contains("Firing")), "{later:?}");
+
+        // Through the handle, as the API asks: answered by the running dispatcher.
+        let (handle, rx) = FiringGroups::channel();
+        let (_batches_tx, batches) = mpsc::channel(1);
+        let (_routed_tx, routed) = mpsc::unbounded_channel();
+        let shutdown = tokio_util::sync::CancellationToken::new();
+        let running = tokio::spawn(f.dispatcher.with_queries(rx).run(
+            batches,
+            routed,
+            shutdown.clone(),
+        ));
+        let key = keys.iter().find(|k| k.contains("Firing")).unwrap();
+        assert!(handle.fires(key, f.wall).await.unwrap());
+        assert!(!handle
+            .fires("{}:{alertname=\"Nope\"}", f.wall)
+            .await
+            .unwrap());
+        shutdown.cancel();
+        running.await.unwrap();
+        assert!(
+            handle.at(f.wall).await.is_err(),
+            "gone once the dispatcher stops"
+        );
     }
 
     #[tokio::test]

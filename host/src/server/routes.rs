@@ -143,7 +143,7 @@ async fn serve(
         Endpoint::ListAcks => acks::list(state),
         Endpoint::Decisions => api::decisions(state, &query()),
         Endpoint::Reload => api::reload(state).await,
-        Endpoint::ShowAckLink => acks::link_page(state, arg),
+        Endpoint::ShowAckLink => acks::link_page(state, arg).await,
         Endpoint::PostAckLink => acks::link_post(state, arg, req).await,
     }
 }
