@@ -3,7 +3,7 @@
 //!
 //! - integrations, one per module: `webhook`, `log`, `slack`, `mattermost`, `discord`,
 //!   `msteams`, `pagerduty`, `opsgenie`, `email`; `integrations` builds them from config;
-//! - texts: `render` (default title and bodies), `payload` (webhook v4 JSON), `truncate`
+//! - texts: `render` (default title and bodies), `payload` (webhook v4 JSON), `model::truncate`
 //!   (API limits), `severity` (plugin override or labels), `incident` (pager dedup keys);
 //! - delivery: `worker` (queue, concurrency, rate limit, attempt timeout, shutdown), `ratelimit`,
 //!   `retry` (backoff, `Retry-After`, the `retry_for` deadline), `outbox` (a notification's
@@ -30,12 +30,13 @@ mod retry;
 mod severity;
 mod slack;
 mod smtp;
-mod truncate;
 mod webhook;
 mod worker;
 
 pub use outbox::{entry as outbox_entry, schedule as outbox_schedule};
 pub use retry::Schedule;
+
+use crate::model::truncate;
 
 use std::collections::HashMap;
 use std::future::Future;

@@ -13,7 +13,9 @@
 
 pub(crate) mod bindings;
 pub(crate) mod convert;
+mod fault;
 mod host;
+mod pool;
 mod state;
 
 use std::collections::HashMap;
@@ -25,9 +27,7 @@ use std::time::{Duration, Instant};
 use serde::Serialize;
 use sha2::{Digest, Sha256};
 use wasmtime::component::{Component, HasSelf, Linker};
-use wasmtime::{
-    Cache, CacheConfig, Engine, InstanceAllocationStrategy, PoolingAllocationConfig, Store, Trap,
-};
+use wasmtime::{Cache, CacheConfig, Engine, InstanceAllocationStrategy, PoolingAllocationConfig};
 
 use crate::config::PluginConfig;
 use crate::group::GroupFlush;
@@ -36,6 +36,9 @@ use bindings::{Router, RouterPre};
 use host::CallState;
 
 pub use convert::Action;
+pub use fault::PluginFault;
+use fault::{classify, panic_message};
+pub use pool::{LoadedPlugin, CALLS_PER_INSTANCE, IDLE_PER_PLUGIN};
 pub use state::{PluginState, StateError};
 
 /// The WIT world this host implements (`wit/router.wit`); components built against another
@@ -55,12 +58,6 @@ const MAX_ACTIONS: usize = 256;
 /// ready, so instantiation reuses memory instead of mapping it anew. Callers wait for a slot
 /// ([`PluginRuntime::slot`]) rather than fail.
 pub const CALL_SLOTS: u32 = 32;
-
-/// Most instances of one plugin kept warm between calls.
-pub const IDLE_PER_PLUGIN: usize = 4;
-
-/// Calls one instance serves before it is replaced by a fresh one.
-pub const CALLS_PER_INSTANCE: u32 = 1_000;
 
 /// Why a plugin could not be loaded.
 #[derive(Debug, thiserror::Error)]
@@ -84,124 +81,6 @@ pub enum LoadError {
     Link { plugin: String, reason: String },
     #[error("cannot start the plugin engine: {0}")]
     Engine(String),
-}
-
-/// Why one call to a plugin produced no usable decision.
-#[derive(Debug, Clone, thiserror::Error)]
-pub enum PluginFault {
-    #[error("trapped: {0}")]
-    Trap(String),
-    #[error("ran past its {0:?} time limit")]
-    Timeout(Duration),
-    #[error("exceeded its {0}-byte memory limit")]
-    Memory(usize),
-    #[error("returned an error: {0}")]
-    Error(String),
-    #[error("returned oversized output: {0}")]
-    Output(String),
-    #[error("could not be instantiated: {0}")]
-    Instantiate(String),
-    #[error("named receiver {0:?}, which is not configured")]
-    UnknownReceiver(String),
-    #[error("is not loaded")]
-    Missing,
-}
-
-impl PluginFault {
-    /// A short, stable name for logs and metrics.
-    pub fn kind(&self) -> &'static str {
-        match self {
-            PluginFault::Trap(_) => "trap",
-            PluginFault::Timeout(_) => "timeout",
-            PluginFault::Memory(_) => "memory",
-            PluginFault::Error(_) => "error",
-            PluginFault::Output(_) => "output",
-            PluginFault::Instantiate(_) => "instantiate",
-            PluginFault::UnknownReceiver(_) => "unknown_receiver",
-            PluginFault::Missing => "missing",
-        }
-    }
-}
-
-/// A compiled, linked plugin ready to instantiate.
-pub struct LoadedPlugin {
-    pub config: Arc<PluginConfig>,
-    /// The first 12 hex digits of the SHA-256 of the .wasm file: which build is routing.
-    pub version: String,
-    pre: RouterPre<CallState>,
-    /// Instances that ended their last call cleanly, ready for the next one.
-    idle: Mutex<Vec<Warm>>,
-}
-
-/// An instance of a plugin in its own store, between calls.
-struct Warm {
-    store: Store<CallState>,
-    router: Router,
-    /// Calls it has served.
-    calls: u32,
-}
-
-impl LoadedPlugin {
-    /// Takes an idle instance or makes a fresh one, with a new deadline and a clean limiter.
-    fn checkout(
-        self: &Arc<Self>,
-        engine: &Engine,
-        state: &Arc<PluginState>,
-    ) -> Result<Warm, PluginFault> {
-        let idle = self.idle.lock().expect("idle instances lock").pop();
-        let mut warm = match idle {
-            Some(mut warm) => {
-                warm.store.set_epoch_deadline(self.deadline_ticks());
-                warm
-            }
-            None => self.instantiate(engine, state)?,
-        };
-        warm.calls += 1;
-        Ok(warm)
-    }
-
-    /// The plugin's time limit in epoch ticks.
-    fn deadline_ticks(&self) -> u64 {
-        let ticks = self
-            .config
-            .timeout
-            .as_nanos()
-            .div_ceil(EPOCH_TICK.as_nanos()) as u64;
-        ticks.max(1)
-    }
-
-    /// Keeps an instance whose call ended cleanly for the next call, unless it is worn
-    /// (too many calls, or half its memory limit in use) or enough are kept already.
-    fn checkin(&self, warm: Warm) {
-        let worn = warm.calls >= CALLS_PER_INSTANCE
-            || warm.store.data().limiter.in_use > self.config.memory_limit / 2;
-        if worn {
-            return;
-        }
-        let mut idle = self.idle.lock().expect("idle instances lock");
-        if idle.len() < IDLE_PER_PLUGIN {
-            idle.push(warm);
-        }
-    }
-
-    /// A fresh instance in a store with the plugin's memory cap and a deadline that covers
-    /// instantiation and the call after it.
-    fn instantiate(&self, engine: &Engine, state: &Arc<PluginState>) -> Result<Warm, PluginFault> {
-        let mut store = Store::new(engine, CallState::new(self.config.clone(), state.clone()));
-        store.limiter(|s| &mut s.limiter);
-        store.set_epoch_deadline(self.deadline_ticks());
-        match self.pre.instantiate(&mut store) {
-            Ok(router) => Ok(Warm {
-                store,
-                router,
-                calls: 0,
-            }),
-            Err(e) => Err(match classify(&store, &self.config, e) {
-                PluginFault::Trap(msg) => PluginFault::Instantiate(msg),
-                other => other,
-            }),
-        }
-    }
 }
 
 /// All plugins of a configuration, sharing one engine. The set of loaded plugins can be swapped
@@ -410,7 +289,9 @@ impl PluginRuntime {
             Ok(actions) => {
                 convert::actions_from_wit(actions, MAX_ACTIONS, plugin.config.max_output)
             }
-            Err(message) => Err(PluginFault::Error(truncate(message, 1024))),
+            Err(message) => Err(PluginFault::Error(crate::model::truncate::bytes(
+                &message, 1024,
+            ))),
         }
     }
 
@@ -468,17 +349,6 @@ fn pool(largest_memory: usize, plugins: usize) -> PoolingAllocationConfig {
         .total_stacks(instances)
         .max_memory_size(largest_memory);
     pool
-}
-
-/// Names the fault behind a wasmtime error: memory cap, deadline, or a trap.
-fn classify(store: &Store<CallState>, limits: &PluginConfig, e: wasmtime::Error) -> PluginFault {
-    if store.data().limiter.exceeded {
-        PluginFault::Memory(limits.memory_limit)
-    } else if e.downcast_ref::<Trap>() == Some(&Trap::Interrupt) {
-        PluginFault::Timeout(limits.timeout)
-    } else {
-        PluginFault::Trap(format!("{e:#}"))
-    }
 }
 
 /// What `campanile plugin check` reports about a component that links.
@@ -585,25 +455,4 @@ fn start_epoch_ticker(engine: &Engine) {
             }
         })
         .expect("spawn the epoch thread");
-}
-
-fn truncate(mut s: String, max: usize) -> String {
-    if s.len() > max {
-        let mut cut = max;
-        while !s.is_char_boundary(cut) {
-            cut -= 1;
-        }
-        s.truncate(cut);
-        s.push('…');
-    }
-    s
-}
-
-/// The message of a panic payload, as `std` prints it.
-fn panic_message(panic: &(dyn std::any::Any + Send)) -> String {
-    match (panic.downcast_ref::<&str>(), panic.downcast_ref::<String>()) {
-        (Some(s), _) => (*s).to_string(),
-        (None, Some(s)) => s.clone(),
-        (None, None) => "panicked".to_string(),
-    }
 }

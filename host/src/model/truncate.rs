@@ -1,4 +1,5 @@
-//! Keeping texts within the limits each API documents. Truncation is visible (it ends in `…`),
+//! Keeping texts within limits: those each receiver's API documents, and the host's own (a
+//! plugin's error message). Truncation is visible (it ends in `…`),
 //! always at a character boundary, and never fails: an over-long alert is shortened, not lost.
 
 /// What a cut text ends with.
