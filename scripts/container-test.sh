@@ -104,17 +104,28 @@ podman healthcheck run "$name" || fail "podman healthcheck run reports unhealthy
 
 alertname="ContainerTest$$"
 say "posting $alertname"
-reply="$(curl -sS -o /dev/stderr -w '%{http_code}' -XPOST "$base/api/v2/alerts" \
+# The answer's body goes to a file (not -o /dev/stderr: curl would reopen, and truncate, a log
+# file that stderr is redirected to).
+reply="$(curl -sS -o "$work/reply" -w '%{http_code}' -XPOST "$base/api/v2/alerts" \
     -H 'content-type: application/json' \
     -d "[{\"labels\":{\"alertname\":\"$alertname\",\"severity\":\"critical\",\"cluster\":\"ci\"},
           \"annotations\":{\"summary\":\"posted by scripts/container-test.sh\"}}]")"
-[ "$reply" = 200 ] || fail "POST /api/v2/alerts answered $reply"
+[ "$reply" = 200 ] || fail "POST /api/v2/alerts answered $reply: $(cat "$work/reply")"
 
 # group_wait is 30s in the example; severity critical goes to the `pager` receiver (a log one).
-notified() { podman logs "$name" 2>&1 | grep -F "$alertname" | grep -q 'receiver=pager'; }
+# No pipes into `grep -q` (it ends early, and with pipefail the writer's SIGPIPE fails the
+# check): what is searched is read whole first.
+container_log() { podman logs "$name" 2>&1; }
+notified() {
+    local lines
+    lines="$(grep -F "$alertname" <<<"$(container_log)")" || return 1
+    grep -q 'receiver=pager' <<<"$lines"
+}
 say "waiting for the notification in the container log (group_wait 30s)"
 wait_for 90 "a notification for $alertname to the pager receiver" notified
-podman logs "$name" 2>&1 | grep -F -m 1 -B 1 "$alertname" | sed 's/^/   | /'
+# Through a file: `grep -m 1` ends early, and with pipefail podman's SIGPIPE would end the test.
+podman logs "$name" >"$work/container.log" 2>&1
+grep -F -m 1 -B 1 "$alertname" "$work/container.log" | sed 's/^/   | /'
 
 metrics="$(curl -fsS "$base/metrics")"
 for series in \
@@ -129,12 +140,12 @@ say "stopping (SIGTERM)"
 podman stop -t 20 "$name" >/dev/null
 code="$(podman inspect --format '{{.State.ExitCode}}' "$name")"
 [ "$code" = 0 ] || fail "campanile exited with $code on SIGTERM"
-podman logs "$name" 2>&1 | grep -q stopped || fail "no 'stopped' line in the log"
+grep -q stopped <<<"$(container_log)" || fail "no 'stopped' line in the log"
 
 say "restarting with the same /data volume"
 podman start "$name" >/dev/null
 wait_for 60 "$base/-/ready after the restart" ready
-curl -fsS "$base/api/v2/alerts" | grep -qF "$alertname" ||
+grep -qF "$alertname" <<<"$(curl -fsS "$base/api/v2/alerts")" ||
     fail "the alert did not survive the restart: $(curl -sS "$base/api/v2/alerts")"
 
 say "PASS: image $ref ($((size / 1024 / 1024)) MiB)"
