@@ -42,7 +42,7 @@ pub struct Dispatcher<G = ()> {
     /// New route tables from reloads.
     reloads: Option<mpsc::UnboundedReceiver<Reconfigure<G>>>,
     /// Questions about which groups fire.
-    queries: Option<mpsc::Receiver<FiringQuery>>,
+    queries: Option<mpsc::UnboundedReceiver<FiringQuery>>,
 }
 
 impl<G: Send + Sync + 'static> Dispatcher<G> {
@@ -75,7 +75,7 @@ impl<G: Send + Sync + 'static> Dispatcher<G> {
     }
 
     /// Answers [`FiringGroups`] questions.
-    pub fn with_queries(mut self, queries: mpsc::Receiver<FiringQuery>) -> Self {
+    pub fn with_queries(mut self, queries: mpsc::UnboundedReceiver<FiringQuery>) -> Self {
         self.queries = Some(queries);
         self
     }
@@ -296,27 +296,10 @@ fn send<G>(flushes: &mpsc::UnboundedSender<Dispatched<G>>, flush: GroupFlush) {
     let _ = flushes.send(Dispatched::Flush(flush));
 }
 
-async fn next_message<G>(reloads: &mut Option<impl Receive<G>>) -> Option<G> {
-    match reloads {
-        Some(rx) => rx.receive().await,
+async fn next_message<G>(rx: &mut Option<mpsc::UnboundedReceiver<G>>) -> Option<G> {
+    match rx {
+        Some(rx) => rx.recv().await,
         None => std::future::pending().await,
-    }
-}
-
-/// The receiving end of a bounded or an unbounded channel.
-trait Receive<T> {
-    async fn receive(&mut self) -> Option<T>;
-}
-
-impl<T> Receive<T> for mpsc::Receiver<T> {
-    async fn receive(&mut self) -> Option<T> {
-        self.recv().await
-    }
-}
-
-impl<T> Receive<T> for mpsc::UnboundedReceiver<T> {
-    async fn receive(&mut self) -> Option<T> {
-        self.recv().await
     }
 }
 

@@ -15,9 +15,10 @@ pub struct FiringQuery {
 }
 
 /// Asks the dispatcher which groups fire. It answers between batches, after every batch sent
-/// before the question (so an alert whose POST was answered is counted).
+/// before the question (so an alert whose POST was answered is counted). Each asker waits for
+/// its answer, so the questions queued are at most the requests in flight.
 #[derive(Clone)]
-pub struct FiringGroups(mpsc::Sender<FiringQuery>);
+pub struct FiringGroups(mpsc::UnboundedSender<FiringQuery>);
 
 /// The dispatcher is gone: campanile is shutting down.
 #[derive(Debug, thiserror::Error)]
@@ -26,8 +27,8 @@ pub struct DispatcherGone;
 
 impl FiringGroups {
     /// A handle, and the receiving end for [`super::Dispatcher::with_queries`].
-    pub fn channel() -> (FiringGroups, mpsc::Receiver<FiringQuery>) {
-        let (tx, rx) = mpsc::channel(64);
+    pub fn channel() -> (FiringGroups, mpsc::UnboundedReceiver<FiringQuery>) {
+        let (tx, rx) = mpsc::unbounded_channel();
         (FiringGroups(tx), rx)
     }
 
@@ -36,7 +37,6 @@ impl FiringGroups {
         let (reply, answer) = oneshot::channel();
         self.0
             .send(FiringQuery { at, reply })
-            .await
             .map_err(|_| DispatcherGone)?;
         answer.await.map_err(|_| DispatcherGone)
     }

@@ -160,21 +160,35 @@ impl fmt::Debug for Labels {
 /// Formats like Prometheus' `LabelSet.String()`, which Alertmanager's group keys are made of:
 /// each pair rendered `name="value"` (the value quoted as Go's `%q`), the rendered pairs
 /// sorted as strings — so `env2="blue"` comes before `env="staging"` — and joined by `, `.
+///
+/// Rendered pairs sort as the names do unless a name is a prefix of the next one (`env`,
+/// `env2`): only then are they rendered apart and sorted. Group keys are printed for every
+/// alert filed, so the common case writes straight through.
 impl fmt::Display for Labels {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let mut pairs: Vec<String> = self
+        let names_sort_as_rendered = self
             .iter()
-            .map(|(n, v)| {
-                let mut pair = String::with_capacity(n.len() + v.len() + 3);
-                pair.push_str(n);
-                pair.push('=');
-                // Writing to a String cannot fail.
-                let _ = write_go_quoted(&mut pair, v);
-                pair
-            })
-            .collect();
-        pairs.sort_unstable();
-        write!(f, "{{{}}}", pairs.join(", "))
+            .zip(self.iter().skip(1))
+            .all(|((a, _), (b, _))| !b.starts_with(a));
+        f.write_str("{")?;
+        if names_sort_as_rendered {
+            for (i, (n, v)) in self.iter().enumerate() {
+                if i > 0 {
+                    f.write_str(", ")?;
+                }
+                f.write_str(n)?;
+                f.write_str("=")?;
+                write_go_quoted(f, v)?;
+            }
+        } else {
+            let mut pairs: Vec<String> = self
+                .iter()
+                .map(|(n, v)| format!("{n}={}", go_quoted(v)))
+                .collect();
+            pairs.sort_unstable();
+            f.write_str(&pairs.join(", "))?;
+        }
+        f.write_str("}")
     }
 }
 
@@ -403,6 +417,14 @@ mod tests {
         assert_eq!(l.get("b"), Some("3"));
         assert_eq!(l.get("c"), None);
         assert_eq!(l.to_string(), r#"{a="2", b="3"}"#);
+        // A name that is a prefix of another: `env2="…"` sorts before `env="…"`, as in
+        // Prometheus' LabelSet.String().
+        let prefixed =
+            Labels::from_pairs([("env", "staging"), ("env2", "blue"), ("app", "bell\u{7}")]);
+        assert_eq!(
+            prefixed.to_string(),
+            "{app=\"bell\\a\", env2=\"blue\", env=\"staging\"}"
+        );
     }
 
     #[test]

@@ -56,19 +56,17 @@ pub(super) async fn handle(state: &AppState, req: Request<Incoming>) -> Response
     let path = req.uri().path().to_string();
     let span = tracing::debug_span!("request", %method, %path);
     async move {
-        if let Some(answer) = probe(state, &method, &path) {
-            return answer;
+        let found = table::lookup(&method, &path);
+        if let Lookup::Found(Endpoint::Healthy | Endpoint::Ready, _) = found {
+            return health(state);
         }
         if let Some(refused) =
             api::auth::refusal(&state.config().server, &method, &path, req.headers())
         {
             return refused;
         }
-        match table::lookup(&method, &path) {
-            Lookup::Found(endpoint, arg) => {
-                let arg = arg.to_string();
-                serve(state, endpoint, &arg, req).await
-            }
+        match found {
+            Lookup::Found(endpoint, arg) => serve(state, endpoint, arg, req).await,
             Lookup::WrongMethod(allowed) => {
                 let allow = allowed
                     .iter()
