@@ -38,4 +38,3 @@ pub mod state;
 pub mod store;
 pub mod supervise;
 pub mod telemetry;
-pub mod timeinterval;

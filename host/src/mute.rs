@@ -8,7 +8,7 @@
 //! told as soon as its mute ends rather than at the next repeat interval. The operator API asks
 //! the same stage for an alert's `silencedBy` and `inhibitedBy`.
 //!
-//! Time intervals ([`crate::timeinterval`]) mute a whole route rather than alerts; the
+//! Time intervals ([`crate::model::time_interval`]) mute a whole route rather than alerts; the
 //! dispatcher checks them at the same point, so they follow the same rule.
 
 use std::sync::{Arc, RwLock};

@@ -6,6 +6,7 @@ mod compile;
 pub mod raw;
 mod receivers;
 mod secret;
+mod store;
 
 use std::collections::BTreeMap;
 use std::fmt;
@@ -14,11 +15,11 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
+pub use crate::model::time_interval::NamedTimeInterval;
 use crate::model::Matcher;
-pub use crate::store::{Durability, StoreConfig};
-pub use crate::timeinterval::NamedTimeInterval;
 pub use receivers::*;
 pub use secret::{scrub, Secret};
+pub use store::{Durability, StoreConfig};
 
 /// The configuration used when `campanile serve` is given no file.
 pub const DEFAULT_TOML: &str = include_str!("default.toml");

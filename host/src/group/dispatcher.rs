@@ -179,7 +179,7 @@ impl<G: Send + Sync + 'static> Dispatcher<G> {
                 continue;
             };
             let route = &group.route.config;
-            if let Some(why) = crate::timeinterval::route_muted(
+            if let Some(why) = crate::model::time_interval::route_muted(
                 &route.mute_time_intervals,
                 &route.active_time_intervals,
                 wall,
@@ -260,7 +260,7 @@ impl<G: Send + Sync + 'static> Dispatcher<G> {
                 continue;
             };
             let route = &group.route.config;
-            let time_muted = crate::timeinterval::route_muted(
+            let time_muted = crate::model::time_interval::route_muted(
                 &route.mute_time_intervals,
                 &route.active_time_intervals,
                 wall,

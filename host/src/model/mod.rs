@@ -15,6 +15,7 @@ mod gotime;
 pub mod matcher;
 mod quote;
 mod severity;
+pub mod time_interval;
 pub mod truncate;
 pub use gotime::{api_time, go_time};
 pub use matcher::Matcher;

@@ -4,45 +4,34 @@
 //! silences and acknowledgements are the hot copy; this is the truth they are rebuilt from at
 //! start.
 //!
-//! Writes go through one writer thread that **group-commits**: while one transaction is being
-//! made durable, new requests queue up, and the next transaction takes all of them, so many
-//! concurrent ingest requests share one fsync. `records` is the on-disk format, `redb` the
-//! backend.
+//! The pipeline sees only [`Store`]: it queues [`Op`]s and awaits their durability, and reads a
+//! [`Snapshot`] once at start. Behind it, `writer` is the one thread that group-commits the ops
+//! to a [`backend::Backend`] (`redb` is the embedded one), and `records` is the stored format of
+//! each kind of record.
 
+mod backend;
 mod records;
 mod redb;
+mod writer;
 
-use std::collections::HashMap;
-use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::mpsc as std_mpsc;
 use std::sync::Arc;
 use std::thread;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use tokio::sync::oneshot;
 use tokio_util::sync::CancellationToken;
+
+pub use crate::config::{Durability, StoreConfig};
 
 pub use records::{
     extend_history, NotifiedRecord, OutboxEntry, SentRecord, StoredAck, StoredAlert, StoredMatcher,
     StoredSilence, StoredState,
 };
 
+use self::backend::Backend;
 use self::redb::RedbBackend;
-
-/// The most requests folded into one transaction.
-const MAX_BATCH: usize = 4096;
-
-/// How soon the writes of a failed transaction are tried again: doubling from the first to the
-/// last while the store keeps failing.
-const RETRY_AFTER_FAILURE: (Duration, Duration) = (Duration::from_secs(1), Duration::from_secs(30));
-
-/// The store is failing: when to try again, and what to answer until then.
-struct Failing {
-    retry_at: Instant,
-    backoff: Duration,
-    error: StoreError,
-}
 
 #[derive(Debug, Clone, thiserror::Error)]
 pub enum StoreError {
@@ -52,38 +41,6 @@ pub enum StoreError {
     Io { path: String, reason: String },
     #[error("the store writer has stopped")]
     Stopped,
-}
-
-/// When a write is acknowledged.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Durability {
-    /// After the transaction holding it is on disk (fsync). Concurrent writes share commits.
-    Immediate,
-    /// Before it is on disk; the writer makes everything durable at least every
-    /// `flush_interval`. A crash loses at most that window; a clean shutdown loses nothing.
-    Deferred { flush_interval: Duration },
-    /// Nothing is written: state lives in memory only and is lost on restart.
-    Off,
-}
-
-#[derive(Debug, Clone, PartialEq)]
-pub struct StoreConfig {
-    /// The database file.
-    pub path: PathBuf,
-    pub durability: Durability,
-}
-
-impl StoreConfig {
-    /// Where compiled plugins are cached: `plugin-cache/` beside the database file (as an
-    /// absolute path, which the cache needs), unless nothing is to be written
-    /// (`durability = "off"`).
-    pub fn plugin_cache_dir(&self) -> Option<PathBuf> {
-        if matches!(self.durability, Durability::Off) {
-            return None;
-        }
-        let dir = self.path.parent().unwrap_or(std::path::Path::new("."));
-        std::path::absolute(dir.join("plugin-cache")).ok()
-    }
 }
 
 /// One transaction the writer made, as told to the observer given to
@@ -208,7 +165,7 @@ impl Store {
         if config.durability == Durability::Off {
             return Ok((Arc::new(Store::in_memory()), Snapshot::default()));
         }
-        let backend = RedbBackend::open(&config.path)?;
+        let mut backend: Box<dyn Backend> = Box::new(RedbBackend::open(&config.path)?);
         let snapshot = backend.load()?;
         let next_id = snapshot
             .outbox
@@ -226,7 +183,7 @@ impl Store {
             .name("campanile-store".into())
             .spawn(move || {
                 let _on_exit = on_exit;
-                run_writer(backend, rx, durability, observe, flag)
+                writer::run_writer(backend, rx, durability, observe, flag)
             })
             .map_err(|e| StoreError::Open {
                 path: config.path.display().to_string(),
@@ -344,148 +301,6 @@ impl Store {
         }
         if let Some(handle) = self.writer.lock().expect("writer lock").take() {
             let _ = handle.join();
-        }
-    }
-}
-
-fn run_writer(
-    mut backend: RedbBackend,
-    rx: std_mpsc::Receiver<Request>,
-    durability: Durability,
-    observe: CommitObserver,
-    failing_flag: Arc<AtomicBool>,
-) {
-    let mut apply = |ops: &[Op], durable: bool| {
-        let started = Instant::now();
-        let result = backend.apply(ops, durable);
-        observe(&Commit {
-            elapsed: started.elapsed(),
-            durable,
-            ok: result.is_ok(),
-        });
-        result
-    };
-    let flush_interval = match durability {
-        Durability::Deferred { flush_interval } => flush_interval,
-        _ => Duration::MAX,
-    };
-    let mut dirty = false;
-    let mut last_sync = Instant::now();
-    // The writes of transactions that failed, the last op per record. They go first into the
-    // next attempt, so once the disk works again the store catches up with memory, even with
-    // writes nobody waited for, and even where a sender's retry is an identical re-send the
-    // cache settles without a write. Attempts are spaced out (RETRY_AFTER_FAILURE): each one
-    // rewrites everything pending, so requests in between are refused at once, their writes
-    // kept for the next attempt.
-    let mut failed: HashMap<Record, Op> = HashMap::new();
-    let mut failing: Option<Failing> = None;
-    loop {
-        let wait = if let Some(f) = &failing {
-            Some(f.retry_at.saturating_duration_since(Instant::now()))
-        } else if dirty {
-            Some(flush_interval.saturating_sub(last_sync.elapsed()))
-        } else {
-            None
-        };
-        let first = if let Some(wait) = wait {
-            match rx.recv_timeout(wait) {
-                Ok(r) => Some(r),
-                Err(std_mpsc::RecvTimeoutError::Timeout) => None,
-                Err(std_mpsc::RecvTimeoutError::Disconnected) => break,
-            }
-        } else {
-            match rx.recv() {
-                Ok(r) => Some(r),
-                Err(_) => break,
-            }
-        };
-        let mut ops: Vec<Op> = Vec::new();
-        // Per op: keep it if the transaction fails (`Request::keep`).
-        let mut keep: Vec<bool> = Vec::new();
-        let mut waiters = Vec::new();
-        let mut stop = false;
-        let mut take = |r: Request| {
-            keep.extend(std::iter::repeat_n(r.keep, r.ops.len()));
-            ops.extend(r.ops);
-            waiters.extend(r.done);
-            stop |= r.stop;
-        };
-        if let Some(first) = first {
-            take(first);
-            for _ in 1..MAX_BATCH {
-                match rx.try_recv() {
-                    Ok(r) => take(r),
-                    Err(_) => break,
-                }
-            }
-        }
-        let kept = |ops: Vec<Op>, keep: Vec<bool>| {
-            ops.into_iter()
-                .zip(keep)
-                .filter(|(_, keep)| *keep)
-                .map(|(op, _)| (op.record(), op))
-        };
-        if let Some(f) = failing
-            .as_ref()
-            .filter(|f| !stop && Instant::now() < f.retry_at)
-        {
-            failed.extend(kept(ops, keep));
-            for w in waiters {
-                let _ = w.send(Err(f.error.clone()));
-            }
-            continue;
-        }
-        // Earlier failed writes first: a later op on the same record wins.
-        let retried = failed.len();
-        let ops: Vec<Op> = failed.drain().map(|(_, op)| op).chain(ops).collect();
-        let keep: Vec<bool> = std::iter::repeat_n(true, retried).chain(keep).collect();
-        let durable =
-            stop || durability == Durability::Immediate || last_sync.elapsed() >= flush_interval;
-        let result = apply(&ops, durable);
-        match &result {
-            Ok(()) => {
-                failing_flag.store(false, Ordering::Relaxed);
-                if failing.take().is_some() {
-                    tracing::info!(
-                        ops = ops.len(),
-                        "store writes work again; pending writes made"
-                    );
-                }
-            }
-            Err(e) => {
-                let backoff = failing.as_ref().map_or(RETRY_AFTER_FAILURE.0, |f| {
-                    (f.backoff * 2).min(RETRY_AFTER_FAILURE.1)
-                });
-                tracing::error!(error = %e, ops = ops.len(), retry_in = ?backoff, "store write failed; its writes are kept for the next attempt");
-                failed.extend(kept(ops, keep));
-                failing_flag.store(true, Ordering::Relaxed);
-                failing = Some(Failing {
-                    retry_at: Instant::now()
-                        .checked_add(backoff)
-                        .unwrap_or_else(Instant::now),
-                    backoff,
-                    error: e.clone(),
-                });
-            }
-        }
-        if durable {
-            last_sync = Instant::now();
-            dirty = false;
-        } else {
-            dirty = true;
-        }
-        for w in waiters {
-            let _ = w.send(result.clone());
-        }
-        if stop {
-            return;
-        }
-    }
-    // Every sender is gone: make what is written durable before the thread ends.
-    if dirty || !failed.is_empty() {
-        let ops: Vec<Op> = failed.into_values().collect();
-        if let Err(e) = apply(&ops, true) {
-            tracing::error!(error = %e, "final store flush failed");
         }
     }
 }

@@ -4,6 +4,7 @@ use std::path::{Path, PathBuf};
 
 use redb::{Database, Durability, ReadableDatabase, ReadableTable, TableDefinition, TableHandle};
 
+use super::backend::Backend;
 use super::{Op, Snapshot, StoreError};
 
 /// redb's page cache. The store is read in full once, at start, and then only written, so its
@@ -105,21 +106,6 @@ impl RedbBackend {
         }
     }
 
-    /// Applies every op in one transaction; `durable` decides whether the commit waits for
-    /// the disk. After an I/O error redb refuses every later write until the file is opened
-    /// again (`PreviousIo`), so a failed write closes the database and the next one reopens
-    /// it: a disk that was full works again once it has room, without a restart.
-    pub fn apply(&mut self, ops: &[Op], durable: bool) -> Result<(), StoreError> {
-        let result = self.reopen().and_then(|()| {
-            let db = self.db.as_ref().expect("open");
-            self.write(db, ops, durable)
-        });
-        if result.is_err() {
-            self.db = None;
-        }
-        result
-    }
-
     fn write(&self, db: &Database, ops: &[Op], durable: bool) -> Result<(), StoreError> {
         let mut txn = db.begin_write().map_err(self.err())?;
         txn.set_durability(if durable {
@@ -192,28 +178,6 @@ impl RedbBackend {
         txn.commit().map_err(self.err())
     }
 
-    /// Everything stored, for start-up. A record that does not decode is logged with its table
-    /// and key and left out (it stays on disk, for inspection): one bad record must not stop
-    /// a start.
-    pub fn load(&self) -> Result<Snapshot, StoreError> {
-        let db = self.db.as_ref().expect("open at start");
-        let txn = db.begin_read().map_err(self.err())?;
-        let mut snap = Snapshot::default();
-        self.read_rows(&txn, ALERTS, |k, v| snap.alerts.push((k, v)))?;
-        self.read_rows(&txn, NOTIFIED, |k, v| {
-            snap.notified.push((k.to_string(), v))
-        })?;
-        self.read_rows(&txn, OUTBOX, |k, v| snap.outbox.push((k, v)))?;
-        self.read_rows(&txn, SILENCES, |_, v| snap.silences.push(v))?;
-        self.read_rows(&txn, ACKS, |k, v| snap.acks.push((k.to_string(), v)))?;
-        self.read_rows(&txn, STATE, |k, v| {
-            if let Some((plugin, key)) = k.split_once('\0') {
-                snap.state.push((plugin.to_string(), key.to_string(), v));
-            }
-        })?;
-        Ok(snap)
-    }
-
     /// Hands every row of `table` that decodes to `each`; logs and skips the others.
     fn read_rows<K, T>(
         &self,
@@ -239,6 +203,45 @@ impl RedbBackend {
             }
         }
         Ok(())
+    }
+}
+
+impl Backend for RedbBackend {
+    /// Everything stored, for start-up. A record that does not decode is logged with its table
+    /// and key and left out (it stays on disk, for inspection): one bad record must not stop
+    /// a start.
+    fn load(&mut self) -> Result<Snapshot, StoreError> {
+        let db = self.db.as_ref().expect("open at start");
+        let txn = db.begin_read().map_err(self.err())?;
+        let mut snap = Snapshot::default();
+        self.read_rows(&txn, ALERTS, |k, v| snap.alerts.push((k, v)))?;
+        self.read_rows(&txn, NOTIFIED, |k, v| {
+            snap.notified.push((k.to_string(), v))
+        })?;
+        self.read_rows(&txn, OUTBOX, |k, v| snap.outbox.push((k, v)))?;
+        self.read_rows(&txn, SILENCES, |_, v| snap.silences.push(v))?;
+        self.read_rows(&txn, ACKS, |k, v| snap.acks.push((k.to_string(), v)))?;
+        self.read_rows(&txn, STATE, |k, v| {
+            if let Some((plugin, key)) = k.split_once('\0') {
+                snap.state.push((plugin.to_string(), key.to_string(), v));
+            }
+        })?;
+        Ok(snap)
+    }
+
+    /// Applies every op in one transaction; `durable` decides whether the commit waits for
+    /// the disk. After an I/O error redb refuses every later write until the file is opened
+    /// again (`PreviousIo`), so a failed write closes the database and the next one reopens
+    /// it: a disk that was full works again once it has room, without a restart.
+    fn apply(&mut self, ops: &[Op], durable: bool) -> Result<(), StoreError> {
+        let result = self.reopen().and_then(|()| {
+            let db = self.db.as_ref().expect("open");
+            self.write(db, ops, durable)
+        });
+        if result.is_err() {
+            self.db = None;
+        }
+        result
     }
 }
 
@@ -285,7 +288,7 @@ mod tests {
             }
             txn.commit().unwrap();
         }
-        let backend = RedbBackend::open(&path).unwrap();
+        let mut backend = RedbBackend::open(&path).unwrap();
         let snapshot = backend
             .load()
             .expect("one bad record does not stop a start");

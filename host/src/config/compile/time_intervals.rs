@@ -6,7 +6,7 @@ use std::sync::Arc;
 use super::Ctx;
 use crate::config::raw::RawTimeInterval;
 use crate::config::NamedTimeInterval;
-use crate::timeinterval::{IntervalError, TimeInterval};
+use crate::model::time_interval::{IntervalError, TimeInterval};
 
 /// `[[time_intervals]]`: each interval's fields parsed, names unique.
 pub(super) fn compile_time_intervals(

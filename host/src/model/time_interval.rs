@@ -10,7 +10,7 @@
 //! Alertmanager, so a range cannot wrap (`"saturday:sunday"` is written as two ranges).
 //!
 //! The check runs as a group is flushed, beside silences and inhibition (see
-//! [`crate::group::Dispatcher`]): a muted route's flush notifies nobody and is not recorded as
+//! the group dispatcher): a muted route's flush notifies nobody and is not recorded as
 //! notified, so its alerts are told at the first group_interval tick after the mute ends.
 
 use std::sync::Arc;

@@ -1,0 +1,17 @@
+//! What a store backend does: read everything at start, and apply a batch of ops as one
+//! transaction. The writer thread (`writer.rs`) owns the backend and calls it from that thread
+//! only, so a backend needs no locking of its own; everything above it — group commit, retry
+//! after a failure, durability — is the writer's and the same for every backend.
+
+use super::{Op, Snapshot, StoreError};
+
+pub(super) trait Backend: Send {
+    /// Everything stored. A record that does not decode is left out with an error naming it
+    /// (the start goes on); a store that cannot be read at all is an error.
+    fn load(&mut self) -> Result<Snapshot, StoreError>;
+
+    /// Applies `ops` in order as one transaction: all of them or, on an error, none. When
+    /// `durable`, the transaction is on stable storage before this returns; otherwise it may
+    /// be made durable by a later durable call.
+    fn apply(&mut self, ops: &[Op], durable: bool) -> Result<(), StoreError>;
+}
