@@ -132,4 +132,134 @@ mod tests {
             "enough kept already"
         );
     }
+
+    /// The pool of a real component: the `hostile` test plugin, which misbehaves on request
+    /// (`tests/plugins/hostile`), built by `scripts/build-plugins.sh`.
+    mod with_a_component {
+        use std::collections::BTreeMap;
+        use std::path::PathBuf;
+        use std::sync::Arc;
+        use std::time::Duration;
+
+        use crate::config::PluginConfig;
+        use crate::group::GroupFlush;
+        use crate::model::Labels;
+        use crate::notify::render::tests::{disk_full, notification};
+        use crate::plugin::{Action, PluginFault, PluginRuntime, PluginState, CALLS_PER_INSTANCE};
+
+        const MIB: usize = 1 << 20;
+
+        fn hostile() -> PathBuf {
+            let dir = std::env::var_os("CAMPANILE_PLUGIN_DIR")
+                .map(PathBuf::from)
+                .unwrap_or_else(|| {
+                    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../target/wasm32-wasip2/plugin")
+                });
+            let path = dir.join("hostile_plugin.wasm");
+            assert!(
+                path.is_file(),
+                "{} is missing: run scripts/build-plugins.sh first",
+                path.display()
+            );
+            path
+        }
+
+        /// A runtime with one plugin, `hostile`, in `mode`.
+        fn runtime(mode: &str, memory_limit: usize) -> PluginRuntime {
+            let config = PluginConfig {
+                name: "hostile".into(),
+                path: hostile(),
+                timeout: Duration::from_secs(5),
+                memory_limit,
+                max_output: 64 * 1024,
+                config: BTreeMap::from([("mode".to_string(), mode.to_string())]),
+            };
+            PluginRuntime::load(&[config], Arc::new(PluginState::in_memory()), None)
+                .expect("the hostile plugin loads")
+        }
+
+        fn group() -> GroupFlush {
+            (*notification(disk_full().flush.alerts.clone()).flush).clone()
+        }
+
+        /// The idle instances of the plugin, with the calls each has served.
+        fn idle(runtime: &PluginRuntime) -> Vec<u32> {
+            let plugin = runtime.plugin("hostile").unwrap();
+            let idle = plugin.idle.lock().unwrap();
+            idle.iter().map(|w| w.calls).collect()
+        }
+
+        fn identity(runtime: &PluginRuntime) {
+            let labels = Labels::from_pairs([("alertname", "A")]);
+            let identity = runtime.identity("hostile", &labels);
+            assert!(matches!(identity, Ok(None)), "{identity:?}");
+        }
+
+        #[test]
+        fn a_clean_call_checks_its_instance_back_in_for_the_next() {
+            let runtime = runtime("ok", 16 * MIB);
+            assert_eq!(
+                idle(&runtime),
+                Vec::<u32>::new(),
+                "none before the first call"
+            );
+            identity(&runtime);
+            assert_eq!(idle(&runtime), [1]);
+            identity(&runtime);
+            runtime.route("hostile", &group()).expect("ok mode routes");
+            assert_eq!(idle(&runtime), [3], "one instance served all three calls");
+        }
+
+        #[test]
+        fn a_faulted_instance_is_dropped_and_the_next_call_gets_a_fresh_one() {
+            let runtime = runtime("trap", 16 * MIB);
+            identity(&runtime);
+            identity(&runtime);
+            assert_eq!(idle(&runtime), [2]);
+            let fault = runtime.route("hostile", &group()).unwrap_err();
+            assert!(matches!(fault, PluginFault::Trap(_)), "{fault:?}");
+            assert_eq!(idle(&runtime), Vec::<u32>::new(), "the trapped one is gone");
+            identity(&runtime);
+            assert_eq!(idle(&runtime), [1], "a fresh instance");
+        }
+
+        #[test]
+        fn a_worn_instance_is_replaced_after_its_calls() {
+            let runtime = runtime("ok", 16 * MIB);
+            for _ in 1..CALLS_PER_INSTANCE {
+                identity(&runtime);
+            }
+            assert_eq!(idle(&runtime), [CALLS_PER_INSTANCE - 1]);
+            identity(&runtime);
+            assert_eq!(
+                idle(&runtime),
+                Vec::<u32>::new(),
+                "worn out after its last call"
+            );
+            identity(&runtime);
+            assert_eq!(idle(&runtime), [1]);
+        }
+
+        #[test]
+        fn an_instance_past_half_its_memory_is_recycled_before_it_faults() {
+            // `leak` keeps 2 MiB per call in the instance's heap and says how many calls'
+            // worth it holds: under 8 MiB, the instance that holds more than 4 MiB is let go.
+            let runtime = runtime("leak", 8 * MIB);
+            let titles: Vec<String> = (0..6)
+                .map(|_| {
+                    let actions = runtime.route("hostile", &group()).expect("no fault");
+                    match &actions[..] {
+                        [Action::Notify { title, .. }] => title.clone().unwrap_or_default(),
+                        other => panic!("{other:?}"),
+                    }
+                })
+                .collect();
+            // After its second call an instance holds more than 4 MiB, so it is let go and
+            // the third call starts afresh; kept, it would hit the cap at its fourth call.
+            assert_eq!(
+                titles,
+                ["leak 1", "leak 2", "leak 1", "leak 2", "leak 1", "leak 2"]
+            );
+        }
+    }
 }
