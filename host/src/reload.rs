@@ -324,62 +324,42 @@ fn config_error(source: &ConfigSource, message: String) -> ReloadError {
 /// acknowledgement links, the external URL, the server's timeouts, body limit and token,
 /// resolve timeouts) reloads.
 pub fn restart_only(running: &Config, next: &Config, file: &str) -> Vec<ConfigError> {
-    let mut errors = Vec::new();
-    let mut check = |key: &str, same: bool, running: String| {
-        if !same {
-            errors.push(ConfigError {
+    RESTART_ONLY
+        .iter()
+        .filter_map(|(key, value)| {
+            let now = value(running);
+            (now != value(next)).then(|| ConfigError {
                 file: file.to_string(),
                 key: key.to_string(),
                 message: format!(
-                    "cannot change while campanile runs (it runs with {running}); \
+                    "cannot change while campanile runs (it runs with {now}); \
                      restart it to apply this, or set it back to reload the rest"
                 ),
-            });
-        }
-    };
-    let (r, n) = (running, next);
-    check(
-        "server.listen",
-        r.server.listen == n.server.listen,
-        r.server.listen.to_string(),
-    );
-    check(
-        "server.max_connections",
-        r.server.max_connections == n.server.max_connections,
-        r.server.max_connections.to_string(),
-    );
-    check(
-        "store.path",
-        r.store.path == n.store.path,
-        format!("{:?}", r.store.path.display().to_string()),
-    );
-    check(
-        "store.durability",
-        r.store.durability == n.store.durability,
-        format!("{:?}", r.store.durability),
-    );
-    check(
-        "limits.max_alerts",
-        r.limits.max_alerts == n.limits.max_alerts,
-        r.limits.max_alerts.to_string(),
-    );
-    check(
-        "limits.ingest_queue",
-        r.limits.ingest_queue == n.limits.ingest_queue,
-        r.limits.ingest_queue.to_string(),
-    );
-    check(
-        "ingest.retention",
-        r.ingest.retention == n.ingest.retention,
-        humantime::format_duration(r.ingest.retention).to_string(),
-    );
-    check(
-        "ingest.identity_plugin",
-        r.ingest.identity_plugin == n.ingest.identity_plugin,
-        format!("{:?}", r.ingest.identity_plugin),
-    );
-    errors
+            })
+        })
+        .collect()
 }
+
+/// Each restart-only key with its value as an operator reads it; two configurations differ in
+/// a key when they render it differently.
+const RESTART_ONLY: &[(&str, fn(&Config) -> String)] = &[
+    ("server.listen", |c| c.server.listen.to_string()),
+    ("server.max_connections", |c| {
+        c.server.max_connections.to_string()
+    }),
+    ("store.path", |c| {
+        format!("{:?}", c.store.path.display().to_string())
+    }),
+    ("store.durability", |c| format!("{:?}", c.store.durability)),
+    ("limits.max_alerts", |c| c.limits.max_alerts.to_string()),
+    ("limits.ingest_queue", |c| c.limits.ingest_queue.to_string()),
+    ("ingest.retention", |c| {
+        humantime::format_duration(c.ingest.retention).to_string()
+    }),
+    ("ingest.identity_plugin", |c| {
+        format!("{:?}", c.ingest.identity_plugin)
+    }),
+];
 
 #[cfg(test)]
 mod tests {
