@@ -23,78 +23,12 @@ use std::time::{Duration, SystemTime};
 use bytes::Bytes;
 use serde_json::{json, Map, Value};
 
-const ALERTNAMES: [&str; 20] = [
-    "HighCpuUsage",
-    "HighMemoryUsage",
-    "DiskWillFillIn4Hours",
-    "DiskFull",
-    "NodeDown",
-    "TargetDown",
-    "HighRequestLatency",
-    "HighErrorRate",
-    "PodCrashLooping",
-    "PodNotReady",
-    "DeploymentReplicasMismatch",
-    "CertificateExpiringSoon",
-    "KafkaConsumerLag",
-    "PostgresReplicationLag",
-    "RedisMemoryHigh",
-    "NetworkReceiveErrors",
-    "ClockSkewDetected",
-    "QueueBacklogGrowing",
-    "SLOBurnRateFast",
-    "SLOBurnRateSlow",
-];
-const TEAMS: [&str; 4] = ["payments", "search", "storage", "other"];
-const SEVERITIES: [&str; 3] = ["critical", "warning", "info"];
-const NAMESPACES: [&str; 8] = [
-    "checkout",
-    "billing",
-    "catalog",
-    "indexer",
-    "frontend",
-    "ingest",
-    "objects",
-    "monitoring",
-];
-const JOBS: [&str; 5] = ["node", "kubelet", "api", "postgres", "kafka"];
-const CLUSTERS: [&str; 3] = ["eu-west-1", "us-east-1", "ap-south-1"];
-const ENVS: [&str; 2] = ["prod", "staging"];
-
 /// The labels of synthetic alert number `i` (distinct for distinct `i`, via `pod`).
 pub fn labels(i: usize) -> Map<String, Value> {
-    let mut m = Map::new();
-    let mut put = |k: &str, v: String| {
-        m.insert(k.to_owned(), Value::String(v));
-    };
-    put("alertname", ALERTNAMES[i % ALERTNAMES.len()].to_owned());
-    put(
-        "instance",
-        format!(
-            "10.{}.{}.{}:9100",
-            (i / 65536) % 256,
-            (i / 256) % 256,
-            i % 256
-        ),
-    );
-    put("job", JOBS[(i / 7) % JOBS.len()].to_owned());
-    put("pod", format!("svc-{:06}-7f9c4d", i));
-    put(
-        "namespace",
-        NAMESPACES[(i / 3) % NAMESPACES.len()].to_owned(),
-    );
-    put(
-        "team",
-        TEAMS[(i / ALERTNAMES.len()) % TEAMS.len()].to_owned(),
-    );
-    put(
-        "severity",
-        SEVERITIES[(i / 11) % SEVERITIES.len()].to_owned(),
-    );
-    put("cluster", CLUSTERS[(i / 13) % CLUSTERS.len()].to_owned());
-    put("env", ENVS[(i / 17) % ENVS.len()].to_owned());
-    put("prometheus", format!("monitoring/prometheus-{}", i % 2));
-    m
+    crate::labels::pairs(i)
+        .into_iter()
+        .map(|(k, v)| (k.to_owned(), Value::String(v)))
+        .collect()
 }
 
 /// One API v2 alert object with these labels, as Prometheus sends it.

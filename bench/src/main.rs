@@ -6,6 +6,7 @@
 
 mod alerts;
 mod client;
+mod labels;
 mod latency;
 mod memory;
 mod procfs;

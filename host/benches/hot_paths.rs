@@ -14,6 +14,9 @@
 //!
 //! Numbers come from here (and the load benchmark), never from timed test assertions.
 
+#[path = "../../bench/src/labels.rs"]
+mod synthetic;
+
 use std::hint::black_box;
 use std::path::Path;
 use std::sync::Arc;
@@ -186,75 +189,9 @@ fn bench(c: &mut Criterion) {
     });
 }
 
-/// Label set `i` of the silence benchmark: shaped like `loadgen`'s synthetic alerts.
+/// Label set `i` of the silence benchmark: `loadgen`'s synthetic alert `i`.
 fn alert_labels(i: usize) -> Labels {
-    const NAMES: [&str; 20] = [
-        "HighCpuUsage",
-        "HighMemoryUsage",
-        "DiskWillFillIn4Hours",
-        "DiskFull",
-        "NodeDown",
-        "TargetDown",
-        "HighRequestLatency",
-        "HighErrorRate",
-        "PodCrashLooping",
-        "PodNotReady",
-        "DeploymentReplicasMismatch",
-        "CertificateExpiringSoon",
-        "KafkaConsumerLag",
-        "PostgresReplicationLag",
-        "RedisMemoryHigh",
-        "NetworkReceiveErrors",
-        "ClockSkewDetected",
-        "QueueBacklogGrowing",
-        "SLOBurnRateFast",
-        "SLOBurnRateSlow",
-    ];
-    let pick = |values: &[&str], n: usize| values[n % values.len()].to_string();
-    Labels::from_pairs([
-        ("alertname", pick(&NAMES, i)),
-        (
-            "instance",
-            format!(
-                "10.{}.{}.{}:9100",
-                (i / 65536) % 256,
-                (i / 256) % 256,
-                i % 256
-            ),
-        ),
-        (
-            "job",
-            pick(&["node", "kubelet", "api", "postgres", "kafka"], i / 7),
-        ),
-        ("pod", format!("svc-{i:06}-7f9c4d")),
-        (
-            "namespace",
-            pick(
-                &[
-                    "checkout",
-                    "billing",
-                    "catalog",
-                    "indexer",
-                    "frontend",
-                    "ingest",
-                    "objects",
-                    "monitoring",
-                ],
-                i / 3,
-            ),
-        ),
-        (
-            "team",
-            pick(&["payments", "search", "storage", "other"], i / 20),
-        ),
-        ("severity", pick(&["critical", "warning", "info"], i / 11)),
-        (
-            "cluster",
-            pick(&["eu-west-1", "us-east-1", "ap-south-1"], i / 13),
-        ),
-        ("env", pick(&["prod", "staging"], i / 17)),
-        ("prometheus", format!("monitoring/prometheus-{}", i % 2)),
-    ])
+    Labels::from_pairs(synthetic::pairs(i))
 }
 
 /// Silence `k` over `alerts` alerts, as `loadgen silences` creates it (bench/src/silences.rs).

@@ -340,9 +340,12 @@ pub fn restart_only(running: &Config, next: &Config, file: &str) -> Vec<ConfigEr
         .collect()
 }
 
+/// A setting's value as an operator reads it.
+type Rendered = fn(&Config) -> String;
+
 /// Each restart-only key with its value as an operator reads it; two configurations differ in
 /// a key when they render it differently.
-const RESTART_ONLY: &[(&str, fn(&Config) -> String)] = &[
+const RESTART_ONLY: &[(&str, Rendered)] = &[
     ("server.listen", |c| c.server.listen.to_string()),
     ("server.max_connections", |c| {
         c.server.max_connections.to_string()
