@@ -9,6 +9,7 @@
 
 mod campanile;
 mod peers;
+pub mod postgres;
 mod process;
 mod sink;
 

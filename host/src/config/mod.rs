@@ -19,7 +19,7 @@ pub use crate::model::time_interval::NamedTimeInterval;
 use crate::model::Matcher;
 pub use receivers::*;
 pub use secret::{scrub, Secret};
-pub use store::{Durability, StoreConfig};
+pub use store::{Durability, PostgresConfig, StoreBackend, StoreConfig};
 
 /// The configuration used when `campanile serve` is given no file.
 pub const DEFAULT_TOML: &str = include_str!("default.toml");

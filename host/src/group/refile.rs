@@ -189,10 +189,10 @@ repeat_interval = "4h"
     }
 
     fn fixture(routes: Arc<RouteTable>) -> Fixture {
-        let store = Store::open(&StoreConfig {
-            path: "unused".into(),
-            durability: crate::config::Durability::Off,
-        })
+        let store = Store::open(&StoreConfig::embedded(
+            "unused",
+            crate::config::Durability::Off,
+        ))
         .unwrap()
         .0;
         let (tx, flushes) = mpsc::unbounded_channel();

@@ -158,10 +158,7 @@ mod tests {
 
     fn state() -> (PluginState, tempfile::TempDir) {
         let dir = tempfile::tempdir().unwrap();
-        let config = StoreConfig {
-            path: dir.path().join("s.redb"),
-            durability: Durability::Off,
-        };
+        let config = StoreConfig::embedded(dir.path().join("s.redb"), Durability::Off);
         let (store, _) = Store::open(&config).unwrap();
         (PluginState::new(store, Vec::new()), dir)
     }

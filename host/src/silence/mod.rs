@@ -417,10 +417,8 @@ mod tests {
     #[tokio::test]
     async fn silences_survive_a_restart() {
         let dir = tempfile::tempdir().unwrap();
-        let config = StoreConfig {
-            path: dir.path().join("campanile.redb"),
-            durability: Durability::Immediate,
-        };
+        let config =
+            StoreConfig::embedded(dir.path().join("campanile.redb"), Durability::Immediate);
         let now = OffsetDateTime::now_utc();
         let id = {
             let (store, _) = Store::open(&config).unwrap();

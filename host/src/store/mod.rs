@@ -10,6 +10,7 @@
 //! each kind of record.
 
 mod backend;
+mod postgres;
 mod records;
 mod redb;
 mod writer;
@@ -23,7 +24,7 @@ use std::time::Duration;
 use tokio::sync::oneshot;
 use tokio_util::sync::CancellationToken;
 
-pub use crate::config::{Durability, StoreConfig};
+pub use crate::config::{Durability, StoreBackend, StoreConfig};
 
 pub use records::{
     extend_history, NotifiedRecord, OutboxEntry, SentRecord, StoredAck, StoredAlert, StoredMatcher,
@@ -31,6 +32,7 @@ pub use records::{
 };
 
 use self::backend::Backend;
+use self::postgres::PgBackend;
 use self::redb::RedbBackend;
 
 #[derive(Debug, Clone, thiserror::Error)]
@@ -165,7 +167,10 @@ impl Store {
         if config.durability == Durability::Off {
             return Ok((Arc::new(Store::in_memory()), Snapshot::default()));
         }
-        let mut backend: Box<dyn Backend> = Box::new(RedbBackend::open(&config.path)?);
+        let mut backend: Box<dyn Backend> = match &config.backend {
+            StoreBackend::Redb => Box::new(RedbBackend::open(&config.path)?),
+            StoreBackend::Postgres(pg) => Box::new(PgBackend::open(pg)?),
+        };
         let snapshot = backend.load()?;
         let next_id = snapshot
             .outbox
@@ -327,10 +332,8 @@ mod tests {
     #[tokio::test]
     async fn survives_reopen() {
         let dir = tempfile::tempdir().unwrap();
-        let config = StoreConfig {
-            path: dir.path().join("campanile.redb"),
-            durability: Durability::Immediate,
-        };
+        let config =
+            StoreConfig::embedded(dir.path().join("campanile.redb"), Durability::Immediate);
         {
             let (store, snap) = Store::open(&config).unwrap();
             assert!(snap.alerts.is_empty());
@@ -369,10 +372,8 @@ mod tests {
     #[tokio::test]
     async fn observer_sees_every_commit() {
         let dir = tempfile::tempdir().unwrap();
-        let config = StoreConfig {
-            path: dir.path().join("campanile.redb"),
-            durability: Durability::Immediate,
-        };
+        let config =
+            StoreConfig::embedded(dir.path().join("campanile.redb"), Durability::Immediate);
         let seen = Arc::new(std::sync::Mutex::new(Vec::new()));
         let log = seen.clone();
         let (store, _) = Store::open_observed(
@@ -396,12 +397,9 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("campanile.redb");
         std::fs::write(&path, vec![0x5a; 8192]).unwrap();
-        let err = Store::open(&StoreConfig {
-            path: path.clone(),
-            durability: Durability::Immediate,
-        })
-        .err()
-        .expect("a corrupt store must not open");
+        let err = Store::open(&StoreConfig::embedded(path.clone(), Durability::Immediate))
+            .err()
+            .expect("a corrupt store must not open");
         assert!(
             err.to_string().contains(&path.display().to_string()),
             "{err}"

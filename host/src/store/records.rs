@@ -160,6 +160,16 @@ pub struct StoredState {
     pub expires_at: Option<OffsetDateTime>,
 }
 
+/// A record as stored, by every backend: JSON.
+pub(super) fn encode<T: Serialize>(v: &T) -> Vec<u8> {
+    serde_json::to_vec(v).expect("records serialise")
+}
+
+/// A stored record read back; an error leaves the record out of the snapshot.
+pub(super) fn decode<T: serde::de::DeserializeOwned>(bytes: &[u8]) -> serde_json::Result<T> {
+    serde_json::from_slice(bytes)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

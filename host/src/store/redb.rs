@@ -5,6 +5,7 @@ use std::path::{Path, PathBuf};
 use redb::{Database, Durability, ReadableDatabase, ReadableTable, TableDefinition, TableHandle};
 
 use super::backend::Backend;
+use super::records::{decode, encode};
 use super::{Op, Snapshot, StoreError};
 
 /// redb's page cache. The store is read in full once, at start, and then only written, so its
@@ -192,7 +193,7 @@ impl RedbBackend {
         let rows = txn.open_table(table).map_err(self.err())?;
         for row in rows.iter().map_err(self.err())? {
             let (k, v) = row.map_err(self.err())?;
-            match serde_json::from_slice::<T>(v.value()) {
+            match decode::<T>(v.value()) {
                 Ok(record) => each(k.value(), record),
                 Err(e) => tracing::error!(
                     store = %self.path.display(),
@@ -247,10 +248,6 @@ impl Backend for RedbBackend {
 
 fn state_key(plugin: &str, key: &str) -> String {
     format!("{plugin}\0{key}")
-}
-
-fn encode<T: serde::Serialize>(v: &T) -> Vec<u8> {
-    serde_json::to_vec(v).expect("records serialise")
 }
 
 #[cfg(test)]

@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use super::Ctx;
 use crate::config::raw::RawStore;
-use crate::config::{Durability, StoreConfig};
+use crate::config::{Durability, StoreBackend, StoreConfig};
 
 pub(super) fn compile_store(cx: &mut Ctx, raw: RawStore) -> StoreConfig {
     let flush_interval = cx.duration(
@@ -28,6 +28,7 @@ pub(super) fn compile_store(cx: &mut Ctx, raw: RawStore) -> StoreConfig {
         }
     };
     StoreConfig {
+        backend: StoreBackend::Redb,
         // Like Alertmanager's --storage.path: relative to the working directory, not to the
         // config file (which often lives somewhere read-only such as /etc).
         path: PathBuf::from(raw.path.as_deref().unwrap_or("data/campanile.redb")),
