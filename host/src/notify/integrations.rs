@@ -45,3 +45,68 @@ pub(crate) fn render(rc: &ReceiverConfig, n: &Notification) -> Vec<u8> {
 pub(super) fn json(v: &serde_json::Value) -> Vec<u8> {
     v.to_string().into_bytes()
 }
+
+#[cfg(test)]
+mod tests {
+    use std::path::Path;
+
+    use super::*;
+    use crate::config::Config;
+    use crate::notify::render::tests::disk_full;
+
+    /// One receiver of each type, named after it.
+    const EVERY_TYPE: &str = r#"
+[[receivers]]
+name = "webhook"
+type = "webhook"
+url = "http://127.0.0.1:1/hook"
+[[receivers]]
+name = "log"
+type = "log"
+[[receivers]]
+name = "slack"
+type = "slack"
+url = "https://hooks.slack.test/T/B/x"
+[[receivers]]
+name = "mattermost"
+type = "mattermost"
+url = "https://mattermost.test/hooks/x"
+[[receivers]]
+name = "discord"
+type = "discord"
+url = "https://discord.test/api/webhooks/1/x"
+[[receivers]]
+name = "msteams"
+type = "msteams"
+url = "https://teams.test/workflows/x"
+[[receivers]]
+name = "pagerduty"
+type = "pagerduty"
+routing_key = "key"
+[[receivers]]
+name = "opsgenie"
+type = "opsgenie"
+api_key = "key"
+[[receivers]]
+name = "email"
+type = "email"
+host = "smtp.test"
+from = "campanile@campanile.test"
+to = ["ops@campanile.test"]
+
+[route]
+receiver = "log"
+"#;
+
+    #[test]
+    fn each_kind_gets_its_own_notifier_and_renders() {
+        let config = Config::parse(EVERY_TYPE, "test.toml", Path::new(".")).unwrap();
+        let client = reqwest::Client::new();
+        let n = disk_full();
+        for rc in &config.receivers {
+            assert_eq!(notifier(rc, &client).integration(), rc.name);
+            assert!(!render(rc, &n).is_empty(), "{} renders a body", rc.name);
+        }
+        assert_eq!(config.receivers.len(), 9);
+    }
+}

@@ -71,9 +71,9 @@ macro_rules! receiver_enums {
         }
 
         impl RawReceiver {
-            fn keys(&self) -> &dyn Keys {
+            fn name(&self) -> &str {
                 match self {
-                    $(RawReceiver::$variant(keys) => keys,)*
+                    $(RawReceiver::$variant(keys) => keys.name(),)*
                 }
             }
 
@@ -89,6 +89,7 @@ macro_rules! receiver_enums {
 }
 receiver_types!(receiver_enums);
 
+/// One `[[receivers]]` entry, compiled.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ReceiverConfig {
     pub name: String,
@@ -137,7 +138,7 @@ pub(super) fn compile_receivers(
     let mut out = Vec::with_capacity(raw.len());
     for (i, r) in raw.into_iter().enumerate() {
         let key = format!("receivers[{i}]");
-        let name = r.keys().name().to_string();
+        let name = r.name().to_string();
         if name.is_empty() {
             cx.err(format!("{key}.name"), "must not be empty");
         } else if !seen.insert(name.clone()) {
