@@ -1,37 +1,41 @@
 //! Validation: raw structs in, typed config out, every error collected with its key.
 
-use std::collections::HashSet;
 use std::path::Path;
 use std::time::Duration;
 
 use super::raw::{RawConfig, RawSize};
-use super::{Config, ConfigError, ConfigErrors, GroupBy, IngestConfig, LimitsConfig, RouteConfig};
+use super::receivers::compile_receivers;
+use super::{Config, ConfigError, ConfigErrors};
 
 mod acks;
+mod ingest;
 mod inhibit;
 mod plugins;
-mod receivers;
 mod routes;
+mod section;
 mod server;
 mod store;
 mod time_intervals;
 
 use acks::compile_acks;
+use ingest::{check_identity_plugin, compile_ingest, compile_limits};
 use inhibit::compile_inhibit_rules;
 use plugins::compile_plugins;
-use routes::{compile_route, RouteRefs};
+use routes::{compile_root, RouteRefs};
+pub(super) use section::Section;
+use server::compile_server;
 use store::compile_store;
 use time_intervals::compile_time_intervals;
 
 /// Collects errors while values are converted; each conversion returns a fallback so that
 /// compilation carries on and reports everything at once.
-struct Ctx<'a> {
+pub(super) struct Ctx<'a> {
     file: &'a str,
     errors: Vec<ConfigError>,
 }
 
 impl Ctx<'_> {
-    fn err(&mut self, key: impl Into<String>, message: impl Into<String>) {
+    pub(super) fn err(&mut self, key: impl Into<String>, message: impl Into<String>) {
         self.errors.push(ConfigError {
             file: self.file.to_string(),
             key: key.into(),
@@ -72,127 +76,42 @@ impl Ctx<'_> {
     }
 }
 
+/// The whole file, section by section in this order (errors come out in it), then what
+/// sections name in each other (plugins, receivers, time intervals) and the routing tree.
 pub(super) fn compile(raw: RawConfig, file: &str, base: &Path) -> Result<Config, ConfigErrors> {
     let mut cx = Ctx {
         file,
         errors: Vec::new(),
     };
-
-    let server = server::compile_server(&mut cx, &raw.server, base);
-    let limits = LimitsConfig {
-        max_alerts: raw.limits.max_alerts.unwrap_or(200_000),
-        ingest_queue: raw.limits.ingest_queue.unwrap_or(4096),
-    };
-    if limits.max_alerts == 0 {
-        cx.err("limits.max_alerts", "must be at least 1");
-    }
-    if limits.ingest_queue == 0 {
-        cx.err("limits.ingest_queue", "must be at least 1");
-    }
-    let ingest = IngestConfig {
-        resolve_timeout: cx.duration(
-            "ingest.resolve_timeout",
-            raw.ingest.resolve_timeout.as_deref(),
-            Duration::from_secs(300),
-        ),
-        webhook_resolve_timeout: cx.duration(
-            "ingest.webhook_resolve_timeout",
-            raw.ingest.webhook_resolve_timeout.as_deref(),
-            Duration::from_secs(4 * 3600 + 300),
-        ),
-        retention: cx.duration(
-            "ingest.retention",
-            raw.ingest.retention.as_deref(),
-            Duration::from_secs(3600),
-        ),
-        identity_plugin: raw.ingest.identity_plugin.clone(),
-    };
-
+    let server = compile_server(&mut cx, &raw.server, base);
+    let limits = compile_limits(&mut cx, &raw.limits);
+    let ingest = compile_ingest(&mut cx, &raw.ingest);
     let store = compile_store(&mut cx, raw.store);
-    let receivers = receivers::compile_receivers(&mut cx, raw.receivers, base);
+    let receivers = compile_receivers(&mut cx, raw.receivers, base);
     let plugins = compile_plugins(&mut cx, raw.plugins, base);
     let inhibit_rules = compile_inhibit_rules(&mut cx, &raw.inhibit_rules);
     let time_intervals = compile_time_intervals(&mut cx, &raw.time_intervals);
     let acks = compile_acks(&mut cx, raw.acks, raw.server.external_url.is_some(), base);
 
-    let mut refs = RouteRefs {
-        receivers: receivers.iter().map(|r| r.name.as_str()).collect(),
-        plugins: plugins.iter().map(|p| p.name.as_str()).collect(),
-        time_intervals: time_intervals
-            .iter()
-            .map(|t| (t.name.clone(), t.clone()))
-            .collect(),
-        names: HashSet::new(),
-    };
-    if let Some(p) = &ingest.identity_plugin {
-        if !refs.plugins.contains(p.as_str()) {
-            cx.err(
-                "ingest.identity_plugin",
-                format!("no plugin named {p:?} is defined in [[plugins]]"),
-            );
-        }
-    }
-    if !raw.route.matchers.is_empty() {
-        cx.err(
-            "route.matchers",
-            "the root route matches every alert and must not have matchers",
-        );
-    }
-    if raw.route.continue_matching {
-        cx.err("route.continue", "the root route cannot continue");
-    }
-    if raw.route.receiver.is_none() {
-        cx.err(
-            "route.receiver",
-            "the root route needs a receiver (the fallback for every alert)",
-        );
-    }
-    // As in Alertmanager: muting the root would mute everything; use a silence instead.
-    for key in ["mute_time_intervals", "active_time_intervals"] {
-        let set = match key {
-            "mute_time_intervals" => &raw.route.mute_time_intervals,
-            _ => &raw.route.active_time_intervals,
-        };
-        if !set.is_empty() {
-            cx.err(
-                format!("route.{key}"),
-                "the root route cannot have time intervals (set them on child routes)",
-            );
-        }
-    }
-    let root_defaults = RouteConfig {
-        name: String::new(),
-        key: String::new(),
-        matchers: Vec::new(),
-        receiver: String::new(),
-        plugin: None,
-        group_by: GroupBy::Labels(Vec::new()),
-        group_wait: Duration::from_secs(30),
-        group_interval: Duration::from_secs(300),
-        repeat_interval: Duration::from_secs(4 * 3600),
-        continue_matching: false,
-        mute_time_intervals: Vec::new(),
-        active_time_intervals: Vec::new(),
-        routes: Vec::new(),
-    };
-    let route = compile_route(&mut cx, raw.route, "route", None, &root_defaults, &mut refs);
+    let mut refs = RouteRefs::new(&receivers, &plugins, &time_intervals);
+    check_identity_plugin(&mut cx, &ingest, &refs.plugins);
+    let route = compile_root(&mut cx, raw.route, &mut refs);
 
-    if cx.errors.is_empty() {
-        Ok(Config {
-            server,
-            limits,
-            ingest,
-            store,
-            receivers,
-            plugins,
-            route,
-            inhibit_rules,
-            time_intervals,
-            acks,
-        })
-    } else {
-        Err(ConfigErrors(cx.errors))
+    if !cx.errors.is_empty() {
+        return Err(ConfigErrors(cx.errors));
     }
+    Ok(Config {
+        server,
+        limits,
+        ingest,
+        store,
+        receivers,
+        plugins,
+        route,
+        inhibit_rules,
+        time_intervals,
+        acks,
+    })
 }
 
 #[cfg(test)]
@@ -240,10 +159,10 @@ group_by = ["..."]
             grandchild.key,
             r#"{}/{team="db"}/{severity=~"critical|page"}"#
         );
-        assert_eq!(grandchild.group_by, super::GroupBy::All);
+        assert_eq!(grandchild.group_by, super::super::GroupBy::All);
         assert_eq!(
             c.route.group_by,
-            super::GroupBy::Labels(vec!["alertname".into(), "cluster".into()])
+            super::super::GroupBy::Labels(vec!["alertname".into(), "cluster".into()])
         );
     }
 

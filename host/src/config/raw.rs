@@ -1,10 +1,11 @@
 //! The configuration file as written: serde structs that mirror the TOML, unknown keys
 //! refused. Nothing here is validated; `compile` turns these into the typed [`super::Config`].
+//! Each receiver type's keys are in its module under `receivers/`, beside what they compile
+//! into.
 
 use serde::Deserialize;
 
-mod receivers;
-pub use receivers::*;
+pub use super::receivers::RawReceiver;
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]

@@ -5,12 +5,15 @@
 //! Limits (Discord's documentation): content 2000 characters, embed title 256, description
 //! 4096, 6000 for all of an embed.
 
+use std::sync::Arc;
+
 use serde_json::{json, Value};
 use time::format_description::well_known::Rfc3339;
 
 use super::http::post_json;
+use super::integrations::{json, Integration};
 use super::{render, severity, truncate, BoxFuture, Notification, Notifier, NotifyError};
-use crate::config::DiscordConfig;
+use crate::config::{DeliveryConfig, DiscordConfig};
 
 const CONTENT_CHARS: usize = 2000;
 const TITLE_CHARS: usize = 256;
@@ -62,6 +65,16 @@ pub fn message(n: &Notification) -> Value {
         }],
         "allowed_mentions": {"parse": []},
     })
+}
+
+impl Integration for DiscordConfig {
+    fn notifier(&self, client: &reqwest::Client, _: &DeliveryConfig) -> Arc<dyn Notifier> {
+        Arc::new(Discord::new(client.clone(), self.clone()))
+    }
+
+    fn render(&self, n: &Notification) -> Vec<u8> {
+        json(&message(n))
+    }
 }
 
 #[cfg(test)]

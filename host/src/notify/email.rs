@@ -7,6 +7,7 @@
 //! which bounds what the server may send.
 
 use std::fmt::Write;
+use std::sync::Arc;
 use std::time::Duration;
 
 use lettre::message::{Mailbox, MultiPart};
@@ -15,10 +16,11 @@ use lettre::transport::smtp::client::{Certificate, TlsParameters};
 use lettre::transport::smtp::extension::ClientId;
 use lettre::Message;
 
+use super::integrations::Integration;
 use super::render::{self, escape_html as escape, label_line};
 use super::smtp::{self, Security, Session};
 use super::{incident, severity, truncate, BoxFuture, Notification, Notifier, NotifyError};
-use crate::config::{EmailConfig, SmtpTls};
+use crate::config::{DeliveryConfig, EmailConfig, SmtpTls};
 
 /// Subjects are one line; mail clients show far less than this.
 const SUBJECT_CHARS: usize = 250;
@@ -192,6 +194,19 @@ pub fn html(n: &Notification, title: &str) -> String {
         escape(&n.external_url)
     );
     h
+}
+
+impl Integration for EmailConfig {
+    /// The delivery's `timeout` also bounds connecting.
+    fn notifier(&self, _: &reqwest::Client, delivery: &DeliveryConfig) -> Arc<dyn Notifier> {
+        Arc::new(Email::new(self.clone(), delivery.timeout))
+    }
+
+    fn render(&self, n: &Notification) -> Vec<u8> {
+        message(n, &self.from, &self.to, &self.cc)
+            .map(|m| m.formatted())
+            .unwrap_or_default()
+    }
 }
 
 #[cfg(test)]

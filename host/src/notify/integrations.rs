@@ -1,66 +1,112 @@
-//! From a receiver's configuration to its [`Notifier`]: one place that knows every type.
+//! From a receiver's configuration to its [`Notifier`]: each integration module implements
+//! [`Integration`] for its type's typed configuration, and the dispatch over
+//! [`ReceiverKind`] is expanded from the one list of receiver types
+//! (`crate::config::receiver_types!`), so nothing here names a type.
 
 use std::sync::Arc;
 
-use super::discord::Discord;
-use super::email::Email;
-use super::log::Log;
-use super::mattermost::Mattermost;
-use super::msteams::MsTeams;
-use super::opsgenie::Opsgenie;
-use super::pagerduty::PagerDuty;
-use super::slack::Slack;
-use super::webhook::Webhook;
-use super::{render, Notification, Notifier};
-use crate::config::{ReceiverConfig, ReceiverKind};
-use crate::model::AlertStatus;
+use super::{Notification, Notifier};
+use crate::config::{DeliveryConfig, ReceiverConfig, ReceiverKind};
+
+/// The runtime half of a receiver type, implemented by its typed configuration.
+pub(crate) trait Integration {
+    /// The notifier that delivers for this configuration; HTTP integrations share `client`.
+    fn notifier(&self, client: &reqwest::Client, delivery: &DeliveryConfig) -> Arc<dyn Notifier>;
+
+    /// What the notifier would send for `n`, built but not sent: the request body (the whole
+    /// message, for e-mail; the log line, for `log`). The service never calls it; the fuzz
+    /// targets check that every flush renders for every type (see `crate::fuzzing`).
+    fn render(&self, n: &Notification) -> Vec<u8>;
+}
+
+/// `integration(kind)`: the [`Integration`] of each [`ReceiverKind`] variant.
+macro_rules! integration_of {
+    ($($type:tt in $module:ident => $variant:ident($raw:ident, $config:ident),)*) => {
+        fn integration(kind: &ReceiverKind) -> &dyn Integration {
+            match kind {
+                $(ReceiverKind::$variant(config) => config,)*
+            }
+        }
+    };
+}
+crate::config::receiver_types!(integration_of);
 
 /// The notifier for `rc`; HTTP integrations share `client`.
 pub fn notifier(rc: &ReceiverConfig, client: &reqwest::Client) -> Arc<dyn Notifier> {
-    let c = client.clone();
-    match &rc.kind {
-        ReceiverKind::Webhook { url, max_alerts } => {
-            Arc::new(Webhook::new(c, url.clone(), *max_alerts))
-        }
-        ReceiverKind::Log => Arc::new(Log),
-        ReceiverKind::Slack(s) => Arc::new(Slack::new(c, s.clone())),
-        ReceiverKind::Mattermost(m) => Arc::new(Mattermost::new(c, m.clone())),
-        ReceiverKind::Discord(d) => Arc::new(Discord::new(c, d.clone())),
-        ReceiverKind::MsTeams(t) => Arc::new(MsTeams::new(c, t.clone())),
-        ReceiverKind::PagerDuty(p) => Arc::new(PagerDuty::new(c, p.clone())),
-        ReceiverKind::Opsgenie(o) => Arc::new(Opsgenie::new(c, o.clone())),
-        ReceiverKind::Email(e) => Arc::new(Email::new(e.clone(), rc.delivery.timeout)),
-    }
+    integration(&rc.kind).notifier(client, &rc.delivery)
 }
 
-/// What `rc`'s notifier would send for `n`, built but not sent: the request body (the whole
-/// message, for e-mail; the log line, for `log`). The service never calls it; the fuzz
-/// targets check that every flush renders for every type (see `crate::fuzzing`).
+/// What `rc`'s notifier would send for `n`, built but not sent (see [`Integration::render`]).
 pub(crate) fn render(rc: &ReceiverConfig, n: &Notification) -> Vec<u8> {
-    let json = |v: &serde_json::Value| v.to_string().into_bytes();
-    match &rc.kind {
-        ReceiverKind::Webhook { max_alerts, .. } => {
-            serde_json::to_vec(&super::payload::webhook_message(n, *max_alerts))
-                .expect("notification bodies serialise")
+    integration(&rc.kind).render(n)
+}
+
+/// A JSON body as bytes, for [`Integration::render`].
+pub(super) fn json(v: &serde_json::Value) -> Vec<u8> {
+    v.to_string().into_bytes()
+}
+
+#[cfg(test)]
+mod tests {
+    use std::path::Path;
+
+    use super::*;
+    use crate::config::Config;
+    use crate::notify::render::tests::disk_full;
+
+    /// One receiver of each type, named after it.
+    const EVERY_TYPE: &str = r#"
+[[receivers]]
+name = "webhook"
+type = "webhook"
+url = "http://127.0.0.1:1/hook"
+[[receivers]]
+name = "log"
+type = "log"
+[[receivers]]
+name = "slack"
+type = "slack"
+url = "https://hooks.slack.test/T/B/x"
+[[receivers]]
+name = "mattermost"
+type = "mattermost"
+url = "https://mattermost.test/hooks/x"
+[[receivers]]
+name = "discord"
+type = "discord"
+url = "https://discord.test/api/webhooks/1/x"
+[[receivers]]
+name = "msteams"
+type = "msteams"
+url = "https://teams.test/workflows/x"
+[[receivers]]
+name = "pagerduty"
+type = "pagerduty"
+routing_key = "key"
+[[receivers]]
+name = "opsgenie"
+type = "opsgenie"
+api_key = "key"
+[[receivers]]
+name = "email"
+type = "email"
+host = "smtp.test"
+from = "campanile@campanile.test"
+to = ["ops@campanile.test"]
+
+[route]
+receiver = "log"
+"#;
+
+    #[test]
+    fn each_kind_gets_its_own_notifier_and_renders() {
+        let config = Config::parse(EVERY_TYPE, "test.toml", Path::new(".")).unwrap();
+        let client = reqwest::Client::new();
+        let n = disk_full();
+        for rc in &config.receivers {
+            assert_eq!(notifier(rc, &client).integration(), rc.name);
+            assert!(!render(rc, &n).is_empty(), "{} renders a body", rc.name);
         }
-        ReceiverKind::Log => format!("{}\n{}", render::title(n), render::text_body(n)).into_bytes(),
-        ReceiverKind::Slack(_) => json(&super::slack::message(n)),
-        ReceiverKind::Mattermost(_) => json(&super::mattermost::message(n)),
-        ReceiverKind::Discord(_) => json(&super::discord::message(n)),
-        ReceiverKind::MsTeams(_) => json(&super::msteams::message(n)),
-        ReceiverKind::PagerDuty(p) => json(&super::pagerduty::event(n, p)),
-        ReceiverKind::Opsgenie(o) => match n.flush.status() {
-            AlertStatus::Firing => json(&super::opsgenie::create(n, o)),
-            AlertStatus::Resolved => {
-                let alias = super::incident::key(n);
-                let url = super::opsgenie::close_url(&o.url, &alias);
-                let mut out = json(&super::opsgenie::close(n, o));
-                out.extend_from_slice(url.as_str().as_bytes());
-                out
-            }
-        },
-        ReceiverKind::Email(e) => super::email::message(n, &e.from, &e.to, &e.cc)
-            .map(|m| m.formatted())
-            .unwrap_or_default(),
+        assert_eq!(config.receivers.len(), 9);
     }
 }

@@ -1,8 +1,12 @@
 //! The `log` integration: writes each notification to campanile's own log. Useful as a
 //! default, for trying routing out, and as a last-resort receiver.
 
+use std::sync::Arc;
+
+use super::integrations::Integration;
 use super::render::{text_body, title};
 use super::{BoxFuture, Notification, Notifier, NotifyError};
+use crate::config::{DeliveryConfig, LogConfig};
 
 pub struct Log;
 
@@ -23,5 +27,15 @@ impl Notifier for Log {
             "notification\n{body}"
         );
         Box::pin(std::future::ready(Ok(())))
+    }
+}
+
+impl Integration for LogConfig {
+    fn notifier(&self, _: &reqwest::Client, _: &DeliveryConfig) -> Arc<dyn Notifier> {
+        Arc::new(Log)
+    }
+
+    fn render(&self, n: &Notification) -> Vec<u8> {
+        format!("{}\n{}", title(n), text_body(n)).into_bytes()
     }
 }

@@ -2,12 +2,15 @@
 //! renders `text` as Markdown and ignores Block Kit, so the whole message is in `text`.
 //! Mattermost posts hold at most 16383 characters; longer texts are cut visibly.
 
+use std::sync::Arc;
+
 use serde_json::{json, Value};
 
 use super::http::{post_json, set_optional};
+use super::integrations::{json, Integration};
 use super::render;
 use super::{truncate, BoxFuture, Notification, Notifier, NotifyError};
-use crate::config::MattermostConfig;
+use crate::config::{DeliveryConfig, MattermostConfig};
 
 const TEXT_CHARS: usize = 16383;
 
@@ -54,4 +57,14 @@ pub fn message(n: &Notification) -> Value {
         render::markdown_body(n, "\n")
     );
     json!({ "text": truncate::chars(&text, TEXT_CHARS) })
+}
+
+impl Integration for MattermostConfig {
+    fn notifier(&self, client: &reqwest::Client, _: &DeliveryConfig) -> Arc<dyn Notifier> {
+        Arc::new(Mattermost::new(client.clone(), self.clone()))
+    }
+
+    fn render(&self, n: &Notification) -> Vec<u8> {
+        json(&message(n))
+    }
 }

@@ -1,8 +1,9 @@
 //! Notification: the [`Notifier`] seam every integration implements, and the receiver workers
 //! that queue, rate-limit and retry deliveries so one slow receiver never delays another.
 //!
-//! - integrations, one per module: `webhook`, `log`, `slack`, `mattermost`, `discord`,
-//!   `msteams`, `pagerduty`, `opsgenie`, `email`; `integrations` builds them from config;
+//! - integrations, one per module (`webhook`, `log`, `slack`, `email` …), each implementing
+//!   `integrations::Integration` for its type's configuration; `integrations` builds the
+//!   notifier of a receiver's kind, by the one list of types in `config`;
 //! - texts: `render` (default title and bodies), `payload` (webhook v4 JSON), `model::truncate`
 //!   (API limits), `severity` (plugin override or labels), `incident` (pager dedup keys);
 //! - delivery: `worker` (queue, concurrency, rate limit, attempt timeout, shutdown), `ratelimit`,

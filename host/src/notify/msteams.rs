@@ -3,11 +3,14 @@
 //!
 //! Teams refuses messages over 28 KB, so the body text is kept under 20 KB.
 
+use std::sync::Arc;
+
 use serde_json::{json, Value};
 
 use super::http::post_json;
+use super::integrations::{json, Integration};
 use super::{render, severity, truncate, BoxFuture, Notification, Notifier, NotifyError};
-use crate::config::MsTeamsConfig;
+use crate::config::{DeliveryConfig, MsTeamsConfig};
 use crate::model::AlertStatus;
 use crate::model::Severity;
 
@@ -93,4 +96,14 @@ pub fn message(n: &Notification) -> Value {
             "content": card,
         }],
     })
+}
+
+impl Integration for MsTeamsConfig {
+    fn notifier(&self, client: &reqwest::Client, _: &DeliveryConfig) -> Arc<dyn Notifier> {
+        Arc::new(MsTeams::new(client.clone(), self.clone()))
+    }
+
+    fn render(&self, n: &Notification) -> Vec<u8> {
+        json(&message(n))
+    }
 }

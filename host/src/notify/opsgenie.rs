@@ -4,11 +4,14 @@
 //! Limits (Opsgenie's documentation): message 130 characters, description 15000, 20 tags of 50,
 //! details 8000 characters in all, source 100.
 
+use std::sync::Arc;
+
 use serde_json::{json, Map, Value};
 
 use super::http::post_json;
+use super::integrations::{json, Integration};
 use super::{incident, render, severity, truncate, BoxFuture, Notification, Notifier, NotifyError};
-use crate::config::OpsgenieConfig;
+use crate::config::{DeliveryConfig, OpsgenieConfig};
 use crate::model::AlertStatus;
 use crate::model::Severity;
 
@@ -126,6 +129,25 @@ pub fn close(n: &Notification, config: &OpsgenieConfig) -> Value {
         "source": truncate::line(&config.source, SOURCE_CHARS),
         "note": truncate::chars(&format!("Resolved: {}", render::title(n)), 25_000),
     })
+}
+
+impl Integration for OpsgenieConfig {
+    fn notifier(&self, client: &reqwest::Client, _: &DeliveryConfig) -> Arc<dyn Notifier> {
+        Arc::new(Opsgenie::new(client.clone(), self.clone()))
+    }
+
+    /// A firing group's create body; a resolved group's close body followed by its URL.
+    fn render(&self, n: &Notification) -> Vec<u8> {
+        match n.flush.status() {
+            AlertStatus::Firing => json(&create(n, self)),
+            AlertStatus::Resolved => {
+                let url = close_url(&self.url, &incident::key(n));
+                let mut out = json(&close(n, self));
+                out.extend_from_slice(url.as_str().as_bytes());
+                out
+            }
+        }
+    }
 }
 
 #[cfg(test)]

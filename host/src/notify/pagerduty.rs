@@ -6,13 +6,16 @@
 //! body (which repeats the alerts) gets at most a quarter of that; past the limit, alerts are
 //! left out of `custom_details` (and counted in `truncated_alerts`).
 
+use std::sync::Arc;
+
 use serde_json::{json, Value};
 use time::format_description::well_known::Rfc3339;
 
 use super::http::post_json;
+use super::integrations::{json, Integration};
 use super::payload::webhook_message;
 use super::{incident, render, severity, truncate, BoxFuture, Notification, Notifier, NotifyError};
-use crate::config::PagerDutyConfig;
+use crate::config::{DeliveryConfig, PagerDutyConfig};
 use crate::model::AlertStatus;
 
 const SUMMARY_CHARS: usize = 1024;
@@ -141,6 +144,16 @@ fn fit(event: &mut Value) {
                 return;
             }
         }
+    }
+}
+
+impl Integration for PagerDutyConfig {
+    fn notifier(&self, client: &reqwest::Client, _: &DeliveryConfig) -> Arc<dyn Notifier> {
+        Arc::new(PagerDuty::new(client.clone(), self.clone()))
+    }
+
+    fn render(&self, n: &Notification) -> Vec<u8> {
+        json(&event(n, self))
     }
 }
 

@@ -5,12 +5,15 @@
 //! 150 of header text. Longer texts are cut visibly; alerts past the block budget are counted
 //! in a last line.
 
+use std::sync::Arc;
+
 use serde_json::{json, Value};
 
 use super::http::{post_json, set_optional};
+use super::integrations::{json, Integration};
 use super::render::{self, label_line, AlertView};
 use super::{truncate, BoxFuture, Notification, Notifier, NotifyError};
-use crate::config::SlackConfig;
+use crate::config::{DeliveryConfig, SlackConfig};
 
 const SECTION_CHARS: usize = 3000;
 const HEADER_CHARS: usize = 150;
@@ -141,6 +144,16 @@ pub fn message(n: &Notification) -> Value {
         "text": truncate::chars(&title, FALLBACK_CHARS),
         "blocks": blocks,
     })
+}
+
+impl Integration for SlackConfig {
+    fn notifier(&self, client: &reqwest::Client, _: &DeliveryConfig) -> Arc<dyn Notifier> {
+        Arc::new(Slack::new(client.clone(), self.clone()))
+    }
+
+    fn render(&self, n: &Notification) -> Vec<u8> {
+        json(&message(n))
+    }
 }
 
 #[cfg(test)]

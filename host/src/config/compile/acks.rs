@@ -3,7 +3,7 @@
 use std::path::Path;
 use std::time::Duration;
 
-use super::Ctx;
+use super::{Ctx, Section};
 use crate::config::raw::RawAcks;
 use crate::config::AcksConfig;
 
@@ -27,7 +27,7 @@ pub(super) fn compile_acks(
         || raw.signing_key_file.is_some()
         || raw.signing_key_env.is_some();
     let signing_key = if given {
-        let mut section = super::receivers::Rx {
+        let mut section = Section {
             cx: &mut *cx,
             key: "acks".to_string(),
             base,
