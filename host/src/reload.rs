@@ -354,6 +354,18 @@ const RESTART_ONLY: &[(&str, Rendered)] = &[
         format!("{:?}", c.store.path.display().to_string())
     }),
     ("store.durability", |c| format!("{:?}", c.store.durability)),
+    // The connection's settings; the URL's own entry below, since it prints redacted here.
+    ("store.backend", |c| format!("{:?}", c.store.backend)),
+    ("store.url", |c| match &c.store.backend {
+        crate::config::StoreBackend::Postgres(pg) => {
+            // A digest, so a change is seen without the URL (it may hold a password) shown.
+            use std::hash::{Hash, Hasher};
+            let mut h = std::collections::hash_map::DefaultHasher::new();
+            pg.url.expose().hash(&mut h);
+            format!("the URL it started with, digest {:016x}", h.finish())
+        }
+        crate::config::StoreBackend::Redb => "none".to_string(),
+    }),
     ("limits.max_alerts", |c| c.limits.max_alerts.to_string()),
     ("limits.ingest_queue", |c| c.limits.ingest_queue.to_string()),
     ("ingest.retention", |c| {

@@ -86,7 +86,7 @@ pub(super) fn compile(raw: RawConfig, file: &str, base: &Path) -> Result<Config,
     let server = compile_server(&mut cx, &raw.server, base);
     let limits = compile_limits(&mut cx, &raw.limits);
     let ingest = compile_ingest(&mut cx, &raw.ingest);
-    let store = compile_store(&mut cx, raw.store);
+    let store = compile_store(&mut cx, raw.store, base);
     let receivers = compile_receivers(&mut cx, raw.receivers, base);
     let plugins = compile_plugins(&mut cx, raw.plugins, base);
     let inhibit_rules = compile_inhibit_rules(&mut cx, &raw.inhibit_rules);

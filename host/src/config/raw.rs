@@ -72,9 +72,18 @@ pub struct RawIngest {
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct RawStore {
+    /// `"redb"` (the default) or `"postgres"`.
+    pub backend: Option<String>,
     pub path: Option<String>,
     pub durability: Option<String>,
     pub flush_interval: Option<String>,
+    pub url: Option<String>,
+    pub url_file: Option<String>,
+    pub url_env: Option<String>,
+    pub pool_size: Option<usize>,
+    pub statement_timeout: Option<String>,
+    pub connect_timeout: Option<String>,
+    pub ca_file: Option<String>,
 }
 
 /// A byte size: a plain number of bytes, or a string such as `"4MiB"`.
