@@ -4,9 +4,10 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-# The end-to-end tests run the Debian binaries; python3-aiosmtpd serves as a test SMTP server.
+# The end-to-end tests run the Debian binaries; python3-aiosmtpd serves as a test SMTP server,
+# postgresql gives the PostgreSQL store tests a throw-away server (initdb in a temporary folder).
 missing=()
-for pkg in prometheus prometheus-alertmanager python3-aiosmtpd; do
+for pkg in prometheus prometheus-alertmanager python3-aiosmtpd postgresql; do
     dpkg -s "$pkg" >/dev/null 2>&1 || missing+=("$pkg")
 done
 if [ ${#missing[@]} -gt 0 ]; then
