@@ -93,7 +93,7 @@ impl PgBackend {
         }
         for (sql, params) in batch.statements() {
             let statement = txn
-                .prepare_cached(sql)
+                .prepare_cached(&sql)
                 .await
                 .map_err(|e| connect::describe(&e))?;
             txn.execute(&statement, &params)
@@ -271,94 +271,155 @@ impl Batch {
     /// The statements that write the batch, each with its parameters; tables with nothing
     /// to write are left out. After folding, no record is both put and deleted, so their
     /// order does not matter.
-    fn statements(&self) -> Vec<(&'static str, Vec<&(dyn ToSql + Sync)>)> {
-        let mut out: Vec<(&'static str, Vec<&(dyn ToSql + Sync)>)> = Vec::new();
-        if !self.alerts.0.is_empty() {
-            out.push((
-                "INSERT INTO campanile.alerts (fingerprint, record) \
-                 SELECT * FROM unnest($1::bigint[], $2::bytea[]) \
-                 ON CONFLICT (fingerprint) DO UPDATE SET record = EXCLUDED.record",
+    fn statements(&self) -> Vec<(String, Params<'_>)> {
+        let puts: [(Table, Params<'_>, bool); 6] = [
+            (
+                ALERTS,
                 vec![&self.alerts.0, &self.alerts.1],
-            ));
-        }
-        if !self.alerts_gone.is_empty() {
-            out.push((
-                "DELETE FROM campanile.alerts WHERE fingerprint = ANY($1::bigint[])",
-                vec![&self.alerts_gone],
-            ));
-        }
-        if !self.notified.0.is_empty() {
-            out.push((
-                "INSERT INTO campanile.notified (group_key, record) \
-                 SELECT * FROM unnest($1::bytea[], $2::bytea[]) \
-                 ON CONFLICT (group_key) DO UPDATE SET record = EXCLUDED.record",
+                self.alerts.0.is_empty(),
+            ),
+            (
+                NOTIFIED,
                 vec![&self.notified.0, &self.notified.1],
-            ));
-        }
-        if !self.notified_gone.is_empty() {
-            out.push((
-                "DELETE FROM campanile.notified WHERE group_key = ANY($1::bytea[])",
-                vec![&self.notified_gone],
-            ));
-        }
-        if !self.outbox.0.is_empty() {
-            out.push((
-                "INSERT INTO campanile.outbox (id, record) \
-                 SELECT * FROM unnest($1::bigint[], $2::bytea[]) \
-                 ON CONFLICT (id) DO UPDATE SET record = EXCLUDED.record",
+                self.notified.0.is_empty(),
+            ),
+            (
+                OUTBOX,
                 vec![&self.outbox.0, &self.outbox.1],
-            ));
-        }
-        if !self.outbox_gone.is_empty() {
-            out.push((
-                "DELETE FROM campanile.outbox WHERE id = ANY($1::bigint[])",
-                vec![&self.outbox_gone],
-            ));
-        }
-        if !self.silences.0.is_empty() {
-            out.push((
-                "INSERT INTO campanile.silences (id, record) \
-                 SELECT * FROM unnest($1::text[], $2::bytea[]) \
-                 ON CONFLICT (id) DO UPDATE SET record = EXCLUDED.record",
+                self.outbox.0.is_empty(),
+            ),
+            (
+                SILENCES,
                 vec![&self.silences.0, &self.silences.1],
-            ));
-        }
-        if !self.silences_gone.is_empty() {
-            out.push((
-                "DELETE FROM campanile.silences WHERE id = ANY($1::text[])",
-                vec![&self.silences_gone],
-            ));
-        }
-        if !self.acks.0.is_empty() {
-            out.push((
-                "INSERT INTO campanile.acks (group_key, record) \
-                 SELECT * FROM unnest($1::bytea[], $2::bytea[]) \
-                 ON CONFLICT (group_key) DO UPDATE SET record = EXCLUDED.record",
+                self.silences.0.is_empty(),
+            ),
+            (
+                ACKS,
                 vec![&self.acks.0, &self.acks.1],
-            ));
-        }
-        if !self.acks_gone.is_empty() {
-            out.push((
-                "DELETE FROM campanile.acks WHERE group_key = ANY($1::bytea[])",
-                vec![&self.acks_gone],
-            ));
-        }
-        if !self.state.0.is_empty() {
-            out.push((
-                "INSERT INTO campanile.plugin_state (plugin, key, record) \
-                 SELECT * FROM unnest($1::text[], $2::bytea[], $3::bytea[]) \
-                 ON CONFLICT (plugin, key) DO UPDATE SET record = EXCLUDED.record",
+                self.acks.0.is_empty(),
+            ),
+            (
+                STATE,
                 vec![&self.state.0, &self.state.1, &self.state.2],
-            ));
-        }
-        if !self.state_gone.0.is_empty() {
-            out.push((
-                "DELETE FROM campanile.plugin_state AS s \
-                 USING unnest($1::text[], $2::bytea[]) AS gone (plugin, key) \
-                 WHERE s.plugin = gone.plugin AND s.key = gone.key",
+                self.state.0.is_empty(),
+            ),
+        ];
+        let deletes: [(Table, Params<'_>, bool); 6] = [
+            (ALERTS, vec![&self.alerts_gone], self.alerts_gone.is_empty()),
+            (
+                NOTIFIED,
+                vec![&self.notified_gone],
+                self.notified_gone.is_empty(),
+            ),
+            (OUTBOX, vec![&self.outbox_gone], self.outbox_gone.is_empty()),
+            (
+                SILENCES,
+                vec![&self.silences_gone],
+                self.silences_gone.is_empty(),
+            ),
+            (ACKS, vec![&self.acks_gone], self.acks_gone.is_empty()),
+            (
+                STATE,
                 vec![&self.state_gone.0, &self.state_gone.1],
-            ));
-        }
-        out
+                self.state_gone.0.is_empty(),
+            ),
+        ];
+        let puts = puts
+            .into_iter()
+            .filter(|(_, _, empty)| !empty)
+            .map(|(table, params, _)| (table.upsert(), params));
+        let deletes = deletes
+            .into_iter()
+            .filter(|(_, _, empty)| !empty)
+            .map(|(table, params, _)| (table.delete(), params));
+        puts.chain(deletes).collect()
+    }
+}
+
+/// A statement's parameters.
+type Params<'a> = Vec<&'a (dyn ToSql + Sync)>;
+
+/// A table of records: its name and its key columns with their types.
+#[derive(Clone, Copy)]
+struct Table {
+    name: &'static str,
+    keys: &'static [(&'static str, &'static str)],
+}
+
+const ALERTS: Table = Table {
+    name: "alerts",
+    keys: &[("fingerprint", "bigint")],
+};
+const NOTIFIED: Table = Table {
+    name: "notified",
+    keys: &[("group_key", "bytea")],
+};
+const OUTBOX: Table = Table {
+    name: "outbox",
+    keys: &[("id", "bigint")],
+};
+const SILENCES: Table = Table {
+    name: "silences",
+    keys: &[("id", "text")],
+};
+const ACKS: Table = Table {
+    name: "acks",
+    keys: &[("group_key", "bytea")],
+};
+const STATE: Table = Table {
+    name: "plugin_state",
+    keys: &[("plugin", "text"), ("key", "bytea")],
+};
+
+impl Table {
+    fn names(&self) -> String {
+        self.keys
+            .iter()
+            .map(|(n, _)| *n)
+            .collect::<Vec<_>>()
+            .join(", ")
+    }
+
+    /// `$1::type[], $2::type[], …` for the keys, then `record`'s when `with_record`.
+    fn arrays(&self, with_record: bool) -> String {
+        let types = self.keys.iter().map(|(_, t)| *t);
+        let types: Vec<&str> = if with_record {
+            types.chain(["bytea"]).collect()
+        } else {
+            types.collect()
+        };
+        types
+            .iter()
+            .enumerate()
+            .map(|(i, t)| format!("${}::{t}[]", i.saturating_add(1)))
+            .collect::<Vec<_>>()
+            .join(", ")
+    }
+
+    /// Inserts or replaces the records whose keys and values are the array parameters.
+    fn upsert(&self) -> String {
+        format!(
+            "INSERT INTO campanile.{t} ({k}, record) SELECT * FROM unnest({a}) \
+             ON CONFLICT ({k}) DO UPDATE SET record = EXCLUDED.record",
+            t = self.name,
+            k = self.names(),
+            a = self.arrays(true),
+        )
+    }
+
+    /// Deletes the records whose keys are the array parameters.
+    fn delete(&self) -> String {
+        let matched: Vec<String> = self
+            .keys
+            .iter()
+            .map(|(n, _)| format!("t.{n} = gone.{n}"))
+            .collect();
+        format!(
+            "DELETE FROM campanile.{t} AS t USING unnest({a}) AS gone ({k}) WHERE {m}",
+            t = self.name,
+            a = self.arrays(false),
+            k = self.names(),
+            m = matched.join(" AND "),
+        )
     }
 }
