@@ -12,7 +12,7 @@ use harness::*;
 use serde_json::{json, Value};
 
 /// Campanile sending every group, firing and resolved, to the sink's `/forward`.
-fn campanile_config(sink: &Sink) -> String {
+fn campanile_config(sink: &HttpPeer) -> String {
     format!(
         r#"
 [[receivers]]
@@ -62,7 +62,7 @@ fn fingerprint_of(alerts: &[Value], alertname: &str) -> String {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn alertmanager_webhook_keeps_fingerprints_and_resolves() {
-    let sink = Sink::start().await;
+    let sink = HttpPeer::start().await;
     let campanile = Campanile::start(&campanile_config(&sink)).await;
     let alertmanager = Alertmanager::start(&alertmanager_config(&campanile)).await;
 
@@ -127,7 +127,7 @@ async fn alertmanager_webhook_keeps_fingerprints_and_resolves() {
 /// its fingerprint.
 #[tokio::test(flavor = "multi_thread")]
 async fn recorded_webhook_payloads_keep_fingerprints() {
-    let sink = Sink::start().await;
+    let sink = HttpPeer::start().await;
     let campanile = Campanile::start(&campanile_config(&sink)).await;
 
     let mut firing = Vec::new();
@@ -178,7 +178,7 @@ async fn recorded_webhook_payloads_keep_fingerprints() {
 /// non-ASCII) must be campanile's too.
 #[tokio::test(flavor = "multi_thread")]
 async fn fingerprints_match_alertmanager() {
-    let sink = Sink::start().await;
+    let sink = HttpPeer::start().await;
     let campanile = Campanile::start(&campanile_config(&sink)).await;
     let table = fixture_json("fingerprints.json");
     let table = table.as_array().expect("fingerprints.json is an array");
@@ -215,8 +215,8 @@ async fn fingerprints_match_alertmanager() {
 /// A webhook receiver answering 500 twice gets the same notification a third time.
 #[tokio::test(flavor = "multi_thread")]
 async fn webhook_notifier_retries_server_errors() {
-    let sink = Sink::start().await;
-    sink.respond_with("/forward", &[500, 500]);
+    let sink = HttpPeer::start().await;
+    sink.script_path("/forward", [Answer::status(500), Answer::status(500)]);
     let campanile = Campanile::start(&campanile_config(&sink)).await;
     let reply = campanile
         .post_alerts(&json!([{"labels": {"alertname": "E2ERetry", "severity": "critical"}}]))

@@ -16,7 +16,7 @@ use serde_json::{json, Map, Value};
 
 const RECEIVERS: [&str; 5] = ["fallback", "db-pager", "db-chat", "web", "all-labels"];
 
-fn alertmanager_config(sink: &Sink) -> String {
+fn alertmanager_config(sink: &HttpPeer) -> String {
     let mut receivers = String::new();
     for r in RECEIVERS {
         receivers.push_str(&format!(
@@ -65,7 +65,7 @@ receivers:
     )
 }
 
-fn campanile_config(sink: &Sink) -> String {
+fn campanile_config(sink: &HttpPeer) -> String {
     let mut receivers = String::new();
     for r in RECEIVERS {
         receivers.push_str(&format!(
@@ -220,7 +220,7 @@ fn postable(labels: &[Value], starts: &str, ends: &str) -> Value {
 
 /// Every notification sent under `prefix`, per (receiver, group key), in order, without the
 /// `externalURL`.
-fn notifications(sink: &Sink, prefix: &str) -> BTreeMap<(String, String), Vec<Value>> {
+fn notifications(sink: &HttpPeer, prefix: &str) -> BTreeMap<(String, String), Vec<Value>> {
     let mut out: BTreeMap<(String, String), Vec<Value>> = BTreeMap::new();
     for r in RECEIVERS {
         for mut p in sink.payloads(&format!("{prefix}/{r}")) {
@@ -236,7 +236,7 @@ fn notifications(sink: &Sink, prefix: &str) -> BTreeMap<(String, String), Vec<Va
 
 /// Waits until both sides have sent at least `at_least` notifications in all and neither has
 /// sent one for three seconds.
-async fn settled(sink: &Sink, at_least: usize) {
+async fn settled(sink: &HttpPeer, at_least: usize) {
     let count = |prefix: &str| -> usize {
         RECEIVERS
             .iter()
@@ -262,7 +262,7 @@ async fn settled(sink: &Sink, at_least: usize) {
 }
 
 /// Panics with every difference between the two sides' notifications.
-fn assert_same(sink: &Sink, phase: &str) {
+fn assert_same(sink: &HttpPeer, phase: &str) {
     let (am, cp) = (notifications(sink, "/am"), notifications(sink, "/cp"));
     let mut differences = Vec::new();
     for key in am
@@ -355,7 +355,7 @@ fn assert_same_alerts(am: &[Value], cp: &[Value]) {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn every_notification_is_alertmanagers() {
-    let sink = Sink::start().await;
+    let sink = HttpPeer::start().await;
     let am = Alertmanager::start(&alertmanager_config(&sink)).await;
     let campanile = Campanile::start(&campanile_config(&sink)).await;
 

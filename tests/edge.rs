@@ -149,7 +149,10 @@ fn accept_lines(log: &str) -> usize {
 /// accepted); then the limit is lowered under what is open, so that accept itself fails.
 #[tokio::test]
 async fn fd_exhaustion_neither_spins_nor_floods_the_log_and_service_resumes() {
-    let c = Campanile::start_under(&config(""), &["prlimit", "--nofile=256:256", "--"]).await;
+    let c = Launch::new(&config(""))
+        .under(&["prlimit", "--nofile=256:256", "--"])
+        .start()
+        .await;
     assert!(
         c.log().contains("server.max_connections lowered"),
         "the cap is lowered under the limit, and says so:\n{}",
@@ -232,7 +235,10 @@ async fn fd_exhaustion_neither_spins_nor_floods_the_log_and_service_resumes() {
 /// campanile raises its soft open-file limit to the hard limit at start.
 #[tokio::test]
 async fn the_open_file_limit_is_raised_to_the_hard_limit() {
-    let c = Campanile::start_under(&config(""), &["prlimit", "--nofile=512:4096", "--"]).await;
+    let c = Launch::new(&config(""))
+        .under(&["prlimit", "--nofile=512:4096", "--"])
+        .start()
+        .await;
     let limits = std::fs::read_to_string(format!("/proc/{}/limits", c.pid())).expect("limits");
     let line = limits
         .lines()

@@ -4,14 +4,10 @@
 
 #[path = "harness/mod.rs"]
 mod harness;
-#[path = "peers/mod.rs"]
-mod peers;
 
 use std::time::Duration;
 
 use harness::*;
-use peers::http::{Answer, HttpPeer};
-use peers::smtp::{SmtpOptions, SmtpPeer};
 use serde_json::{json, Value};
 
 const RUNBOOK: &str = "https://runbooks.example/disk";
@@ -219,8 +215,8 @@ async fn a_permanent_smtp_reply_is_not_retried() {
 
 #[tokio::test]
 async fn severity_router_reaches_pager_chat_and_email() {
-    let pagerduty = HttpPeer::start(Answer::pagerduty_accepted()).await;
-    let slack = HttpPeer::start(Answer::slack_ok()).await;
+    let pagerduty = HttpPeer::answering(Answer::pagerduty_accepted()).await;
+    let slack = HttpPeer::answering(Answer::slack_ok()).await;
     let smtp = SmtpPeer::start(SmtpOptions::default()).await;
     let config = format!(
         r#"

@@ -14,7 +14,7 @@ use time::OffsetDateTime;
 
 /// One webhook receiver on the sink's `/notify`; `extra` is prepended (for `[server]` and
 /// `[limits]`).
-fn config(sink: &Sink, extra: &str) -> String {
+fn config(sink: &HttpPeer, extra: &str) -> String {
     format!(
         r#"{extra}
 [[receivers]]
@@ -34,8 +34,8 @@ repeat_interval = "1h"
     )
 }
 
-async fn start(extra: &str) -> (Sink, Campanile) {
-    let sink = Sink::start().await;
+async fn start(extra: &str) -> (HttpPeer, Campanile) {
+    let sink = HttpPeer::start().await;
     let campanile = Campanile::start(&config(&sink, extra)).await;
     (sink, campanile)
 }

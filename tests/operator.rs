@@ -5,20 +5,17 @@
 
 #[path = "harness/mod.rs"]
 mod harness;
-#[path = "peers/mod.rs"]
-mod peers;
 
 use std::path::PathBuf;
 use std::process::Output;
 use std::time::Duration;
 
 use harness::*;
-use peers::http::{Answer, HttpPeer};
 use serde_json::{json, Value};
 
 /// A webhook receiver on the sink's `/hook`, groups by alertname, due after 1 s; `extra` comes
 /// first (for `[server]`) and `tail` last (for `[[inhibit_rules]]`, child routes).
-fn config(sink: &Sink, extra: &str, tail: &str) -> String {
+fn config(sink: &HttpPeer, extra: &str, tail: &str) -> String {
     format!(
         r#"{extra}
 [[receivers]]
@@ -43,13 +40,7 @@ repeat_interval = "1h"
 const MUTED_FOR: Duration = Duration::from_secs(4);
 
 fn amtool_binary() -> PathBuf {
-    let path = std::env::var_os("PATH").unwrap_or_default();
-    std::env::split_paths(&path)
-        .map(|dir| dir.join("amtool"))
-        .find(|p| p.is_file())
-        .unwrap_or_else(|| {
-            panic!("amtool is not on PATH: install the Debian package prometheus-alertmanager")
-        })
+    find_binary(&["amtool"], "prometheus-alertmanager")
 }
 
 /// Runs `amtool --alertmanager.url=http://ADDR ARGS…` and returns its output.
@@ -100,7 +91,7 @@ fn alertnames(items: &[Value]) -> Vec<&str> {
 }
 
 /// Whether any notification on `/hook` held a firing alert named `name`.
-fn notified_firing(sink: &Sink, name: &str) -> bool {
+fn notified_firing(sink: &HttpPeer, name: &str) -> bool {
     sink.payloads("/hook").iter().any(|p| {
         webhook_alerts(p)
             .iter()
@@ -108,7 +99,7 @@ fn notified_firing(sink: &Sink, name: &str) -> bool {
     })
 }
 
-async fn never_notified(sink: &Sink, name: &str) {
+async fn never_notified(sink: &HttpPeer, name: &str) {
     stays_true(
         &format!("no notification of {name}"),
         MUTED_FOR,
@@ -120,7 +111,7 @@ async fn never_notified(sink: &Sink, name: &str) {
     .await;
 }
 
-async fn wait_notified(sink: &Sink, name: &str) {
+async fn wait_notified(sink: &HttpPeer, name: &str) {
     wait_until(
         &format!("a notification of {name} firing"),
         PATIENCE,
@@ -135,7 +126,7 @@ async fn wait_notified(sink: &Sink, name: &str) {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn amtool_silence_mutes_until_expired() {
-    let sink = Sink::start().await;
+    let sink = HttpPeer::start().await;
     let campanile = Campanile::start(&config(&sink, "", "")).await;
     let silenced = unique("Silenced");
     let control = unique("Control");
@@ -259,7 +250,7 @@ async fn amtool_silence_mutes_until_expired() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn amtool_silence_import_update_and_errors() {
-    let sink = Sink::start().await;
+    let sink = HttpPeer::start().await;
     let campanile = Campanile::start(&config(&sink, "", "")).await;
     let name = unique("Imported");
 
@@ -359,7 +350,7 @@ async fn amtool_silence_import_update_and_errors() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn amtool_config_routes_status_and_receivers() {
-    let sink = Sink::start().await;
+    let sink = HttpPeer::start().await;
     let tail = r#"
 [[route.routes]]
 name = "db"
@@ -410,7 +401,7 @@ equal = ["cluster"]
 
 #[tokio::test(flavor = "multi_thread")]
 async fn critical_inhibits_warnings_until_it_resolves() {
-    let sink = Sink::start().await;
+    let sink = HttpPeer::start().await;
     let tail = r#"
 [[inhibit_rules]]
 source_matchers = ['severity="critical"']
@@ -476,7 +467,7 @@ async fn send(
 
 #[tokio::test(flavor = "multi_thread")]
 async fn writes_need_the_bearer_token() {
-    let sink = Sink::start().await;
+    let sink = HttpPeer::start().await;
     let extra = format!("[server]\nauth_token = \"{TOKEN}\"\n");
     let campanile = Campanile::start(&config(&sink, &extra, "")).await;
     let alerts = json!([{"labels": {"alertname": unique("Authed")}}]);
@@ -620,7 +611,7 @@ async fn writes_need_the_bearer_token() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn acknowledge_a_group_until_it_resolves() {
-    let sink = Sink::start().await;
+    let sink = HttpPeer::start().await;
     let campanile = Campanile::start(&config(&sink, "", "")).await;
     let name = unique("Acked");
     let labels = json!({"alertname": name, "instance": "db-1"});
@@ -733,7 +724,7 @@ years = ["2001"]
 
 #[tokio::test(flavor = "multi_thread")]
 async fn time_intervals_mute_their_route_only() {
-    let sink = Sink::start().await;
+    let sink = HttpPeer::start().await;
     let tail = r#"
 [[route.routes]]
 matchers = ['team="muted"']
@@ -851,8 +842,8 @@ async fn link_request(
 
 #[tokio::test(flavor = "multi_thread")]
 async fn signed_ack_link_in_slack_get_shows_post_acknowledges() {
-    let slack = HttpPeer::start(Answer::slack_ok()).await;
-    let sink = Sink::start().await;
+    let slack = HttpPeer::answering(Answer::slack_ok()).await;
+    let sink = HttpPeer::start().await;
     let name = unique("LinkAcked");
     let campanile = Campanile::start(&format!(
         r#"

@@ -15,7 +15,7 @@ const RESPONSIVE: Duration = Duration::from_secs(1);
 
 /// The hostile plugin in `mode` on the root route, with the route's receiver `fallback` and the
 /// plugin's own choice (in mode `ok`) `named`, both on the sink.
-fn config(sink: &Sink, mode: &str) -> String {
+fn config(sink: &HttpPeer, mode: &str) -> String {
     format!(
         r#"
 [[receivers]]
@@ -70,7 +70,7 @@ async fn post(campanile: &Campanile, alertnames: &[&str]) {
 /// answers `/-/healthy` within [`RESPONSIVE`].
 async fn wait_delivered_while_healthy(
     campanile: &Campanile,
-    sink: &Sink,
+    sink: &HttpPeer,
     path: &str,
     alertnames: &[&str],
 ) {
@@ -99,7 +99,7 @@ async fn wait_delivered_while_healthy(
 /// Every group reaches the fallback receiver, never the plugin's choice, and campanile stays
 /// responsive before, during and after the faults, which `/metrics` counts as `kind`.
 async fn faults_fall_back(mode: &str, kind: &str) {
-    let sink = Sink::start().await;
+    let sink = HttpPeer::start().await;
     let campanile = Campanile::start(&config(&sink, mode)).await;
 
     // Three groups at once: three plugin calls that each misbehave.
@@ -134,7 +134,7 @@ async fn faults_fall_back(mode: &str, kind: &str) {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn plugin_ok_notifies_its_receiver() {
-    let sink = Sink::start().await;
+    let sink = HttpPeer::start().await;
     let campanile = Campanile::start(&config(&sink, "ok")).await;
     post(&campanile, &["E2EOk"]).await;
     let (payload, alert) = sink.wait_for_labelled("/named", "alertname", "E2EOk").await;
@@ -156,7 +156,7 @@ async fn plugin_ok_notifies_its_receiver() {
 /// group reaches the plugin's receiver and no fault is counted.
 #[tokio::test(flavor = "multi_thread")]
 async fn leaking_plugin_is_recycled_before_it_faults() {
-    let sink = Sink::start().await;
+    let sink = HttpPeer::start().await;
     let config = config(&sink, "leak").replace("group_wait = \"1s\"", "group_wait = \"0s\"");
     let campanile = Campanile::start(&config).await;
     // One group after another, so calls meet the instance the previous call left.
@@ -229,7 +229,7 @@ async fn plugin_empty_answer_falls_back() {
 /// one's place, and the configured one is told too (as `campanile plugin test` shows).
 #[tokio::test(flavor = "multi_thread")]
 async fn plugin_unknown_receiver_beside_a_known_one_tells_both() {
-    let sink = Sink::start().await;
+    let sink = HttpPeer::start().await;
     let campanile = Campanile::start(&config(&sink, "mixed")).await;
     post(&campanile, &["E2EMixed"]).await;
     wait_delivered_while_healthy(&campanile, &sink, "/fallback", &["E2EMixed"]).await;

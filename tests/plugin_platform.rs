@@ -10,7 +10,7 @@ use std::time::Duration;
 use harness::*;
 use serde_json::{json, Value};
 
-fn config(sink: &Sink) -> String {
+fn config(sink: &HttpPeer) -> String {
     format!(
         r#"
 [[receivers]]
@@ -54,7 +54,7 @@ repeat_interval = "4h"
     )
 }
 
-fn count_for(sink: &Sink, path: &str, name: &str) -> usize {
+fn count_for(sink: &HttpPeer, path: &str, name: &str) -> usize {
     sink.payloads(path)
         .iter()
         .filter(|p| alert_with_label(webhook_alerts(p), "alertname", name).is_some())
@@ -70,7 +70,7 @@ async fn post(campanile: &Campanile, name: &str) {
 
 #[tokio::test]
 async fn unacknowledged_group_escalates_chat_primary_secondary() {
-    let sink = Sink::start().await;
+    let sink = HttpPeer::start().await;
     let campanile = Campanile::start(&config(&sink)).await;
     let name = unique("Escalate");
     post(&campanile, &name).await;
@@ -150,7 +150,7 @@ async fn unacknowledged_group_escalates_chat_primary_secondary() {
 
 #[tokio::test]
 async fn acknowledgement_stops_the_escalation() {
-    let sink = Sink::start().await;
+    let sink = HttpPeer::start().await;
     let campanile = Campanile::start(&config(&sink)).await;
     let name = unique("Acked");
     post(&campanile, &name).await;
@@ -190,7 +190,7 @@ async fn acknowledgement_stops_the_escalation() {
 /// a re-send from either replica.
 #[tokio::test]
 async fn ha_replicas_fold_into_one_alert() {
-    let sink = Sink::start().await;
+    let sink = HttpPeer::start().await;
     let config = format!(
         r#"
 [ingest]
@@ -300,7 +300,7 @@ receiver = "log"
 /// One config table that both plugins read: `severity-router` sends critical alerts to `pager`;
 /// the hostile plugin in mode `ok` sends everything to `named`. So which version routes is
 /// visible at the receiver.
-fn reload_config(sink: &Sink) -> String {
+fn reload_config(sink: &HttpPeer) -> String {
     format!(
         r#"
 [[receivers]]
@@ -350,17 +350,16 @@ fn replace_plugin(campanile: &Campanile, source: &std::path::Path) {
 }
 
 /// A sink and campanile routing with `router.wasm` (a copy of severity-router) in its folder.
-async fn start_reloadable() -> (Sink, Campanile) {
-    let sink = Sink::start().await;
-    let campanile = Campanile::start_with_files(
-        &reload_config(&sink),
-        &[("router.wasm", &severity_router_wasm())],
-    )
-    .await;
+async fn start_reloadable() -> (HttpPeer, Campanile) {
+    let sink = HttpPeer::start().await;
+    let campanile = Launch::new(&reload_config(&sink))
+        .file("router.wasm", &severity_router_wasm())
+        .start()
+        .await;
     (sink, campanile)
 }
 
-async fn routed_to(campanile: &Campanile, sink: &Sink, path: &str) {
+async fn routed_to(campanile: &Campanile, sink: &HttpPeer, path: &str) {
     let name = unique("Reload");
     post(campanile, &name).await;
     sink.wait_for_alert(path, &name, |a| a["labels"]["alertname"] == name.as_str())
@@ -616,7 +615,7 @@ group_by = ["alertname"]
 
 #[tokio::test]
 async fn team_ownership_routes_through_the_host() {
-    let sink = Sink::start().await;
+    let sink = HttpPeer::start().await;
     let config = format!(
         r#"
 [[receivers]]

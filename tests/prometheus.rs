@@ -32,7 +32,7 @@ groups:
 
 /// One webhook receiver per severity-router key and a fallback, all on the sink; the root route
 /// asks severity-router.
-fn config(sink: &Sink) -> String {
+fn config(sink: &HttpPeer) -> String {
     let mut config = String::new();
     for name in ["pager", "chat", "email", "fallback"] {
         config += &format!(
@@ -66,9 +66,9 @@ repeat_interval = "1h"
     config
 }
 
-/// Sink, campanile and a Prometheus alerting to campanile (kept alive by the caller).
-async fn start() -> (Sink, Campanile, Prometheus) {
-    let sink = Sink::start().await;
+/// The sink, campanile and a Prometheus alerting to campanile (kept alive by the caller).
+async fn start() -> (HttpPeer, Campanile, Prometheus) {
+    let sink = HttpPeer::start().await;
     let campanile = Campanile::start(&config(&sink)).await;
     let prometheus = Prometheus::start(RULES, &campanile.addr).await;
     (sink, campanile, prometheus)
@@ -77,7 +77,7 @@ async fn start() -> (Sink, Campanile, Prometheus) {
 /// Checks that `path` got a firing v4 notification from receiver `receiver` for the rule
 /// `alertname` with exactly `labels`, whose fingerprint is the one campanile lists.
 async fn assert_routed(
-    sink: &Sink,
+    sink: &HttpPeer,
     campanile: &Campanile,
     path: &str,
     receiver: &str,

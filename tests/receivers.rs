@@ -6,13 +6,10 @@
 
 #[path = "harness/mod.rs"]
 mod harness;
-#[path = "peers/mod.rs"]
-mod peers;
 
 use std::time::{Duration, SystemTime};
 
 use harness::*;
-use peers::http::{Answer, HttpPeer, Received};
 use serde_json::{json, Value};
 use sha2::{Digest, Sha256};
 
@@ -142,7 +139,7 @@ async fn no_more_than(peer: &HttpPeer, count: usize, window: Duration) {
 
 #[tokio::test]
 async fn slack_gets_text_and_blocks_from_a_url_file() {
-    let peer = HttpPeer::start(Answer::slack_ok()).await;
+    let peer = HttpPeer::answering(Answer::slack_ok()).await;
     let dir = tempfile::tempdir().unwrap();
     let url_file = dir.path().join("slack-url");
     std::fs::write(
@@ -199,7 +196,7 @@ username = "campanile"
 
 #[tokio::test]
 async fn slack_429_is_retried_after_retry_after_seconds() {
-    let peer = HttpPeer::start(Answer::slack_ok()).await;
+    let peer = HttpPeer::answering(Answer::slack_ok()).await;
     peer.script([Answer::new(429, "rate_limited").header("retry-after", "2")]);
     let campanile = Campanile::start(&config(
         &format!(
@@ -248,7 +245,7 @@ async fn slack_429_is_retried_after_retry_after_seconds() {
 
 #[tokio::test]
 async fn mattermost_gets_markdown_text() {
-    let peer = HttpPeer::start(Answer::slack_ok()).await;
+    let peer = HttpPeer::answering(Answer::slack_ok()).await;
     let campanile = Campanile::start(&config(
         &format!(
             "[[receivers]]\nname = \"mm\"\ntype = \"mattermost\"\nurl = \"{}\"\nchannel = \"town-square\"\n",
@@ -270,7 +267,7 @@ async fn mattermost_gets_markdown_text() {
 
 #[tokio::test]
 async fn discord_gets_content_and_an_embed() {
-    let peer = HttpPeer::start(Answer::no_content()).await;
+    let peer = HttpPeer::answering(Answer::no_content()).await;
     let campanile = Campanile::start(&config(
         &format!(
             "[[receivers]]\nname = \"dc\"\ntype = \"discord\"\nurl = \"{}\"\nusername = \"campanile\"\n",
@@ -299,7 +296,7 @@ async fn discord_gets_content_and_an_embed() {
 
 #[tokio::test]
 async fn discord_400_is_not_retried_and_its_body_is_logged() {
-    let peer = HttpPeer::start(Answer::no_content()).await;
+    let peer = HttpPeer::answering(Answer::no_content()).await;
     peer.script([Answer::new(
         400,
         r#"{"message": "Cannot send an empty message", "code": 50006}"#,
@@ -339,7 +336,7 @@ async fn discord_400_is_not_retried_and_its_body_is_logged() {
 
 #[tokio::test]
 async fn msteams_card_after_5xx_with_growing_backoff() {
-    let peer = HttpPeer::start(Answer::accepted()).await;
+    let peer = HttpPeer::answering(Answer::accepted()).await;
     peer.script([Answer::new(500, "oops"), Answer::new(503, "busy")]);
     let campanile = Campanile::start(&config(
         &format!(
@@ -395,7 +392,7 @@ async fn msteams_card_after_5xx_with_growing_backoff() {
 
 #[tokio::test]
 async fn retry_after_as_an_http_date_is_honoured() {
-    let peer = HttpPeer::start(Answer::accepted()).await;
+    let peer = HttpPeer::answering(Answer::accepted()).await;
     let at = httpdate::fmt_http_date(SystemTime::now() + Duration::from_secs(3));
     peer.script([Answer::new(429, "slow down").header("retry-after", &at)]);
     let campanile = Campanile::start(&config(
@@ -425,7 +422,7 @@ fn pagerduty_receiver(peer: &HttpPeer, extra: &str) -> String {
 
 #[tokio::test]
 async fn pagerduty_trigger_and_resolve_share_one_dedup_key() {
-    let peer = HttpPeer::start(Answer::pagerduty_accepted()).await;
+    let peer = HttpPeer::answering(Answer::pagerduty_accepted()).await;
     let env = format!("CAMPANILE_TEST_PD_KEY_{}", std::process::id());
     std::env::set_var(&env, "R0UTINGKEY0000000000000000000000");
     let campanile = Campanile::start(&config(
@@ -490,7 +487,7 @@ async fn pagerduty_trigger_and_resolve_share_one_dedup_key() {
 
 #[tokio::test]
 async fn pagerduty_hang_past_the_timeout_is_retried() {
-    let peer = HttpPeer::start(Answer::pagerduty_accepted()).await;
+    let peer = HttpPeer::answering(Answer::pagerduty_accepted()).await;
     peer.script([Answer::pagerduty_accepted().delay(Duration::from_secs(30))]);
     let campanile = Campanile::start(&config(
         &pagerduty_receiver(&peer, "routing_key = \"k\"\ntimeout = \"500ms\""),
@@ -517,7 +514,7 @@ async fn pagerduty_hang_past_the_timeout_is_retried() {
 
 #[tokio::test]
 async fn pagerduty_400_body_is_logged_without_the_routing_key() {
-    let peer = HttpPeer::start(Answer::pagerduty_accepted()).await;
+    let peer = HttpPeer::answering(Answer::pagerduty_accepted()).await;
     let secret = "S3CRETROUTINGKEY";
     peer.script([Answer::new(
         400,
@@ -556,7 +553,7 @@ async fn pagerduty_400_body_is_logged_without_the_routing_key() {
 
 #[tokio::test]
 async fn opsgenie_creates_then_closes_by_alias() {
-    let peer = HttpPeer::start(Answer::opsgenie_accepted()).await;
+    let peer = HttpPeer::answering(Answer::opsgenie_accepted()).await;
     let env = format!("CAMPANILE_TEST_OG_KEY_{}", std::process::id());
     std::env::set_var(&env, "eb243592-faa2-4ba2-a551q-1afdf565c889");
     let campanile = Campanile::start(&config(
@@ -616,7 +613,7 @@ async fn opsgenie_creates_then_closes_by_alias() {
 
 #[tokio::test]
 async fn rate_limit_spaces_attempts_and_waiting_ones_are_queued() {
-    let peer = HttpPeer::start(Answer::slack_ok()).await;
+    let peer = HttpPeer::answering(Answer::slack_ok()).await;
     let campanile = Campanile::start(&config(
         &format!(
             "[[receivers]]\nname = \"chat\"\ntype = \"slack\"\nurl = \"{}\"\nconcurrency = 1\nrate_limit = {{ per_second = 2.0, burst = 1 }}\n",
@@ -653,9 +650,9 @@ async fn rate_limit_spaces_attempts_and_waiting_ones_are_queued() {
 
 #[tokio::test]
 async fn a_hanging_receiver_queues_its_work_and_delays_no_other() {
-    let slow = HttpPeer::start(Answer::slack_ok()).await;
+    let slow = HttpPeer::answering(Answer::slack_ok()).await;
     slow.script([Answer::slack_ok().held()]);
-    let fast = HttpPeer::start(Answer::no_content()).await;
+    let fast = HttpPeer::answering(Answer::no_content()).await;
     let campanile = Campanile::start(&format!(
         r#"
 [[receivers]]
@@ -736,11 +733,12 @@ receiver = "fast"
 
 #[tokio::test]
 async fn webhook_url_tokens_stay_out_of_transport_errors() {
-    // Nothing listens on this port: every attempt fails to connect.
-    let port = free_port();
+    // A receiver that is down: every attempt fails to connect.
+    let down = HttpPeer::down().await;
     let campanile = Campanile::start(&config(
         &format!(
-            "[[receivers]]\nname = \"chat\"\ntype = \"slack\"\nurl = \"http://127.0.0.1:{port}/services/T0/B0/T0KENT0KEN\"\nretry_for = \"1s\"\n"
+            "[[receivers]]\nname = \"chat\"\ntype = \"slack\"\nurl = \"{}\"\nretry_for = \"1s\"\n",
+            down.url("/services/T0/B0/T0KENT0KEN")
         ),
         "chat",
     ))
@@ -847,7 +845,7 @@ async fn given_up(campanile: &Campanile) -> String {
 async fn a_huge_error_body_is_read_only_as_far_as_the_log_needs() {
     const PADDING: usize = 32 << 20;
     const START: &str = "upstream exploded; this is how its error body begins";
-    let peer = HttpPeer::start(Answer::new(500, START).padded(PADDING)).await;
+    let peer = HttpPeer::answering(Answer::new(500, START).padded(PADDING)).await;
     let campanile = Campanile::start(&config(
         &webhook_receiver(&peer.url("/hook"), "retry_for = \"3s\""),
         "hook",
@@ -879,7 +877,7 @@ async fn a_huge_error_body_is_read_only_as_far_as_the_log_needs() {
 
 #[tokio::test]
 async fn retry_for_is_a_deadline_the_last_attempt_lands_on() {
-    let peer = HttpPeer::start(Answer::new(503, "busy")).await;
+    let peer = HttpPeer::answering(Answer::new(503, "busy")).await;
     let campanile = Campanile::start(&config(
         &webhook_receiver(&peer.url("/hook"), "retry_for = \"8s\""),
         "hook",

@@ -9,7 +9,7 @@ mod harness;
 use harness::*;
 use serde_json::{json, Value};
 
-fn config(sink: &Sink) -> String {
+fn config(sink: &HttpPeer) -> String {
     format!(
         r#"
 [store]
@@ -86,7 +86,7 @@ async fn alertmanager_status(am: &Alertmanager, path: &str, body: &Value) -> u16
 #[tokio::test]
 async fn absurd_times_are_taken_or_refused_as_alertmanager_does_and_survive_a_restart() {
     let am = Alertmanager::start(AM_CONFIG).await;
-    let sink = Sink::start().await;
+    let sink = HttpPeer::start().await;
     let mut campanile = Campanile::start(&config(&sink)).await;
 
     for body in absurd_alerts() {

@@ -9,7 +9,10 @@ use std::time::{Duration, Instant};
 use serde_json::Value;
 use tempfile::TempDir;
 
-const SCRIPT: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../tests/peers/smtp_server.py");
+const SCRIPT: &str = concat!(
+    env!("CARGO_MANIFEST_DIR"),
+    "/../tests/harness/smtp_server.py"
+);
 const PYTHON: &str = "/usr/bin/python3";
 
 /// How the server is set up.
@@ -97,7 +100,7 @@ impl SmtpPeer {
             dir,
         };
         let port_file = out.join("port");
-        let deadline = Instant::now() + crate::harness::PATIENCE;
+        let deadline = Instant::now() + super::PATIENCE;
         loop {
             if let Ok(text) = std::fs::read_to_string(&port_file) {
                 peer.port = text.trim().parse().expect("port number");
@@ -149,7 +152,7 @@ impl SmtpPeer {
     /// Waits until at least `count` messages arrived and returns them all.
     pub async fn wait_for(&self, count: usize) -> Vec<Value> {
         let what = format!("{count} message(s) at the SMTP server");
-        crate::harness::wait_until(&what, crate::harness::PATIENCE, async || {
+        super::wait_until(&what, super::PATIENCE, async || {
             let messages = self.messages();
             if messages.len() >= count {
                 Ok(messages)
