@@ -3,11 +3,9 @@
 //! the store that holds them starts again. One alert ending at 9999-12-31T23:59:59Z used to stop
 //! the dispatcher (every later POST got 503 while `/-/healthy` said 200) and every restart after.
 
-#[path = "harness/mod.rs"]
-mod harness;
-
-use harness::*;
 use serde_json::{json, Value};
+
+use crate::harness::*;
 
 fn config(sink: &HttpPeer) -> String {
     format!(

@@ -2,11 +2,9 @@
 //! Alertmanager (API v2). Campanile routes them through the severity-router plugin to webhook
 //! receivers, and a recording sink checks what arrives.
 
-#[path = "harness/mod.rs"]
-mod harness;
-
-use harness::*;
 use serde_json::{json, Value};
+
+use crate::harness::*;
 
 const RULES: &str = r#"
 groups:

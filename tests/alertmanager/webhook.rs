@@ -3,13 +3,11 @@
 //! fingerprints must come out the same, and campanile's webhook notifier retries like
 //! Alertmanager's.
 
-#[path = "harness/mod.rs"]
-mod harness;
-
 use std::collections::BTreeMap;
 
-use harness::*;
 use serde_json::{json, Value};
+
+use crate::harness::*;
 
 /// Campanile sending every group, firing and resolved, to the sink's `/forward`.
 fn campanile_config(sink: &HttpPeer) -> String {

@@ -5,14 +5,12 @@
 //! webhook notification each sends is compared field by field, group keys included. Only
 //! `externalURL` (each names itself) is left out of the comparison.
 
-#[path = "harness/mod.rs"]
-mod harness;
-
 use std::collections::BTreeMap;
 use std::time::Duration;
 
-use harness::*;
 use serde_json::{json, Map, Value};
+
+use crate::harness::*;
 
 const RECEIVERS: [&str; 5] = ["fallback", "db-pager", "db-chat", "web", "all-labels"];
 
