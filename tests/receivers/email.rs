@@ -2,16 +2,12 @@
 //! with authentication, implicit TLS, transient and permanent SMTP replies. Then end to end:
 //! alerts routed by the severity-router plugin reach a pager, a chat and an email receiver.
 
-#[path = "harness/mod.rs"]
-mod harness;
-
 use std::time::Duration;
 
-use harness::*;
 use serde_json::{json, Value};
 
-const RUNBOOK: &str = "https://runbooks.example/disk";
-const SOURCE: &str = "http://prometheus.example/graph?g0.expr=disk";
+use super::{post, RUNBOOK, SOURCE};
+use crate::harness::*;
 
 fn route(receiver: &str) -> String {
     format!(
@@ -57,11 +53,6 @@ fn alert(name: &str, severity: &str) -> Value {
         },
         "generatorURL": SOURCE,
     })
-}
-
-async fn post(campanile: &Campanile, alerts: Value) {
-    let reply = campanile.post_alerts(&alerts).await;
-    assert_eq!(reply.status, 200, "{reply:?}");
 }
 
 fn part<'a>(message: &'a Value, content_type: &str) -> String {
