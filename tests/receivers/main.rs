@@ -26,9 +26,7 @@ use serde_json::{json, Value};
 use harness::*;
 
 const STARTS_AT: &str = "2026-01-01T00:00:00Z";
-
 const RUNBOOK: &str = "https://runbooks.example/disk";
-
 const SOURCE: &str = "http://prometheus.example/graph?g0.expr=disk";
 
 /// `receivers` (TOML) and a root route to `route_receiver`, with short timers.
