@@ -2,13 +2,11 @@
 //! (loop, trap, error, name an unknown receiver, exhaust memory or stack, answer something huge),
 //! the route's own receiver gets the group, and campanile keeps answering meanwhile.
 
-#[path = "harness/mod.rs"]
-mod harness;
-
 use std::time::{Duration, Instant};
 
-use harness::*;
 use serde_json::json;
+
+use crate::harness::*;
 
 /// How long campanile may take to answer a health check or accept an alert while plugins misbehave.
 const RESPONSIVE: Duration = Duration::from_secs(1);
