@@ -21,6 +21,7 @@ use serde_json::json;
 
 use harness::*;
 
+/// Posts one critical alert named `name`, which campanile must take.
 async fn post(campanile: &Campanile, name: &str) {
     let reply = campanile
         .post_alerts(&json!([{"labels": {"alertname": name, "severity": "critical"}}]))

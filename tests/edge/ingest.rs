@@ -2,15 +2,13 @@
 //! (`shared/fixtures/alertmanager-0.25/bad-inputs.md`), body size and alert count limits, dedup,
 //! the shape of `GET /api/v2/alerts`, health and metrics, and `check-config`.
 
-#[path = "harness/mod.rs"]
-mod harness;
-
 use std::time::Duration;
 
-use harness::*;
 use serde_json::{json, Value};
 use time::format_description::well_known::Rfc3339;
 use time::OffsetDateTime;
+
+use crate::harness::*;
 
 /// One webhook receiver on the sink's `/notify`; `extra` is prepended (for `[server]` and
 /// `[limits]`).
