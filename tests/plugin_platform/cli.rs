@@ -156,7 +156,7 @@ group_by = ["alertname"]
         "{out}"
     );
 
-    // The service's rule (tests/plugin_faults.rs runs these modes in the service): an empty
+    // The service's rule (`faults.rs` runs these modes in the service): an empty
     // answer is a fault, the route's receiver told; an unknown receiver beside a known one
     // tells the route's receiver in its place and the known one too.
     write_config(&hostile, "silent");
