@@ -4,8 +4,9 @@
 //! real SMTP server (`smtp.rs`), real Prometheus and Alertmanager processes (`third_party/`),
 //! and waiting for conditions with deadlines.
 //!
-//! Include it from a test binary's root with `#[path = "harness/mod.rs"] mod harness;`. Each
-//! binary uses only some of the helpers, hence the `allow` below.
+//! Include it from a test binary's root with `#[path = "harness/mod.rs"] mod harness;` (from a
+//! `tests/NAME/main.rs`, `"../harness/mod.rs"`). Each binary uses only some of the helpers,
+//! hence the `allow` below.
 
 #![allow(dead_code, unused_imports)]
 
