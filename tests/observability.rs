@@ -9,14 +9,11 @@
 #[path = "harness/mod.rs"]
 mod harness;
 
-use std::fs::File;
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
+use std::path::PathBuf;
+use std::process::Command;
 
 use harness::*;
 use serde_json::{json, Value};
-use tempfile::TempDir;
 
 const BINARY: &str = env!("CARGO_BIN_EXE_campanile");
 
@@ -42,7 +39,7 @@ fn substitute(text: &str, file: &str, from: &str, to: &str) -> String {
 
 /// `examples/campanile.toml`, runnable here: the same receivers as webhooks on `sink` (path
 /// `/NAME`), the built plugin, the store in the working folder, and a 1 s group wait.
-fn campanile_config(sink: &Sink) -> String {
+fn campanile_config(sink: &HttpPeer) -> String {
     let mut config: toml::Table =
         toml::from_str(&example("campanile.toml")).expect("examples/campanile.toml is TOML");
     let receivers = config["receivers"]
@@ -96,166 +93,9 @@ fn alertmanager_config(campanile: &Campanile) -> String {
     substitute(&text, file, "group_wait: 5s", "group_wait: 1s")
 }
 
-/// A Prometheus running the example configuration, killed on drop (its log printed if the
-/// test failed).
-struct ExamplePrometheus {
-    child: Child,
-    addr: String,
-    log: PathBuf,
-    _dir: TempDir,
-}
-
-impl ExamplePrometheus {
-    async fn start(campanile: &str) -> ExamplePrometheus {
-        let dir = tempfile::tempdir().expect("tempdir");
-        let config = dir.path().join("prometheus.yml");
-        std::fs::write(&config, prometheus_config(campanile)).expect("write prometheus.yml");
-        std::fs::write(dir.path().join("rules.yml"), example("rules.yml")).expect("write rules");
-        for attempt in 1..=3 {
-            let addr = format!("127.0.0.1:{}", free_port());
-            let log = dir.path().join(format!("prometheus-{attempt}.log"));
-            let file = File::create(&log).expect("create log");
-            let mut child = Command::new(find_on_path("prometheus", "prometheus"))
-                .arg(format!("--config.file={}", config.display()))
-                .arg(format!(
-                    "--storage.tsdb.path={}",
-                    dir.path().join("data").display()
-                ))
-                .arg(format!("--web.listen-address={addr}"))
-                // The first send can precede target discovery and be dropped: resend each second.
-                .arg("--rules.alert.resend-delay=1s")
-                .current_dir(dir.path())
-                .stdin(Stdio::null())
-                .stdout(file.try_clone().expect("clone log"))
-                .stderr(file)
-                .spawn()
-                .expect("start prometheus");
-            match wait_ready(&mut child, &addr, &log).await {
-                Ok(()) => {
-                    return ExamplePrometheus {
-                        child,
-                        addr,
-                        log,
-                        _dir: dir,
-                    }
-                }
-                Err(seen) => {
-                    let _ = child.kill();
-                    let _ = child.wait();
-                    if attempt < 3 && seen.contains("address already in use") {
-                        continue;
-                    }
-                    panic!("prometheus did not become ready: {seen}");
-                }
-            }
-        }
-        unreachable!("the last attempt returns or panics")
-    }
-
-    fn url(&self, path: &str) -> String {
-        format!("http://{}{path}", self.addr)
-    }
-
-    async fn get_json(&self, path: &str, query: &[(&str, &str)]) -> Result<Value, String> {
-        let response = client()
-            .get(self.url(path))
-            .query(query)
-            .send()
-            .await
-            .map_err(|e| format!("GET {path}: {e}"))?;
-        let body: Value = response
-            .json()
-            .await
-            .map_err(|e| format!("GET {path}: not JSON: {e}"))?;
-        if body["status"] != "success" {
-            return Err(format!("GET {path}: {body}"));
-        }
-        Ok(body["data"].clone())
-    }
-
-    /// The value of a PromQL expression that yields one sample, e.g. `sum(...)`; `Err` with what
-    /// Prometheus answered if it yields none.
-    async fn value(&self, promql: &str) -> Result<f64, String> {
-        let data = self.get_json("/api/v1/query", &[("query", promql)]).await?;
-        let samples = data["result"].as_array().cloned().unwrap_or_default();
-        let [sample] = samples.as_slice() else {
-            return Err(format!("{promql} gave {data}"));
-        };
-        sample["value"][1]
-            .as_str()
-            .and_then(|v| v.parse().ok())
-            .ok_or_else(|| format!("{promql} gave {data}"))
-    }
-
-    /// Waits until `promql` is at least `at_least`, and returns its value.
-    async fn wait_for_value(&self, promql: &str, at_least: f64) -> f64 {
-        let what = format!("Prometheus to see {promql} >= {at_least}");
-        wait_until(&what, PATIENCE, async || match self.value(promql).await {
-            Ok(v) if v >= at_least => Ok(v),
-            Ok(v) => Err(format!("{v}")),
-            Err(e) => Err(e),
-        })
-        .await
-    }
-
-    fn log(&self) -> String {
-        std::fs::read_to_string(&self.log).unwrap_or_default()
-    }
-}
-
-impl Drop for ExamplePrometheus {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-        if std::thread::panicking() {
-            eprintln!("----- prometheus log -----\n{}", tail(&self.log()));
-        }
-    }
-}
-
-/// Waits for `GET /-/ready` to answer 200; `Err` with the log if the process ends or it takes
-/// longer than [`PATIENCE`].
-async fn wait_ready(child: &mut Child, addr: &str, log: &Path) -> Result<(), String> {
-    let url = format!("http://{addr}/-/ready");
-    let deadline = Instant::now() + PATIENCE;
-    let client = client();
-    loop {
-        let log_text = || std::fs::read_to_string(log).unwrap_or_default();
-        if let Some(status) = child.try_wait().expect("try_wait") {
-            return Err(format!("exited with {status}; log:\n{}", tail(&log_text())));
-        }
-        if let Ok(r) = client.get(&url).send().await {
-            if r.status() == 200 {
-                return Ok(());
-            }
-        }
-        if Instant::now() >= deadline {
-            return Err(format!(
-                "not ready after {PATIENCE:?}; log:\n{}",
-                tail(&log_text())
-            ));
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-}
-
-fn tail(text: &str) -> &str {
-    let mut start = text.len().saturating_sub(16 * 1024);
-    while !text.is_char_boundary(start) {
-        start += 1;
-    }
-    &text[start..]
-}
-
-/// The path of `name` on `PATH`, or a panic naming the Debian package that has it.
-fn find_on_path(name: &str, package: &str) -> PathBuf {
-    let path = std::env::var_os("PATH").unwrap_or_default();
-    std::env::split_paths(&path)
-        .map(|dir| dir.join(name))
-        .find(|candidate| candidate.is_file())
-        .unwrap_or_else(|| {
-            panic!("{name} is not on PATH: run scripts/test.sh, which installs the Debian package {package}")
-        })
+/// A Prometheus running the example configuration and rules, alerting to `campanile`.
+async fn example_prometheus(campanile: &str) -> Prometheus {
+    Prometheus::start_with(&prometheus_config(campanile), &example("rules.yml")).await
 }
 
 /// Runs the campanile binary with `args` and returns (exit code, stdout, stderr).
@@ -273,9 +113,9 @@ fn run(args: &[&str]) -> (i32, String, String) {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn prometheus_scrapes_the_counters_of_a_routed_alert() {
-    let sink = Sink::start().await;
+    let sink = HttpPeer::start().await;
     let campanile = Campanile::start(&campanile_config(&sink)).await;
-    let prometheus = ExamplePrometheus::start(&campanile.addr).await;
+    let prometheus = example_prometheus(&campanile.addr).await;
 
     // The example's always-firing Watchdog (severity info) goes to the `email` receiver.
     let (payload, alert) = sink
@@ -352,7 +192,7 @@ async fn prometheus_scrapes_the_counters_of_a_routed_alert() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn example_alertmanager_forwards_to_campanile() {
-    let sink = Sink::start().await;
+    let sink = HttpPeer::start().await;
     let campanile = Campanile::start(&campanile_config(&sink)).await;
     let alertmanager = Alertmanager::start(&alertmanager_config(&campanile)).await;
 
@@ -417,7 +257,7 @@ async fn example_files_pass_their_tools_checks() {
             vec!["check-config", "alertmanager.yml"],
         ),
     ] {
-        let output = Command::new(find_on_path(tool, package))
+        let output = Command::new(find_binary(&[tool], package))
             .args(&args)
             .current_dir(dir.path())
             .output()
@@ -508,7 +348,8 @@ async fn health_endpoints_and_healthcheck_command() {
     assert!(stdout.contains("ready"), "{stdout}");
 
     // Nothing listening: not healthy, exit 1, saying why.
-    let closed = format!("http://127.0.0.1:{}/-/ready", free_port());
+    let down = HttpPeer::down().await;
+    let closed = down.url("/-/ready");
     let (code, _, stderr) = run(&["healthcheck", "--url", &closed, "--timeout", "2s"]);
     assert_eq!(code, 1, "{stderr}");
     assert!(stderr.contains("cannot connect"), "{stderr}");
@@ -534,11 +375,7 @@ async fn health_endpoints_and_healthcheck_command() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn json_logs_carry_the_flush_span() {
-    let dir = tempfile::tempdir().unwrap();
-    let config = dir.path().join("campanile.toml");
-    std::fs::write(
-        &config,
-        r#"
+    let config = r#"
 [store]
 durability = "off"
 
@@ -551,68 +388,39 @@ name = "root"
 receiver = "audit"
 group_by = ["alertname"]
 group_wait = "1s"
-"#,
-    )
-    .unwrap();
-    let addr = format!("127.0.0.1:{}", free_port());
-    let log = dir.path().join("campanile.log");
-    let file = File::create(&log).unwrap();
-    let mut child = Command::new(BINARY)
-        .args([
-            "serve",
-            "--config",
-            config.to_str().unwrap(),
-            "--listen",
-            &addr,
-        ])
+"#;
+    let campanile = Launch::new(config)
         .env("CAMPANILE_LOG_FORMAT", "json")
         .env("RUST_LOG", "info")
-        .current_dir(dir.path())
-        .stdin(Stdio::null())
-        .stdout(file.try_clone().unwrap())
-        .stderr(file)
-        .spawn()
-        .unwrap();
-    let result = async {
-        wait_ready(&mut child, &addr, &log).await?;
-        let alertname = unique("ObsJsonLog");
-        let response = client()
-            .post(format!("http://{addr}/api/v2/alerts"))
-            .json(&json!([{"labels": {"alertname": alertname}}]))
-            .send()
-            .await
-            .map_err(|e| e.to_string())?;
-        if response.status() != 200 {
-            return Err(format!("POST answered {}", response.status()));
-        }
-        let notification = wait_until("the JSON notification line", PATIENCE, async || {
-            let text = std::fs::read_to_string(&log).unwrap_or_default();
-            let lines: Vec<Value> = text
-                .lines()
-                .map(|l| serde_json::from_str(l).map_err(|e| format!("not JSON: {l:?}: {e}")))
-                .collect::<Result<_, _>>()?;
-            lines
-                .into_iter()
-                .find(|l| {
-                    l["fields"]["receiver"] == "audit"
-                        && l["fields"]["message"].as_str().is_some_and(|m| {
-                            m.starts_with("notification") && m.contains(&alertname)
-                        })
-                })
-                .ok_or(text)
-        })
+        .start()
         .await;
-        Ok::<_, String>((notification, alertname))
-    }
+    let alertname = unique("ObsJsonLog");
+    let response = campanile
+        .post_alerts(&json!([{"labels": {"alertname": alertname}}]))
+        .await;
+    assert_eq!(response.status, 200, "{response:?}");
+    let line = wait_until("the JSON notification line", PATIENCE, async || {
+        let text = campanile.log();
+        let lines: Vec<Value> = text
+            .lines()
+            .map(|l| serde_json::from_str(l).map_err(|e| format!("not JSON: {l:?}: {e}")))
+            .collect::<Result<_, _>>()?;
+        lines
+            .into_iter()
+            .find(|l| {
+                l["fields"]["receiver"] == "audit"
+                    && l["fields"]["message"]
+                        .as_str()
+                        .is_some_and(|m| m.starts_with("notification") && m.contains(&alertname))
+            })
+            .ok_or(text)
+    })
     .await;
-    let _ = child.kill();
-    let _ = child.wait();
-    let (line, alertname) = result.unwrap_or_else(|e| panic!("{e}"));
     assert_eq!(line["level"], "INFO", "{line}");
     let group_key = line["fields"]["group_key"].as_str().unwrap_or_default();
     assert!(group_key.contains(&alertname), "{line}");
     // Every line of the run was JSON (checked above); the flush span names its group.
-    let text = std::fs::read_to_string(&log).unwrap();
+    let text = campanile.log();
     let flush = text
         .lines()
         .filter_map(|l| serde_json::from_str::<Value>(l).ok())

@@ -12,7 +12,7 @@ use std::time::Duration;
 use campanile::config::{Durability, PostgresConfig, Secret, StoreBackend, StoreConfig};
 use campanile::model::Labels;
 use campanile::store::{NotifiedRecord, Op, Snapshot, Store, StoredAlert, StoredState};
-use harness::postgres::Postgres;
+use harness::Postgres;
 use time::OffsetDateTime;
 
 fn config(url: &str, durability: Durability) -> StoreConfig {

@@ -14,7 +14,7 @@ use harness::*;
 use serde_json::{json, Value};
 
 /// Receivers on the sink's paths, and a tree: the root tells `ops`; `routes` comes after it.
-fn config(sink: &Sink, receivers: &[(&str, &str)], group_by: &str, routes: &str) -> String {
+fn config(sink: &HttpPeer, receivers: &[(&str, &str)], group_by: &str, routes: &str) -> String {
     let mut toml = String::new();
     for (name, path) in receivers {
         toml.push_str(&format!(
@@ -55,7 +55,7 @@ async fn reload(campanile: &Campanile) -> Value {
 }
 
 /// Every firing alert told, as `(groupKey, receiver, alertname)`, with how many times.
-fn told(sink: &Sink) -> HashMap<(String, String, String), usize> {
+fn told(sink: &HttpPeer) -> HashMap<(String, String, String), usize> {
     let mut told = HashMap::new();
     for r in sink.requests() {
         let Some(payload) = &r.json else { continue };
@@ -85,7 +85,7 @@ fn told(sink: &Sink) -> HashMap<(String, String, String), usize> {
 /// alert is told, and no alert twice to the same receiver in the same group.
 #[tokio::test(flavor = "multi_thread")]
 async fn routes_and_receivers_reloaded_under_load_lose_nothing_and_tell_nothing_twice() {
-    let sink = Sink::start().await;
+    let sink = HttpPeer::start().await;
     let a = config(
         &sink,
         &[("ops", "/ops"), ("db", "/db-a")],
@@ -156,7 +156,7 @@ async fn routes_and_receivers_reloaded_under_load_lose_nothing_and_tell_nothing_
 /// the status showing the new tree.
 #[tokio::test]
 async fn a_broken_file_is_refused_and_the_running_configuration_keeps_routing() {
-    let sink = Sink::start().await;
+    let sink = HttpPeer::start().await;
     let good = config(
         &sink,
         &[("ops", "/ops"), ("db", "/db")],
@@ -272,7 +272,7 @@ async fn a_broken_file_is_refused_and_the_running_configuration_keeps_routing() 
 /// brings the old group back with what it had told, so nothing is told then.
 #[tokio::test]
 async fn a_changed_group_by_re_forms_groups_told_once() {
-    let sink = Sink::start().await;
+    let sink = HttpPeer::start().await;
     let by_name = config(&sink, &[("ops", "/ops")], r#"["alertname"]"#, "");
     let campanile = Campanile::start(&by_name).await;
     let name = unique("Split");
@@ -286,7 +286,7 @@ async fn a_changed_group_by_re_forms_groups_told_once() {
         .wait_for_alert("/ops", &name, |a| a["labels"]["alertname"] == name.as_str())
         .await;
     assert_eq!(webhook_alerts(&first).len(), 2, "one group of two: {first}");
-    let notified = |sink: &Sink| -> Vec<Value> {
+    let notified = |sink: &HttpPeer| -> Vec<Value> {
         sink.payloads("/ops")
             .into_iter()
             .filter(|p| {
@@ -343,8 +343,8 @@ async fn a_changed_group_by_re_forms_groups_told_once() {
 /// then 200): the delivery goes on with the old settings and completes.
 #[tokio::test]
 async fn a_removed_receiver_still_completes_its_delivery_being_retried() {
-    let sink = Sink::start().await;
-    sink.respond_with("/flaky", &[500, 500, 500]);
+    let sink = HttpPeer::start().await;
+    sink.script_path("/flaky", vec![Answer::status(500); 3]);
     let with_flaky = config(
         &sink,
         &[("ops", "/ops"), ("flaky", "/flaky")],
@@ -403,7 +403,7 @@ async fn a_removed_receiver_still_completes_its_delivery_being_retried() {
 /// the running plugins keep routing.
 #[tokio::test]
 async fn a_changed_plugin_entry_loads_a_new_set_or_refuses_the_reload() {
-    let sink = Sink::start().await;
+    let sink = HttpPeer::start().await;
     let with_plugin = |receiver: &str, path: &str| {
         let mut toml = config(
             &sink,
@@ -420,11 +420,10 @@ async fn a_changed_plugin_entry_loads_a_new_set_or_refuses_the_reload() {
         ));
         toml
     };
-    let campanile = Campanile::start_with_files(
-        &with_plugin("one", "router.wasm"),
-        &[("router.wasm", &hostile_wasm())],
-    )
-    .await;
+    let campanile = Launch::new(&with_plugin("one", "router.wasm"))
+        .file("router.wasm", &hostile_wasm())
+        .start()
+        .await;
     let routed_to = async |path: &str| {
         let name = unique("Plugin");
         campanile

@@ -1,24 +1,28 @@
-//! Shared helpers for the end-to-end tests: start the real `campanile` binary, real Prometheus and
-//! Alertmanager processes and a recording HTTP sink, all on loopback with free ports, and wait for
-//! conditions with deadlines.
+//! Shared helpers for the end-to-end tests: the one way to start the real `campanile` binary
+//! (`campanile/`: a kept folder, restarts, `kill -9`, no race for a port), the one HTTP peer
+//! that stands in for receivers and services (`http_peer/`: scripted answers and recording), a
+//! real SMTP server (`smtp.rs`), real Prometheus, Alertmanager and PostgreSQL processes
+//! (`third_party/`),
+//! and waiting for conditions with deadlines.
 //!
-//! Include it from a test file with `#[path = "harness/mod.rs"] mod harness;`. Each test file uses
-//! only some of the helpers, hence the `allow` below.
+//! Include it from a test binary's root with `#[path = "harness/mod.rs"] mod harness;` (from a
+//! `tests/NAME/main.rs`, `"../harness/mod.rs"`). Each binary uses only some of the helpers,
+//! hence the `allow` below.
 
 #![allow(dead_code, unused_imports)]
 
 mod campanile;
-mod peers;
-pub mod postgres;
+mod http_peer;
 mod process;
-mod sink;
+mod smtp;
+mod third_party;
 
-pub use campanile::{check_config, Campanile, Reply};
-pub use peers::{Alertmanager, Prometheus};
-pub use process::address_in_use;
-pub use sink::{Recorded, Sink};
+pub use campanile::{check_config, Campanile, Launch, NotStarted, Reply};
+pub use http_peer::{Answer, HttpPeer, Received};
+pub use process::find_binary;
+pub use smtp::{SmtpOptions, SmtpPeer};
+pub use third_party::{Alertmanager, Postgres, Prometheus};
 
-use std::net::TcpListener;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
@@ -26,13 +30,6 @@ use serde_json::Value;
 
 /// How long a test waits for something that should happen within a few seconds.
 pub const PATIENCE: Duration = Duration::from_secs(60);
-
-/// A TCP port on 127.0.0.1 that was free a moment ago. Whoever binds it may lose a race with
-/// another process; the launchers retry with a new port when that happens.
-pub fn free_port() -> u16 {
-    let listener = TcpListener::bind("127.0.0.1:0").expect("bind 127.0.0.1:0");
-    listener.local_addr().expect("local_addr").port()
-}
 
 /// The workspace root: the parent of the `host` package.
 pub fn workspace_root() -> PathBuf {
@@ -174,7 +171,6 @@ pub fn alert_with_label<'a>(alerts: &'a [Value], name: &str, value: &str) -> Opt
     alerts.iter().find(|a| a["labels"][name] == value)
 }
 
-/// Whether `s` is an Alertmanager fingerprint: 16 lowercase hex digits.
 /// Percent-encodes `s` for a query string (everything but RFC 3986's unreserved characters).
 pub fn urlencode(s: &str) -> String {
     s.bytes()
@@ -187,6 +183,7 @@ pub fn urlencode(s: &str) -> String {
         .collect()
 }
 
+/// Whether `s` is an Alertmanager fingerprint: 16 lowercase hex digits.
 pub fn is_fingerprint(s: &str) -> bool {
     s.len() == 16 && s.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'))
 }

@@ -48,12 +48,13 @@ impl Process {
     }
 
     pub fn log_tail(&self) -> String {
-        let log = self.log();
-        let mut start = log.len().saturating_sub(LOG_TAIL_BYTES);
-        while !log.is_char_boundary(start) {
-            start += 1;
-        }
-        log[start..].to_string()
+        tail(&self.log()).to_string()
+    }
+
+    /// Kills the process (SIGKILL) and waits until it is gone.
+    pub fn kill(&mut self) {
+        self.child.kill().expect("kill");
+        self.child.wait().expect("wait");
     }
 
     /// Waits until `GET http://addr/-/ready` answers 200. Returns `Err` saying how the process
@@ -123,8 +124,11 @@ pub fn find_binary(names: &[&str], package: &str) -> PathBuf {
     )
 }
 
-/// Whether a log says the listen address was taken (a lost race for a free port).
-pub fn address_in_use(log: &str) -> bool {
-    let log = log.to_ascii_lowercase();
-    log.contains("address already in use") || log.contains("addrinuse")
+/// The end of `log`, as much as a failing test prints.
+pub fn tail(log: &str) -> &str {
+    let mut start = log.len().saturating_sub(LOG_TAIL_BYTES);
+    while !log.is_char_boundary(start) {
+        start += 1;
+    }
+    &log[start..]
 }
