@@ -1,5 +1,5 @@
 //! Crashes: `kill -9` under load loses no alert that got a 2xx and repeats only the
-//! deliveries in flight; a store that does not decode stops the start, naming the file.
+//! deliveries in flight, on the embedded store and on PostgreSQL; a store that does not decode stops the start, naming the file.
 
 use std::collections::HashSet;
 use std::sync::{Arc, Mutex};
@@ -7,8 +7,8 @@ use std::time::Duration;
 
 use serde_json::{json, Value};
 
-use super::{alert_names, config, group_key, launch, per_group, start};
-use crate::harness::{self, wait_until, Answer, HttpPeer};
+use super::{alert_names, config, config_on, group_key, launch, per_group, start};
+use crate::harness::{self, wait_until, Answer, HttpPeer, Postgres};
 
 /// At most this many deliveries per receiver can be repeated after a crash: those in flight
 /// (campanile's per-receiver concurrency, 4) and those finished whose outbox entry was not yet
@@ -17,11 +17,29 @@ const REPEATABLE_PER_RECEIVER: usize = 4 + 64;
 
 #[tokio::test(flavor = "multi_thread")]
 async fn crash_under_load_loses_no_acknowledged_alert_and_duplicates_only_in_flight() {
+    crash_under_load("path = \"data/campanile.redb\"\ndurability = \"immediate\"").await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn on_postgres_a_crash_under_load_loses_no_acknowledged_alert() {
+    let pg = Postgres::start().await;
+    let url = pg.database("crash").await;
+    crash_under_load(&format!("backend = \"postgres\"\nurl = \"{url}\"")).await;
+    // The store really was PostgreSQL: the alerts are in its table.
+    let rows = pg
+        .query("crash", "SELECT count(*)::text FROM campanile.alerts")
+        .await;
+    assert_ne!(rows, ["0"], "no alert in PostgreSQL");
+}
+
+/// `kill -9` while four senders post new alerts, with the store's keys `store`; then a
+/// restart on the same folder and store.
+async fn crash_under_load(store: &str) {
     let dir = tempfile::tempdir().unwrap();
     // A slow receiver, so deliveries queue up and some are in flight at the crash.
     let received =
         HttpPeer::answering(Answer::new(200, "ok").delay(Duration::from_millis(50))).await;
-    let mut node = start(dir.path(), &config(&received.addr(), "immediate")).await;
+    let mut node = start(dir.path(), &config_on(&received.addr(), store)).await;
 
     // Four senders post batches of five new alerts; kill -9 after a second and a half.
     let acknowledged = Arc::new(Mutex::new(Vec::<String>::new()));

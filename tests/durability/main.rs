@@ -40,11 +40,18 @@ async fn start(dir: &Path, config: &str) -> Campanile {
 /// A store in `data/` of the working folder with `durability`, and one webhook receiver at
 /// `http://{receiver_addr}/hook`.
 fn config(receiver_addr: &str, durability: &str) -> String {
+    config_on(
+        receiver_addr,
+        &format!("path = \"data/campanile.redb\"\ndurability = \"{durability}\""),
+    )
+}
+
+/// As [`config`], with `store` as the `[store]` section's keys.
+fn config_on(receiver_addr: &str, store: &str) -> String {
     format!(
         r#"
 [store]
-path = "data/campanile.redb"
-durability = "{durability}"
+{store}
 
 [[receivers]]
 name = "hook"
