@@ -22,6 +22,7 @@ pub mod dry_run;
 #[doc(hidden)]
 pub mod fuzzing;
 pub mod group;
+pub mod http;
 pub mod ingest;
 pub mod inhibit;
 pub mod live;

@@ -33,7 +33,7 @@
 use std::cell::RefCell;
 use std::collections::BTreeMap;
 
-use crate::log::Level;
+use crate::bindings::campanile::router::host::Level;
 use crate::{Acknowledgement, Alert, AlertStatus, Group, LabelSet, NotifyReason, Sent};
 
 /// The fake clock's time until [`set_now_ms`] is called: 2023-11-14T22:13:20Z.

@@ -16,9 +16,9 @@ use time::OffsetDateTime;
 
 use super::Query;
 use crate::ack::AckError;
+use crate::http::body::read_body;
+use crate::http::respond::{error, html, json, Body};
 use crate::notify::render::escape_html;
-use crate::server::body::read_body;
-use crate::server::respond::{error, html, json, Body};
 use crate::state::AppState;
 
 #[derive(Deserialize)]

@@ -8,12 +8,12 @@ use serde::Serialize;
 use time::OffsetDateTime;
 
 use super::{v2_error, Query};
+use crate::http::respond::{json, Body};
 use crate::model::api_time;
 use crate::model::matcher::Op;
 use crate::model::Matcher;
 use crate::model::{Alert, Fingerprint, Labels};
 use crate::mute::MuteStatus;
-use crate::server::respond::{json, Body};
 use crate::state::AppState;
 
 #[derive(Serialize)]

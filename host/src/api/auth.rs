@@ -10,8 +10,8 @@ use hyper::{Method, Response, StatusCode};
 use subtle::ConstantTimeEq;
 
 use crate::config::ServerConfig;
-use crate::server::respond::{error, Body};
-use crate::server::table::{access, Access};
+use crate::http::respond::{error, Body};
+use crate::http::table::{access, Access};
 
 /// `None` if the request may go on; otherwise the 401 to answer.
 pub fn refusal(

@@ -12,8 +12,8 @@ use time::OffsetDateTime;
 use super::alerts::{gettable, receivers_of, AlertFilter, GettableAlert, ReceiverRef};
 use super::{v2_error, Query};
 use crate::ack::Ack;
+use crate::http::respond::{json, Body};
 use crate::model::Labels;
-use crate::server::respond::{json, Body};
 use crate::state::AppState;
 
 #[derive(Serialize)]

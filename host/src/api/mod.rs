@@ -17,8 +17,8 @@ pub(crate) mod status;
 
 use hyper::{Response, StatusCode};
 
+use crate::http::respond::{error, json, Body};
 use crate::model::Matcher;
-use crate::server::respond::{error, json, Body};
 use crate::state::AppState;
 
 /// `GET /api/v1/groups/decisions?group_key=...`: the group's recent routing decisions, oldest

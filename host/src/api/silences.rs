@@ -11,10 +11,10 @@ use time::format_description::well_known::Rfc3339;
 use time::OffsetDateTime;
 
 use super::{v2_error, Query};
+use crate::http::body::read_body;
+use crate::http::respond::{json, Body};
 use crate::model::api_time;
 use crate::model::Matcher;
-use crate::server::body::read_body;
-use crate::server::respond::{json, Body};
 use crate::silence::{NewSilence, Silence, SilenceError, SilenceMatcher, SilenceState};
 use crate::state::AppState;
 

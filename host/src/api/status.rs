@@ -13,8 +13,8 @@ use serde::Serialize;
 use time::OffsetDateTime;
 
 use crate::config::{Config, GroupBy, RouteConfig};
+use crate::http::respond::{json, Body};
 use crate::model::api_time;
-use crate::server::respond::{json, Body};
 use crate::state::AppState;
 
 #[derive(Serialize)]

@@ -1,18 +1,17 @@
 //! Validation: raw structs in, typed config out, every error collected with its key.
 
 use std::path::Path;
-use std::time::Duration;
 
-use super::raw::{RawConfig, RawSize};
+use super::check::Ctx;
+use super::raw::RawConfig;
 use super::receivers::compile_receivers;
-use super::{Config, ConfigError, ConfigErrors};
+use super::{Config, ConfigErrors};
 
 mod acks;
 mod ingest;
 mod inhibit;
 mod plugins;
 mod routes;
-mod section;
 mod server;
 mod store;
 mod time_intervals;
@@ -22,67 +21,14 @@ use ingest::{check_identity_plugin, compile_ingest, compile_limits};
 use inhibit::compile_inhibit_rules;
 use plugins::compile_plugins;
 use routes::{compile_root, RouteRefs};
-pub(super) use section::Section;
 use server::compile_server;
 use store::compile_store;
 use time_intervals::compile_time_intervals;
 
-/// Collects errors while values are converted; each conversion returns a fallback so that
-/// compilation carries on and reports everything at once.
-pub(super) struct Ctx<'a> {
-    file: &'a str,
-    errors: Vec<ConfigError>,
-}
-
-impl Ctx<'_> {
-    pub(super) fn err(&mut self, key: impl Into<String>, message: impl Into<String>) {
-        self.errors.push(ConfigError {
-            file: self.file.to_string(),
-            key: key.into(),
-            message: message.into(),
-        });
-    }
-
-    fn duration(&mut self, key: &str, v: Option<&str>, default: Duration) -> Duration {
-        match v {
-            None => default,
-            Some(text) => {
-                match humantime::parse_duration(text) {
-                    Ok(d) => d,
-                    Err(e) => {
-                        self.err(key, format!("invalid duration {text:?}: {e} (examples: \"30s\", \"5m\", \"1h30m\")"));
-                        default
-                    }
-                }
-            }
-        }
-    }
-
-    fn size(&mut self, key: &str, v: Option<&RawSize>, default: usize) -> usize {
-        match v {
-            None => default,
-            Some(RawSize::Bytes(n)) => *n as usize,
-            Some(RawSize::Text(text)) => match text.parse::<bytesize::ByteSize>() {
-                Ok(b) => b.as_u64() as usize,
-                Err(e) => {
-                    self.err(
-                        key,
-                        format!("invalid size {text:?}: {e} (examples: \"4MiB\", \"512KiB\")"),
-                    );
-                    default
-                }
-            },
-        }
-    }
-}
-
 /// The whole file, section by section in this order (errors come out in it), then what
 /// sections name in each other (plugins, receivers, time intervals) and the routing tree.
 pub(super) fn compile(raw: RawConfig, file: &str, base: &Path) -> Result<Config, ConfigErrors> {
-    let mut cx = Ctx {
-        file,
-        errors: Vec::new(),
-    };
+    let mut cx = Ctx::new(file);
     let server = compile_server(&mut cx, &raw.server, base);
     let limits = compile_limits(&mut cx, &raw.limits);
     let ingest = compile_ingest(&mut cx, &raw.ingest);
@@ -97,8 +43,8 @@ pub(super) fn compile(raw: RawConfig, file: &str, base: &Path) -> Result<Config,
     check_identity_plugin(&mut cx, &ingest, &refs.plugins);
     let route = compile_root(&mut cx, raw.route, &mut refs);
 
-    if !cx.errors.is_empty() {
-        return Err(ConfigErrors(cx.errors));
+    if cx.failed() {
+        return Err(ConfigErrors(cx.into_errors()));
     }
     Ok(Config {
         server,

@@ -2,6 +2,7 @@
 //! reports every error with the file and key (`compile`), and the typed result that runtime
 //! code trusts (this module).
 
+mod check;
 mod compile;
 pub mod raw;
 mod receivers;

@@ -8,18 +8,13 @@
 //!   limit) and the reserve kept for health probes past it.
 //! - `conn` — one connection: its phases (head, idle, busy) and their timeouts
 //!   (`server.header_read_timeout`, `server.idle_timeout`).
-//! - `body` — request bodies within `server.max_body_size` and `server.body_read_timeout`.
 //! - `routes` — authentication first (`api::auth`), then the operator API (`api`), ingest,
-//!   probes and metrics.
-//! - `respond` — the response shapes (JSON, text, HTML, errors).
+//!   probes and metrics, dispatched from the endpoint table in [`crate::http`].
 
 mod accept;
-pub(crate) mod body;
 mod conn;
 mod limits;
-pub(crate) mod respond;
 mod routes;
-pub(crate) mod table;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -30,7 +25,6 @@ use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
 pub use limits::{Cap, PROBE_RESERVE};
-pub use respond::{error, html, json, Body};
 
 use crate::state::AppState;
 use crate::telemetry::RefusedLabels;

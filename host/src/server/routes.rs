@@ -9,10 +9,10 @@ use serde::Serialize;
 use time::OffsetDateTime;
 use tracing::Instrument;
 
-use super::body::read_body;
-use super::respond::{closing, error, json, text, Body};
-use super::table::{self, Endpoint, Lookup};
 use crate::api;
+use crate::http::body::read_body;
+use crate::http::respond::{closing, error, json, text, Body};
+use crate::http::table::{self, Endpoint, Lookup};
 use crate::ingest::{self, IngestError};
 use crate::state::AppState;
 

@@ -3,7 +3,7 @@
 use std::path::Path;
 use std::time::Duration;
 
-use super::{Ctx, Section};
+use crate::config::check::{Ctx, Section};
 use crate::config::raw::RawAcks;
 use crate::config::AcksConfig;
 

@@ -5,7 +5,7 @@
 use std::collections::HashSet;
 use std::time::Duration;
 
-use super::Ctx;
+use crate::config::check::Ctx;
 use crate::config::raw::{RawIngest, RawLimits};
 use crate::config::{IngestConfig, LimitsConfig};
 

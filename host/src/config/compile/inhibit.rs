@@ -1,6 +1,6 @@
 //! `[[inhibit_rules]]`: source and target matchers, `equal` label names.
 
-use super::Ctx;
+use crate::config::check::Ctx;
 use crate::config::raw::RawInhibitRule;
 use crate::config::InhibitRuleConfig;
 use crate::model::matcher::{is_valid_label_name, Matcher};

@@ -4,7 +4,7 @@ use std::collections::{BTreeMap, HashSet};
 use std::path::Path;
 use std::time::Duration;
 
-use super::Ctx;
+use crate::config::check::Ctx;
 use crate::config::raw::RawPlugin;
 use crate::config::PluginConfig;
 

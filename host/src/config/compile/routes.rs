@@ -5,7 +5,7 @@ use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 use std::time::Duration;
 
-use super::Ctx;
+use crate::config::check::Ctx;
 use crate::config::raw::RawRoute;
 use crate::config::{GroupBy, NamedTimeInterval, PluginConfig, ReceiverConfig, RouteConfig};
 use crate::model::matcher::{is_valid_label_name, Matcher};

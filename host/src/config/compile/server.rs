@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use super::super::raw::RawServer;
 use super::super::{AuthToken, ServerConfig};
-use super::Ctx;
+use crate::config::check::Ctx;
 
 const DEFAULT_LISTEN: &str = "127.0.0.1:9797";
 

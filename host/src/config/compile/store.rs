@@ -4,8 +4,7 @@
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use super::section::Section;
-use super::Ctx;
+use crate::config::check::{Ctx, Section};
 use crate::config::raw::RawStore;
 use crate::config::{Durability, PostgresConfig, StoreBackend, StoreConfig};
 

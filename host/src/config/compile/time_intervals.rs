@@ -3,7 +3,7 @@
 use std::collections::HashSet;
 use std::sync::Arc;
 
-use super::Ctx;
+use crate::config::check::Ctx;
 use crate::config::raw::RawTimeInterval;
 use crate::config::NamedTimeInterval;
 use crate::model::time_interval::{IntervalError, TimeInterval};

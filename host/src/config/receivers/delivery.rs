@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use serde::Deserialize;
 
-use crate::config::compile::Section;
+use crate::config::check::Section;
 
 /// Deliveries in flight per receiver, unless its `concurrency` says otherwise.
 pub const DEFAULT_CONCURRENCY: usize = 4;

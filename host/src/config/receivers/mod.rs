@@ -11,7 +11,7 @@ use std::path::Path;
 
 use serde::Deserialize;
 
-use super::compile::{Ctx, Section};
+use super::check::{Ctx, Section};
 
 mod delivery;
 mod discord;

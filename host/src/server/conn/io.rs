@@ -14,7 +14,7 @@ use tokio::net::TcpStream;
 use tokio::time::Instant;
 
 use super::phase::{InFlight, Track};
-use crate::server::respond::Body;
+use crate::http::respond::Body;
 
 /// A response body that keeps its request [`InFlight`].
 pub struct Tracked {

@@ -1,12 +1,88 @@
-//! One table of the file being compiled (a `[[receivers]]` entry, `[acks]`): its errors filed
-//! under `KEY.FIELD`, and the values several tables share — durations, secrets (from the TOML,
-//! a file or the environment) and URLs. Errors name the key, never a secret's value.
+//! What every check of the file shares: [`Ctx`], which collects errors with their keys while
+//! values are converted, and [`Section`], one table of the file (a `[[receivers]]` entry,
+//! `[acks]`, `[store]`) with its errors filed under `KEY.FIELD` and the values several tables
+//! share — durations, secrets (from the TOML, a file or the environment) and URLs. Errors name
+//! the key, never a secret's value. A leaf of `config`: the checks of each section import it.
 
 use std::path::Path;
 use std::time::Duration;
 
-use super::Ctx;
-use crate::config::Secret;
+use super::raw::RawSize;
+use super::{ConfigError, Secret};
+
+/// Collects errors while values are converted; each conversion returns a fallback so that
+/// compilation carries on and reports everything at once.
+pub(in crate::config) struct Ctx<'a> {
+    file: &'a str,
+    errors: Vec<ConfigError>,
+}
+
+impl<'a> Ctx<'a> {
+    pub(in crate::config) fn new(file: &'a str) -> Self {
+        Ctx {
+            file,
+            errors: Vec::new(),
+        }
+    }
+
+    pub(in crate::config) fn failed(&self) -> bool {
+        !self.errors.is_empty()
+    }
+
+    pub(in crate::config) fn into_errors(self) -> Vec<ConfigError> {
+        self.errors
+    }
+
+    pub(in crate::config) fn err(&mut self, key: impl Into<String>, message: impl Into<String>) {
+        self.errors.push(ConfigError {
+            file: self.file.to_string(),
+            key: key.into(),
+            message: message.into(),
+        });
+    }
+
+    pub(in crate::config) fn duration(
+        &mut self,
+        key: &str,
+        v: Option<&str>,
+        default: Duration,
+    ) -> Duration {
+        match v {
+            None => default,
+            Some(text) => {
+                match humantime::parse_duration(text) {
+                    Ok(d) => d,
+                    Err(e) => {
+                        self.err(key, format!("invalid duration {text:?}: {e} (examples: \"30s\", \"5m\", \"1h30m\")"));
+                        default
+                    }
+                }
+            }
+        }
+    }
+
+    pub(in crate::config) fn size(
+        &mut self,
+        key: &str,
+        v: Option<&RawSize>,
+        default: usize,
+    ) -> usize {
+        match v {
+            None => default,
+            Some(RawSize::Bytes(n)) => *n as usize,
+            Some(RawSize::Text(text)) => match text.parse::<bytesize::ByteSize>() {
+                Ok(b) => b.as_u64() as usize,
+                Err(e) => {
+                    self.err(
+                        key,
+                        format!("invalid size {text:?}: {e} (examples: \"4MiB\", \"512KiB\")"),
+                    );
+                    default
+                }
+            },
+        }
+    }
+}
 
 /// A table being compiled: errors are filed under `KEY.FIELD`, e.g. `receivers[i].url`.
 pub(in crate::config) struct Section<'c, 'f> {

@@ -20,7 +20,7 @@ pub fn json<T: Serialize>(status: StatusCode, value: &T) -> Response<Body> {
     r
 }
 
-pub(super) fn text(status: StatusCode, body: impl Into<Bytes>) -> Response<Body> {
+pub(crate) fn text(status: StatusCode, body: impl Into<Bytes>) -> Response<Body> {
     let mut r = Response::new(Full::new(body.into()));
     *r.status_mut() = status;
     r.headers_mut().insert(
@@ -57,7 +57,7 @@ pub fn error(status: StatusCode, message: String) -> Response<Body> {
 
 /// `response` with `Connection: close`: the server closes the connection after it (hyper
 /// reads the header), for answers after which the connection is not worth keeping.
-pub(super) fn closing(mut response: Response<Body>) -> Response<Body> {
+pub(crate) fn closing(mut response: Response<Body>) -> Response<Body> {
     response
         .headers_mut()
         .insert(CONNECTION, "close".parse().expect("static header"));
