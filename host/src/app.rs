@@ -39,6 +39,14 @@ pub enum StartError {
     Plugin(#[from] LoadError),
     #[error(transparent)]
     Store(#[from] StoreError),
+    /// `[cluster]` is checked but not served yet: the leases exist, flushes are not yet sharded
+    /// by them nor silences shared, and two replicas would each page for every group.
+    #[error(
+        "[cluster]: running several replicas is not available in this version (the leases are \
+         built, sharded flushes and shared silences are not); remove [cluster] and run one \
+         replica per database"
+    )]
+    ClusterUnavailable,
     #[error("cannot listen on {addr}: {source}")]
     Listen {
         addr: String,
@@ -74,6 +82,9 @@ pub async fn start(
     config: Config,
     text: &str,
 ) -> Result<Running, StartError> {
+    if config.cluster.is_some() {
+        return Err(StartError::ClusterUnavailable);
+    }
     let config = Arc::new(config);
     let metrics = Arc::new(Metrics::new());
     let hash = config_hash(text);

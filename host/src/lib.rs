@@ -15,6 +15,7 @@ pub mod answer;
 pub mod api;
 pub mod app;
 pub mod clock;
+pub mod cluster;
 pub mod config;
 pub mod decisions;
 pub mod dedup;

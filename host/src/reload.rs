@@ -366,6 +366,7 @@ const RESTART_ONLY: &[(&str, Rendered)] = &[
         }
         crate::config::StoreBackend::Redb => "none".to_string(),
     }),
+    ("cluster", |c| format!("{:?}", c.cluster)),
     ("limits.max_alerts", |c| c.limits.max_alerts.to_string()),
     ("limits.ingest_queue", |c| c.limits.ingest_queue.to_string()),
     ("ingest.retention", |c| {

@@ -8,6 +8,7 @@ use super::receivers::compile_receivers;
 use super::{Config, ConfigErrors};
 
 mod acks;
+mod cluster;
 mod ingest;
 mod inhibit;
 mod plugins;
@@ -17,6 +18,7 @@ mod store;
 mod time_intervals;
 
 use acks::compile_acks;
+use cluster::compile_cluster;
 use ingest::{check_identity_plugin, compile_ingest, compile_limits};
 use inhibit::compile_inhibit_rules;
 use plugins::compile_plugins;
@@ -38,6 +40,7 @@ pub(super) fn compile(raw: RawConfig, file: &str, base: &Path) -> Result<Config,
     let inhibit_rules = compile_inhibit_rules(&mut cx, &raw.inhibit_rules);
     let time_intervals = compile_time_intervals(&mut cx, &raw.time_intervals);
     let acks = compile_acks(&mut cx, raw.acks, raw.server.external_url.is_some(), base);
+    let cluster = raw.cluster.map(|c| compile_cluster(&mut cx, c, &store));
 
     let mut refs = RouteRefs::new(&receivers, &plugins, &time_intervals);
     check_identity_plugin(&mut cx, &ingest, &refs.plugins);
@@ -57,6 +60,7 @@ pub(super) fn compile(raw: RawConfig, file: &str, base: &Path) -> Result<Config,
         inhibit_rules,
         time_intervals,
         acks,
+        cluster,
     })
 }
 

@@ -3,6 +3,7 @@
 //! code trusts (this module).
 
 mod check;
+mod cluster;
 mod compile;
 pub mod raw;
 mod receivers;
@@ -18,6 +19,7 @@ use std::time::Duration;
 
 pub use crate::model::time_interval::NamedTimeInterval;
 use crate::model::Matcher;
+pub use cluster::ClusterConfig;
 pub use receivers::*;
 pub use secret::{scrub, Secret};
 pub use store::{Durability, PostgresConfig, StoreBackend, StoreConfig};
@@ -41,6 +43,8 @@ pub struct Config {
     /// `[[time_intervals]]`, by name in the order given; routes hold the ones they use.
     pub time_intervals: Vec<Arc<NamedTimeInterval>>,
     pub acks: AcksConfig,
+    /// `[cluster]`: several replicas on one PostgreSQL store; `None` runs alone.
+    pub cluster: Option<ClusterConfig>,
 }
 
 /// `[acks]`: signed acknowledgement links.

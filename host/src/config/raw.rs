@@ -28,6 +28,7 @@ pub struct RawConfig {
     pub time_intervals: Vec<RawTimeInterval>,
     #[serde(default)]
     pub acks: RawAcks,
+    pub cluster: Option<RawCluster>,
     pub route: RawRoute,
 }
 
@@ -84,6 +85,15 @@ pub struct RawStore {
     pub statement_timeout: Option<String>,
     pub connect_timeout: Option<String>,
     pub ca_file: Option<String>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawCluster {
+    pub replica: Option<String>,
+    pub lease_ttl: Option<String>,
+    pub shards: Option<u32>,
+    pub advertise: Option<String>,
 }
 
 /// A byte size: a plain number of bytes, or a string such as `"4MiB"`.

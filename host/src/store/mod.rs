@@ -10,7 +10,9 @@
 //! each kind of record.
 
 mod backend;
-mod postgres;
+/// The PostgreSQL backend; its connections serve what shares the database beside the writer
+/// (the cluster's leases).
+pub(crate) mod postgres;
 mod records;
 mod redb;
 mod writer;

@@ -15,7 +15,7 @@ use crate::store::StoreError;
 
 /// A pool of connections to `config`'s database, not yet connected, and where the database is
 /// (for messages).
-pub(super) fn pool(config: &PostgresConfig) -> Result<(Pool, String), StoreError> {
+pub(crate) fn pool(config: &PostgresConfig) -> Result<(Pool, String), StoreError> {
     let open = |target: &str, reason: String| StoreError::Open {
         path: target.to_string(),
         reason,
@@ -89,14 +89,14 @@ fn tls_config(config: &PostgresConfig) -> Result<rustls::ClientConfig, String> {
 
 /// A client error in PostgreSQL's words: the server's message and SQLSTATE, or what failed on
 /// the way to it.
-pub(super) fn describe(e: &tokio_postgres::Error) -> String {
+pub(crate) fn describe(e: &tokio_postgres::Error) -> String {
     match e.as_db_error() {
         Some(db) => format!("{} (SQLSTATE {})", db.message(), db.code().code()),
         None => e.to_string(),
     }
 }
 
-pub(super) fn describe_pool(e: &PoolError) -> String {
+pub(crate) fn describe_pool(e: &PoolError) -> String {
     match e {
         PoolError::Backend(e) => describe(e),
         PoolError::Timeout(_) => "timed out waiting for a database connection".to_string(),

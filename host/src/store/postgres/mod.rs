@@ -11,6 +11,9 @@
 mod connect;
 mod schema;
 
+pub(crate) use connect::{describe, describe_pool, pool as connect_pool};
+pub(crate) use schema::migrate;
+
 use std::collections::HashMap;
 
 use deadpool_postgres::{Object, Pool};

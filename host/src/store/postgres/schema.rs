@@ -9,7 +9,10 @@ use deadpool_postgres::Object;
 use super::connect::describe;
 
 /// The migrations, in order: (version, SQL). Never edit a released one; add the next.
-const MIGRATIONS: &[(i32, &str)] = &[(1, include_str!("0001_init.sql"))];
+const MIGRATIONS: &[(i32, &str)] = &[
+    (1, include_str!("0001_init.sql")),
+    (2, include_str!("0002_cluster.sql")),
+];
 
 /// The newest schema version this binary knows.
 pub(super) const LATEST: i32 = MIGRATIONS[MIGRATIONS.len() - 1].0;
@@ -17,7 +20,7 @@ pub(super) const LATEST: i32 = MIGRATIONS[MIGRATIONS.len() - 1].0;
 /// Any constant the replicas agree on: the advisory lock migrations hold.
 const MIGRATION_LOCK: i64 = 0x63_61_6d_70_61_6e; // "campan"
 
-pub(super) async fn migrate(client: &mut Object) -> Result<(), String> {
+pub(crate) async fn migrate(client: &mut Object) -> Result<(), String> {
     let txn = client.transaction().await.map_err(|e| describe(&e))?;
     txn.execute("SELECT pg_advisory_xact_lock($1)", &[&MIGRATION_LOCK])
         .await

@@ -1,0 +1,9 @@
+//! Several replicas on one PostgreSQL store (`[cluster]`): the groups are hashed into shards
+//! (`shard`), and each shard is flushed by the one replica holding its lease (`lease`), whose
+//! epoch fences the flush's writes. See ARCHITECTURE.md, "Cluster".
+
+mod lease;
+mod shard;
+
+pub use lease::{ClusterError, Held, Leases, Peer, Round, FENCE};
+pub use shard::shard_of;
