@@ -6,6 +6,7 @@ use std::time::Duration;
 
 use campanile::cluster::{ClusterError, Leases};
 use campanile::config::{ClusterConfig, Durability, StoreBackend};
+use campanile::store::{Fence, NotifiedRecord, Op, Store, StoreError};
 
 use crate::harness::Postgres;
 use crate::store::config as store_config;
@@ -203,4 +204,89 @@ async fn two_processes_with_one_name_or_different_shard_counts_are_refused() {
     // The old process, were it only paused, finds its name taken and holds nothing.
     assert!(matches!(a.tick().await, Err(ClusterError::Duplicate(_))));
     assert!(a.held().is_empty());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_flush_is_written_only_under_its_lease() {
+    let pg = Postgres::start().await;
+    let url = pg.database("fenced").await;
+    let config = store_config(&url, Durability::Immediate);
+    let opened = config.clone();
+    let (store, _) = tokio::task::spawn_blocking(move || Store::open(&opened))
+        .await
+        .unwrap()
+        .unwrap();
+    let a = replica(&url, "a", SHARDS).await.unwrap();
+    a.tick().await.unwrap();
+    let (shard, epoch) = a.held()[0];
+    let fence = |epoch| Fence {
+        replica: "a".into(),
+        shard,
+        epoch,
+    };
+    let notified = |n: u64| {
+        Op::PutNotified(
+            "{}:{alertname=\"A\"}".into(),
+            NotifiedRecord {
+                firing: vec![n],
+                resolved: vec![],
+                at: time::OffsetDateTime::now_utc(),
+                sent: vec![],
+                wake_at: None,
+            },
+        )
+    };
+    store
+        .commit_fenced(fence(epoch), vec![notified(1)])
+        .await
+        .expect("the holder writes its flush");
+    match store
+        .commit_fenced(fence(epoch + 1), vec![notified(2)])
+        .await
+    {
+        Err(StoreError::Fenced { shard: s, epoch: e }) => assert_eq!((s, e), (shard, epoch + 1)),
+        other => panic!("an epoch a does not hold must be fenced: {other:?}"),
+    }
+
+    // `a` pauses past its lease; `b` takes the shard. A flush `a` made before the pause is
+    // refused, while writes queued beside it (in the same transaction, when the writer
+    // takes them together) are made.
+    tokio::time::sleep(TTL.mul_f32(1.2)).await;
+    let b = replica(&url, "b", SHARDS).await.unwrap();
+    b.tick().await.unwrap();
+    assert!(b.holds(shard).is_some());
+    let alert = campanile::store::StoredAlert {
+        labels: campanile::model::Labels::from_pairs([("alertname", "beside")]),
+        annotations: campanile::model::Labels::default(),
+        starts_at: time::OffsetDateTime::now_utc(),
+        ends_at: time::OffsetDateTime::now_utc(),
+        timeout: false,
+        generator_url: String::new(),
+        updated_at: time::OffsetDateTime::now_utc(),
+    };
+    let (stale, beside) = tokio::join!(
+        store.commit_fenced(fence(epoch), vec![notified(3)]),
+        store.commit(vec![Op::PutAlert(7, alert)]),
+    );
+    assert!(matches!(stale, Err(StoreError::Fenced { .. })), "{stale:?}");
+    beside.expect("an unfenced write beside a fenced one is made");
+    assert_eq!(
+        pg.query("fenced", "SELECT count(*)::text FROM campanile.alerts")
+            .await,
+        ["1"]
+    );
+    let closing = store.clone();
+    tokio::task::spawn_blocking(move || closing.close())
+        .await
+        .unwrap();
+    let (_, snap) = tokio::task::spawn_blocking(move || Store::open(&config))
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(snap.notified.len(), 1);
+    assert_eq!(
+        snap.notified[0].1.firing,
+        [1],
+        "only the flush made under the lease"
+    );
 }

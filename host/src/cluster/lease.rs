@@ -29,7 +29,7 @@ use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 
 use crate::config::{ClusterConfig, PostgresConfig};
-use crate::store::postgres::{connect_pool, describe, describe_pool, migrate};
+use crate::store::postgres::{connect_pool, describe, describe_pool, migrate, FENCE};
 
 /// Why the cluster could not be joined or a round failed.
 #[derive(Debug, Clone, thiserror::Error)]
@@ -77,11 +77,6 @@ pub struct Peer {
     pub seen_at: OffsetDateTime,
     pub shards: u32,
 }
-
-/// The condition under which a write of a flush is made: its shard's lease (`l`) is still this
-/// replica's (`$2`) at the epoch the flush was made under (`$3`), unexpired on the database's
-/// clock. Parameters: `$1` shard, `$2` replica, `$3` epoch.
-pub const FENCE: &str = "l.shard = $1 AND l.holder = $2 AND l.epoch = $3 AND l.expires_at > now()";
 
 /// This replica's leases.
 pub struct Leases {
@@ -274,7 +269,7 @@ impl Leases {
     }
 
     /// Whether the database still holds shard `shard` for this replica at `epoch`: the check
-    /// that fences a flush's writes ([`FENCE`]), asked on its own.
+    /// that fences a flush's writes (`store::postgres::FENCE`), asked on its own.
     pub async fn verify(&self, shard: u32, epoch: i64) -> Result<bool, ClusterError> {
         let client = self.client().await?;
         let sql = format!("SELECT EXISTS (SELECT 1 FROM campanile.leases l WHERE {FENCE})");

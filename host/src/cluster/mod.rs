@@ -5,5 +5,5 @@
 mod lease;
 mod shard;
 
-pub use lease::{ClusterError, Held, Leases, Peer, Round, FENCE};
+pub use lease::{ClusterError, Held, Leases, Peer, Round};
 pub use shard::shard_of;

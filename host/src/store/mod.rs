@@ -45,6 +45,10 @@ pub enum StoreError {
     Io { path: String, reason: String },
     #[error("the store writer has stopped")]
     Stopped,
+    /// The shard's lease has moved on: another replica holds it (or nobody), so this flush's
+    /// writes were not made.
+    #[error("shard {shard}'s lease is no longer this replica's at epoch {epoch}: the flush was not written")]
+    Fenced { shard: u32, epoch: i64 },
 }
 
 /// One transaction the writer made, as told to the observer given to
@@ -121,8 +125,20 @@ pub struct Snapshot {
     pub state: Vec<(String, String, StoredState)>,
 }
 
+/// What a flush's writes are made under: its shard's lease, held by `replica` at `epoch`. The
+/// store makes them only if the lease still is so when they commit, and holds the lease row
+/// against a takeover until then; the embedded store (one replica) makes them always.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Fence {
+    pub replica: String,
+    pub shard: u32,
+    pub epoch: i64,
+}
+
 struct Request {
     ops: Vec<Op>,
+    /// Made only under this lease, all or none, never kept for a retry (see [`Fence`]).
+    fence: Option<Fence>,
     done: Option<oneshot::Sender<Result<(), StoreError>>>,
     /// Write what is queued durably, then stop the writer.
     stop: bool,
@@ -136,6 +152,7 @@ impl Request {
     fn ops(ops: Vec<Op>, done: Option<oneshot::Sender<Result<(), StoreError>>>) -> Self {
         Request {
             ops,
+            fence: None,
             done,
             stop: false,
             keep: true,
@@ -236,6 +253,24 @@ impl Store {
     /// the change.
     pub async fn commit_before_visible(&self, ops: Vec<Op>) -> Result<(), StoreError> {
         self.queue(ops, false).await
+    }
+
+    /// Writes a flush's `ops` under `fence` and waits for them (whatever the durability):
+    /// `Err(StoreError::Fenced)` when the lease has moved on, and nothing was written. A write
+    /// that fails for another reason is not kept for a retry either: the caller, told of it,
+    /// does not send what it would have recorded.
+    pub async fn commit_fenced(&self, fence: Fence, ops: Vec<Op>) -> Result<(), StoreError> {
+        let Some(tx) = &self.tx else {
+            return Ok(());
+        };
+        let (done, wait) = oneshot::channel();
+        tx.send(Request {
+            fence: Some(fence),
+            keep: false,
+            ..Request::ops(ops, Some(done))
+        })
+        .map_err(|_| StoreError::Stopped)?;
+        wait.await.unwrap_or(Err(StoreError::Stopped))
     }
 
     /// Queues `ops` for the writer now, in the caller's order with other writes, and returns
@@ -369,6 +404,26 @@ mod tests {
         assert_eq!(snap.alerts[0].1.labels.get("alertname"), Some("A"));
         assert_eq!(snap.alerts[0].0, 1);
         assert_eq!(snap.notified[0].1.firing, vec![1]);
+    }
+
+    #[tokio::test]
+    async fn the_embedded_store_makes_every_fenced_write() {
+        let dir = tempfile::tempdir().unwrap();
+        let config =
+            StoreConfig::embedded(dir.path().join("campanile.redb"), Durability::Immediate);
+        let (store, _) = Store::open(&config).unwrap();
+        let fence = Fence {
+            replica: "any".into(),
+            shard: 3,
+            epoch: 99,
+        };
+        store
+            .commit_fenced(fence, vec![Op::PutAlert(1, alert("A"))])
+            .await
+            .expect("one process owns the file: every fence holds");
+        store.close();
+        let (_, snap) = Store::open(&config).unwrap();
+        assert_eq!(snap.alerts.len(), 1);
     }
 
     #[tokio::test]

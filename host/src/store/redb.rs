@@ -4,7 +4,7 @@ use std::path::{Path, PathBuf};
 
 use redb::{Database, Durability, ReadableDatabase, ReadableTable, TableDefinition, TableHandle};
 
-use super::backend::Backend;
+use super::backend::{Backend, Fenced};
 use super::records::{decode, encode};
 use super::{Op, Snapshot, StoreError};
 
@@ -107,7 +107,7 @@ impl RedbBackend {
         }
     }
 
-    fn write(&self, db: &Database, ops: &[Op], durable: bool) -> Result<(), StoreError> {
+    fn write(&self, db: &Database, ops: &[&Op], durable: bool) -> Result<(), StoreError> {
         let mut txn = db.begin_write().map_err(self.err())?;
         txn.set_durability(if durable {
             Durability::Immediate
@@ -234,15 +234,25 @@ impl Backend for RedbBackend {
     /// the disk. After an I/O error redb refuses every later write until the file is opened
     /// again (`PreviousIo`), so a failed write closes the database and the next one reopens
     /// it: a disk that was full works again once it has room, without a restart.
-    fn apply(&mut self, ops: &[Op], durable: bool) -> Result<(), StoreError> {
+    fn apply(
+        &mut self,
+        ops: &[Op],
+        fenced: &[Fenced],
+        durable: bool,
+    ) -> Result<Vec<bool>, StoreError> {
+        // One process owns the file: every fence holds.
+        let all: Vec<&Op> = ops
+            .iter()
+            .chain(fenced.iter().flat_map(|f| f.ops.iter()))
+            .collect();
         let result = self.reopen().and_then(|()| {
             let db = self.db.as_ref().expect("open");
-            self.write(db, ops, durable)
+            self.write(db, &all, durable)
         });
         if result.is_err() {
             self.db = None;
         }
-        result
+        result.map(|()| vec![true; fenced.len()])
     }
 }
 
@@ -273,7 +283,7 @@ mod tests {
         };
         {
             let mut backend = RedbBackend::open(&path).unwrap();
-            backend.apply(&[Op::PutAlert(1, good)], true).unwrap();
+            backend.apply(&[Op::PutAlert(1, good)], &[], true).unwrap();
             // What an older or newer binary, or a bug, might have written.
             let db = backend.db.as_ref().unwrap();
             let txn = db.begin_write().unwrap();

@@ -10,7 +10,9 @@ use std::sync::mpsc as std_mpsc;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use super::backend::Backend;
+use tokio::sync::oneshot;
+
+use super::backend::{Backend, Fenced};
 use super::{Commit, CommitObserver, Durability, Op, Record, Request, StoreError};
 
 /// The most requests folded into one transaction.
@@ -34,9 +36,9 @@ pub(super) fn run_writer(
     observe: CommitObserver,
     failing_flag: Arc<AtomicBool>,
 ) {
-    let mut apply = |ops: &[Op], durable: bool| {
+    let mut apply = |ops: &[Op], fenced: &[Fenced], durable: bool| {
         let started = Instant::now();
-        let result = backend.apply(ops, durable);
+        let result = backend.apply(ops, fenced, durable);
         observe(&Commit {
             elapsed: started.elapsed(),
             durable,
@@ -82,12 +84,20 @@ pub(super) fn run_writer(
         // Per op: keep it if the transaction fails (`Request::keep`).
         let mut keep: Vec<bool> = Vec::new();
         let mut waiters = Vec::new();
+        // Flushes' writes, each with its fence and whoever waits for it.
+        let mut fenced: Vec<Fenced> = Vec::new();
+        let mut fenced_waiters = Vec::new();
         let mut stop = false;
         let mut take = |r: Request| {
+            stop |= r.stop;
+            if let Some(fence) = r.fence {
+                fenced.push(Fenced { fence, ops: r.ops });
+                fenced_waiters.push(r.done);
+                return;
+            }
             keep.extend(std::iter::repeat_n(r.keep, r.ops.len()));
             ops.extend(r.ops);
             waiters.extend(r.done);
-            stop |= r.stop;
         };
         if let Some(first) = first {
             take(first);
@@ -109,7 +119,10 @@ pub(super) fn run_writer(
             .filter(|f| !stop && Instant::now() < f.retry_at)
         {
             failed.extend(kept(ops, keep));
-            for w in waiters {
+            for w in waiters
+                .into_iter()
+                .chain(fenced_waiters.into_iter().flatten())
+            {
                 let _ = w.send(Err(f.error.clone()));
             }
             continue;
@@ -120,9 +133,9 @@ pub(super) fn run_writer(
         let keep: Vec<bool> = std::iter::repeat_n(true, retried).chain(keep).collect();
         let durable =
             stop || durability == Durability::Immediate || last_sync.elapsed() >= flush_interval;
-        let result = apply(&ops, durable);
+        let result = apply(&ops, &fenced, durable);
         match &result {
-            Ok(()) => {
+            Ok(_) => {
                 failing_flag.store(false, Ordering::Relaxed);
                 if failing.take().is_some() {
                     tracing::info!(
@@ -154,8 +167,9 @@ pub(super) fn run_writer(
             dirty = true;
         }
         for w in waiters {
-            let _ = w.send(result.clone());
+            let _ = w.send(result.clone().map(|_| ()));
         }
+        answer_fenced(&fenced, fenced_waiters, &result);
         if stop {
             return;
         }
@@ -163,8 +177,30 @@ pub(super) fn run_writer(
     // Every sender is gone: make what is written durable before the thread ends.
     if dirty || !failed.is_empty() {
         let ops: Vec<Op> = failed.into_values().collect();
-        if let Err(e) = apply(&ops, true) {
+        if let Err(e) = apply(&ops, &[], true) {
             tracing::error!(error = %e, "final store flush failed");
+        }
+    }
+}
+
+/// Tells each flush whether its writes were made: the transaction's error, or per flush
+/// whether its fence held.
+fn answer_fenced(
+    fenced: &[Fenced],
+    waiters: Vec<Option<oneshot::Sender<Result<(), StoreError>>>>,
+    result: &Result<Vec<bool>, StoreError>,
+) {
+    for (i, (set, waiter)) in fenced.iter().zip(waiters).enumerate() {
+        let answer = match result {
+            Err(e) => Err(e.clone()),
+            Ok(made) if made.get(i).copied().unwrap_or(false) => Ok(()),
+            Ok(_) => Err(StoreError::Fenced {
+                shard: set.fence.shard,
+                epoch: set.fence.epoch,
+            }),
+        };
+        if let Some(w) = waiter {
+            let _ = w.send(answer);
         }
     }
 }

@@ -14,13 +14,19 @@ mod schema;
 pub(crate) use connect::{describe, describe_pool, pool as connect_pool};
 pub(crate) use schema::migrate;
 
+/// The condition under which a write of a flush is made: its shard's lease (`l`) is still this
+/// replica's (`$2`) at the epoch the flush was made under (`$3`), unexpired on the database's
+/// clock. Parameters: `$1` shard, `$2` replica, `$3` epoch.
+pub(crate) const FENCE: &str =
+    "l.shard = $1 AND l.holder = $2 AND l.epoch = $3 AND l.expires_at > now()";
+
 use std::collections::HashMap;
 
 use deadpool_postgres::{Object, Pool};
 use tokio::runtime::Runtime;
 use tokio_postgres::types::ToSql;
 
-use super::backend::Backend;
+use super::backend::{Backend, Fenced};
 use super::records::{decode, encode};
 use super::{Op, Record, Snapshot, StoreError};
 use crate::config::PostgresConfig;
@@ -82,8 +88,13 @@ impl PgBackend {
         }
     }
 
-    async fn write(&self, ops: &[Op], durable: bool) -> Result<(), String> {
-        let batch = Batch::of(ops);
+    async fn write(
+        &self,
+        ops: &[Op],
+        fenced: &[Fenced],
+        durable: bool,
+    ) -> Result<Vec<bool>, String> {
+        let batch = Batch::of(ops.iter());
         let mut client = self.client().await?;
         let txn = client
             .transaction()
@@ -94,16 +105,25 @@ impl PgBackend {
                 .await
                 .map_err(|e| connect::describe(&e))?;
         }
-        for (sql, params) in batch.statements() {
-            let statement = txn
-                .prepare_cached(&sql)
+        execute(&txn, &batch).await?;
+        let mut made = Vec::with_capacity(fenced.len());
+        let check = format!("SELECT 1 FROM campanile.leases l WHERE {FENCE} FOR SHARE");
+        for set in fenced {
+            // The lease row stays locked until the commit: a takeover waits for it, and the
+            // new holder then reads what this flush wrote.
+            let shard = i32::try_from(set.fence.shard).unwrap_or(i32::MAX);
+            let holds = txn
+                .query_opt(&check, &[&shard, &set.fence.replica, &set.fence.epoch])
                 .await
-                .map_err(|e| connect::describe(&e))?;
-            txn.execute(&statement, &params)
-                .await
-                .map_err(|e| connect::describe(&e))?;
+                .map_err(|e| connect::describe(&e))?
+                .is_some();
+            if holds {
+                execute(&txn, &Batch::of(set.ops.iter())).await?;
+            }
+            made.push(holds);
         }
-        txn.commit().await.map_err(|e| connect::describe(&e))
+        txn.commit().await.map_err(|e| connect::describe(&e))?;
+        Ok(made)
     }
 
     async fn read(&self) -> Result<Snapshot, String> {
@@ -186,14 +206,33 @@ impl Backend for PgBackend {
         self.runtime.block_on(self.read()).map_err(|e| self.io(e))
     }
 
-    fn apply(&mut self, ops: &[Op], durable: bool) -> Result<(), StoreError> {
-        if ops.is_empty() && !durable {
-            return Ok(());
+    fn apply(
+        &mut self,
+        ops: &[Op],
+        fenced: &[Fenced],
+        durable: bool,
+    ) -> Result<Vec<bool>, StoreError> {
+        if ops.is_empty() && fenced.is_empty() && !durable {
+            return Ok(Vec::new());
         }
         self.runtime
-            .block_on(self.write(ops, durable))
+            .block_on(self.write(ops, fenced, durable))
             .map_err(|e| self.io(e))
     }
+}
+
+/// Runs the statements that write `batch`, in `txn`.
+async fn execute(txn: &deadpool_postgres::Transaction<'_>, batch: &Batch) -> Result<(), String> {
+    for (sql, params) in batch.statements() {
+        let statement = txn
+            .prepare_cached(&sql)
+            .await
+            .map_err(|e| connect::describe(&e))?;
+        txn.execute(&statement, &params)
+            .await
+            .map_err(|e| connect::describe(&e))?;
+    }
+    Ok(())
 }
 
 /// Keys are stored as bytes: a group key holds label values, which may hold NUL.
@@ -224,8 +263,8 @@ fn signed(n: u64) -> i64 {
 }
 
 impl Batch {
-    fn of(ops: &[Op]) -> Batch {
-        let mut last: HashMap<Record, &Op> = HashMap::with_capacity(ops.len());
+    fn of<'a>(ops: impl Iterator<Item = &'a Op>) -> Batch {
+        let mut last: HashMap<Record, &Op> = HashMap::new();
         for op in ops {
             last.insert(op.record(), op);
         }
