@@ -173,6 +173,7 @@ fn bench(c: &mut Criterion) {
         at: now,
         history: Vec::new(),
         acknowledged: None,
+        lease: None,
     };
     c.bench_function("plugin_route", |b| {
         b.iter(|| runtime.route("router", black_box(&flush)).unwrap())

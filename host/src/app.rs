@@ -13,7 +13,8 @@ use tokio_util::task::TaskTracker;
 
 use crate::ack::link::AckLinks;
 use crate::ack::Acks;
-use crate::config::Config;
+use crate::cluster::Leases;
+use crate::config::{Config, StoreBackend};
 use crate::decisions::Decisions;
 use crate::dedup::AlertCache;
 use crate::group::{Dispatcher, FiringGroups};
@@ -39,14 +40,8 @@ pub enum StartError {
     Plugin(#[from] LoadError),
     #[error(transparent)]
     Store(#[from] StoreError),
-    /// `[cluster]` is checked but not served yet: the leases exist, flushes are not yet sharded
-    /// by them nor silences shared, and two replicas would each page for every group.
-    #[error(
-        "[cluster]: running several replicas is not available in this version (the leases are \
-         built, sharded flushes and shared silences are not); remove [cluster] and run one \
-         replica per database"
-    )]
-    ClusterUnavailable,
+    #[error("[cluster]: {0}")]
+    Cluster(#[from] crate::cluster::ClusterError),
     #[error("cannot listen on {addr}: {source}")]
     Listen {
         addr: String,
@@ -63,6 +58,22 @@ pub struct Running {
     pub supervisor: Arc<Supervisor>,
     /// Deliveries in flight, which shutdown waits for (see [`Receivers::in_flight`]).
     pub deliveries: TaskTracker,
+}
+
+/// With `[cluster]`: this replica's leases, joined in the store's database.
+async fn join_cluster(config: &Config) -> Result<Option<Arc<Leases>>, StartError> {
+    let (Some(cluster), StoreBackend::Postgres(pg)) = (&config.cluster, &config.store.backend)
+    else {
+        return Ok(None);
+    };
+    let leases = Leases::connect(pg, cluster.clone()).await?;
+    tracing::info!(
+        replica = %cluster.replica,
+        shards = cluster.shards,
+        lease_ttl = ?cluster.lease_ttl,
+        "joined the cluster"
+    );
+    Ok(Some(Arc::new(leases)))
 }
 
 /// Why a running instance stopped.
@@ -82,9 +93,6 @@ pub async fn start(
     config: Config,
     text: &str,
 ) -> Result<Running, StartError> {
-    if config.cluster.is_some() {
-        return Err(StartError::ClusterUnavailable);
-    }
     let config = Arc::new(config);
     let metrics = Arc::new(Metrics::new());
     let hash = config_hash(text);
@@ -159,6 +167,16 @@ pub async fn start(
     .with_mute(mute.clone())
     .with_reloads(reload_rx)
     .with_queries(firing_rx);
+    let cluster = join_cluster(&config).await?;
+    let (replay_tx, mut replay_rx) = mpsc::unbounded_channel::<crate::cluster::Replay>();
+    if let Some(leases) = &cluster {
+        let (takeover_tx, takeover_rx) = mpsc::unbounded_channel();
+        dispatcher = dispatcher.with_owner(leases.clone(), takeover_rx);
+        supervisor.spawn(
+            "the cluster's leases",
+            crate::cluster::run(leases.clone(), takeover_tx, replay_tx, shutdown.clone()),
+        );
+    }
     dispatcher.restore(restored);
     supervisor.spawn(
         "the dispatcher",
@@ -186,7 +204,17 @@ pub async fn start(
         routed: routed_tx,
         decisions: decisions.clone(),
     });
-    pipeline.replay_outbox(snapshot.outbox, &routes).await;
+    if cluster.is_none() {
+        pipeline.replay_outbox(snapshot.outbox, &routes, None).await;
+    } else {
+        // In a cluster the outbox is replayed shard by shard, as each is taken over.
+        let (replayer, routes) = (pipeline.clone(), routes.clone());
+        supervisor.spawn("the cluster's outbox replay", async move {
+            while let Some((entries, lease)) = replay_rx.recv().await {
+                replayer.replay_outbox(entries, &routes, Some(lease)).await;
+            }
+        });
+    }
     supervisor.spawn("the routing pipeline", pipeline.run(flush_rx));
 
     let listen_error = |source| StartError::Listen {

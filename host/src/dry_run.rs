@@ -98,6 +98,7 @@ pub fn run(
                 record: GroupFlush::record_of(&[], now),
                 history: Vec::new(),
                 acknowledged: None,
+                lease: None,
             });
             flush.alerts.push(FlushedAlert {
                 alert: alert.clone(),

@@ -33,13 +33,13 @@ use crate::ack::Acks;
 use crate::answer::{self, Delivery, Outcome};
 use crate::clock;
 use crate::decisions::{Decision, Decisions};
-use crate::group::{Dispatched, FlushedAlert, GroupFlush, Reason, Routed};
+use crate::group::{Dispatched, FlushLease, FlushedAlert, GroupFlush, Reason, Routed};
 use crate::live::Generation;
 use crate::model::{AlertStatus, Severity};
 use crate::notify::{outbox_entry, outbox_schedule, Overrides, Receivers, Schedule};
 use crate::plugin::{PluginFault, PluginRuntime};
 use crate::route::RouteTable;
-use crate::store::{extend_history, Op, OutboxEntry, SentRecord, Store};
+use crate::store::{extend_history, Op, OutboxEntry, SentRecord, Store, StoreError};
 use crate::telemetry::{Metrics, PluginFaultLabels, PluginLabels};
 
 pub struct Pipeline {
@@ -131,7 +131,9 @@ impl Pipeline {
                     at: flush.at,
                 })
                 .collect();
-            let ids = self.record(&flush, &deliveries, &sent, wake_at);
+            let Some(ids) = self.record(&flush, &deliveries, &sent, wake_at).await else {
+                return;
+            };
             self.tell_dispatcher(&flush, sent, wake_at);
             for (d, id) in deliveries.into_iter().zip(ids) {
                 self.receivers
@@ -187,16 +189,19 @@ impl Pipeline {
     }
 
     /// Writes the notification log entry (with the group's history and wake-up) and the
-    /// outbox entries in one transaction, without waiting for it (see the module docs). If the
-    /// store fails, the writer logs it and the notifications still go out: telling people
-    /// beats keeping records.
-    fn record(
+    /// outbox entries in one transaction. Alone, without waiting for it (see the module docs):
+    /// if the store fails, the writer logs it and the notifications still go out — telling
+    /// people beats keeping records. In a cluster, under the flush's lease, waiting for it:
+    /// `None` when the lease has moved on (the new holder flushes the group; nothing is sent
+    /// here); a store that fails otherwise does not stop the notifications while this replica
+    /// still holds the lease, since nobody else may flush the group until it runs out.
+    async fn record(
         &self,
         flush: &GroupFlush,
         deliveries: &[Delivery],
         sent: &[SentRecord],
         wake_at: Option<OffsetDateTime>,
-    ) -> Vec<Option<u64>> {
+    ) -> Option<Vec<Option<u64>>> {
         let mut record = flush.record.clone();
         record.sent = flush.history.clone();
         extend_history(&mut record.sent, sent.iter().cloned());
@@ -209,14 +214,38 @@ impl Pipeline {
             ops.push(Op::PutOutbox(id, Box::new(entry)));
             ids.push(Some(id));
         }
-        self.store.submit(ops);
-        ids
+        let Some(lease) = &flush.lease else {
+            self.store.submit(ops);
+            return Some(ids);
+        };
+        match self.store.commit_fenced(lease.fence.clone(), ops).await {
+            Ok(()) => Some(ids),
+            Err(e @ StoreError::Fenced { .. }) => {
+                tracing::info!(error = %e, "flush dropped: another replica holds the group's shard now");
+                None
+            }
+            Err(e) if lease.holds() => {
+                tracing::warn!(error = %e, "the flush could not be recorded; sending it anyway under this replica's lease");
+                Some(vec![None; ids.len()])
+            }
+            Err(e) => {
+                tracing::warn!(error = %e, "flush dropped: not recorded, and the lease ran out meanwhile");
+                None
+            }
+        }
     }
 
     /// Re-queues what the outbox held at start: decided before the restart, not yet delivered.
     /// A delivery that was being retried keeps its schedule: its next attempt waits for the
     /// time it was given, and its `retry_for` deadline still counts from its first attempt.
-    pub async fn replay_outbox(&self, entries: Vec<(u64, OutboxEntry)>, routes: &RouteTable) {
+    /// In a cluster, `lease` is the shard's the entries belong to, taken over from another
+    /// replica (or from this one before a restart).
+    pub async fn replay_outbox(
+        &self,
+        entries: Vec<(u64, OutboxEntry)>,
+        routes: &RouteTable,
+        lease: Option<FlushLease>,
+    ) {
         if !entries.is_empty() {
             tracing::info!(
                 notifications = entries.len(),
@@ -251,6 +280,7 @@ impl Pipeline {
                 at: e.at,
                 history: Vec::new(),
                 acknowledged: None,
+                lease: lease.clone(),
             };
             let overrides = Overrides {
                 title: e.title,

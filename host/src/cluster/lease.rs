@@ -20,16 +20,17 @@
 //! commit a flush.
 
 use std::collections::BTreeMap;
-use std::sync::{Arc, RwLock};
+use std::sync::RwLock;
 use std::time::Duration;
 
 use deadpool_postgres::Pool;
 use time::OffsetDateTime;
 use tokio::time::Instant;
-use tokio_util::sync::CancellationToken;
 
+use super::shard_of;
 use crate::config::{ClusterConfig, PostgresConfig};
-use crate::store::postgres::{connect_pool, describe, describe_pool, migrate, FENCE};
+use crate::store::postgres::{connect_pool, describe, describe_pool, migrate, read_groups, FENCE};
+use crate::store::{NotifiedRecord, OutboxEntry};
 
 /// Why the cluster could not be joined or a round failed.
 #[derive(Debug, Clone, thiserror::Error)]
@@ -139,6 +140,10 @@ impl Leases {
             .map_err(db)?;
         leases.heartbeat(&client, true).await?;
         Ok(leases)
+    }
+
+    pub fn lease_ttl(&self) -> Duration {
+        self.config.lease_ttl
     }
 
     pub fn replica(&self) -> &str {
@@ -280,6 +285,20 @@ impl Leases {
             .get(0))
     }
 
+    /// What the groups of `shard` last notified, and their undelivered outbox entries, as the
+    /// store has them now: read after taking the shard, so the previous holder's last fenced
+    /// flush is in it (a takeover waits for a flush holding the lease row).
+    pub async fn read_shard(
+        &self,
+        shard: u32,
+    ) -> Result<(Vec<(String, NotifiedRecord)>, Vec<(u64, OutboxEntry)>), ClusterError> {
+        let client = self.client().await?;
+        let shards = self.config.shards;
+        read_groups(&client, |key| shard_of(key, shards) == shard)
+            .await
+            .map_err(ClusterError::Database)
+    }
+
     /// Gives every lease back and leaves the replicas' table, so the others take over at their
     /// next round rather than after the TTL (a rolling restart). Holds nothing afterwards.
     pub async fn leave(&self) -> Result<(), ClusterError> {
@@ -330,28 +349,6 @@ impl Leases {
                 shards: u32::try_from(r.get::<_, i64>(4)).unwrap_or(0),
             })
             .collect())
-    }
-
-    /// Rounds every `lease_ttl / 3` until `shutdown`, then [`Leases::leave`]. A failed round is
-    /// logged and the next one tried; meanwhile leases run out here on their own.
-    pub async fn run(self: Arc<Self>, shutdown: CancellationToken) {
-        let every = self.config.lease_ttl / 3;
-        loop {
-            match tokio::time::timeout(every, self.tick()).await {
-                Ok(Ok(round)) => log_round(&self.config.replica, &round),
-                Ok(Err(e)) => {
-                    tracing::warn!(replica = %self.config.replica, error = %e, "lease round failed; held leases run out unless a later round renews them")
-                }
-                Err(_) => tracing::warn!(replica = %self.config.replica, "lease round timed out"),
-            }
-            tokio::select! {
-                () = shutdown.cancelled() => break,
-                () = tokio::time::sleep(every) => {}
-            }
-        }
-        if let Err(e) = self.leave().await {
-            tracing::warn!(error = %e, "could not give the leases back; the others take them after the TTL");
-        }
     }
 
     async fn client(&self) -> Result<deadpool_postgres::Object, ClusterError> {
@@ -427,7 +424,7 @@ fn pg_shard(s: u32) -> i32 {
     i32::try_from(s).unwrap_or(i32::MAX)
 }
 
-fn log_round(replica: &str, round: &Round) {
+pub(super) fn log_round(replica: &str, round: &Round) {
     if !round.taken.is_empty() || !round.released.is_empty() || !round.lost.is_empty() {
         tracing::info!(
             replica,

@@ -3,7 +3,9 @@
 //! epoch fences the flush's writes. See ARCHITECTURE.md, "Cluster".
 
 mod lease;
+mod runner;
 mod shard;
 
 pub use lease::{ClusterError, Held, Leases, Peer, Round};
+pub use runner::{run, Replay};
 pub use shard::shard_of;

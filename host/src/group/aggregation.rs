@@ -79,6 +79,15 @@ impl AggrGroup {
             .map(|at| (clock::deadline_at(now, wall, at), at));
     }
 
+    /// Forgets what the group notified, as if it never had: taken over in a cluster with no
+    /// record in the store, it was never notified by anyone (or its record went when it last
+    /// emptied), so its alerts are new to its receivers.
+    pub fn forget_notified(&mut self) {
+        self.last = None;
+        self.history.clear();
+        self.wake = None;
+    }
+
     /// Takes in what the routing stage decided for a flush of this group: what it sent, and
     /// the wake-up it asked for, which replaces any pending one.
     pub fn routed(
@@ -134,6 +143,7 @@ impl AggrGroup {
             record,
             history: self.history.clone(),
             acknowledged: None,
+            lease: None,
         })
     }
 
@@ -248,6 +258,7 @@ impl AggrGroup {
             at: wall,
             history: self.history.clone(),
             acknowledged: None,
+            lease: None,
         })
     }
 

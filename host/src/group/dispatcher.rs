@@ -16,7 +16,10 @@ use tokio::sync::mpsc;
 use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 
-use super::{AggrGroup, Dispatched, FiringQuery, GroupFlush, Reconfigure, Routed};
+use super::{
+    AggrGroup, Dispatched, FiringQuery, FlushLease, GroupFlush, Owner, Reconfigure, Routed,
+    Takeover,
+};
 use crate::clock;
 use crate::model::SharedAlert;
 use crate::mute::MuteStage;
@@ -43,6 +46,16 @@ pub struct Dispatcher<G = ()> {
     reloads: Option<mpsc::UnboundedReceiver<Reconfigure<G>>>,
     /// Questions about which groups fire.
     queries: Option<mpsc::UnboundedReceiver<FiringQuery>>,
+    /// In a cluster, who holds which shard; alone, `None` and every group is this replica's.
+    owner: Option<Arc<dyn Owner>>,
+    /// Shards taken over, at the epoch their groups' records were read under: a group is
+    /// flushed only when its shard is held at that epoch.
+    ready: HashMap<u32, i64>,
+    /// Groups that were due while another replica held their shard, by shard: their timers
+    /// resume when this replica takes the shard over.
+    parked: HashMap<u32, HashSet<Arc<str>>>,
+    /// Shards this replica has taken over, with their groups' records.
+    takeovers: Option<mpsc::UnboundedReceiver<Takeover>>,
 }
 
 impl<G: Send + Sync + 'static> Dispatcher<G> {
@@ -65,7 +78,23 @@ impl<G: Send + Sync + 'static> Dispatcher<G> {
             mute: None,
             reloads: None,
             queries: None,
+            owner: None,
+            ready: HashMap::new(),
+            parked: HashMap::new(),
+            takeovers: None,
         }
+    }
+
+    /// In a cluster: flushes only the groups whose shard `owner` says this replica holds, once
+    /// their records came in on `takeovers`.
+    pub fn with_owner(
+        mut self,
+        owner: Arc<dyn Owner>,
+        takeovers: mpsc::UnboundedReceiver<Takeover>,
+    ) -> Self {
+        self.owner = Some(owner);
+        self.takeovers = Some(takeovers);
+        self
     }
 
     /// Takes new route tables from `reloads` while it runs.
@@ -105,6 +134,7 @@ impl<G: Send + Sync + 'static> Dispatcher<G> {
     ) {
         let mut reloads = self.reloads.take();
         let mut queries = self.queries.take();
+        let mut takeovers = self.takeovers.take();
         loop {
             let next = self.timers.first().map(|(at, _)| *at);
             let next_wake = self.wakes.first().map(|(at, _)| *at);
@@ -112,6 +142,8 @@ impl<G: Send + Sync + 'static> Dispatcher<G> {
                 biased;
                 // First: reloads are rare, and a steady stream of batches must not hold one up.
                 Some(r) = next_message(&mut reloads) => self.reconfigure(r),
+                // Before batches and timers: a shard taken over resumes from its records.
+                Some(t) = next_message(&mut takeovers) => self.take_over(t),
                 batch = batches.recv() => match batch {
                     Some(batch) => {
                         let (now, wall) = (Instant::now(), OffsetDateTime::now_utc());
@@ -155,6 +187,63 @@ impl<G: Send + Sync + 'static> Dispatcher<G> {
         let _ = r.done.send(refiled);
     }
 
+    /// Resumes the groups of a shard this replica took over from what they last notified (as
+    /// after a restart), and flushes those now due: a group whose wait ran out during the
+    /// failover flushes at once.
+    fn take_over(&mut self, t: Takeover) {
+        let Some(owner) = self.owner.clone() else {
+            return;
+        };
+        let (now, wall) = (Instant::now(), OffsetDateTime::now_utc());
+        let mut records = t.records;
+        let keys: Vec<Arc<str>> = self
+            .groups
+            .keys()
+            .filter(|k| owner.shard(k) == t.shard)
+            .cloned()
+            .collect();
+        for key in keys {
+            let Some(group) = self.groups.get_mut(&key) else {
+                continue;
+            };
+            self.timers.remove(&(group.next_flush, key.clone()));
+            if let Some((at, _)) = group.wake.take() {
+                self.wakes.remove(&(at, key.clone()));
+            }
+            match records.remove(&*key) {
+                Some(record) => group.restore(&record, now, wall),
+                // Nobody notified it (or its record went with its last alert): as new.
+                None => group.forget_notified(),
+            }
+            self.timers.insert((group.next_flush, key.clone()));
+            if let Some((at, _)) = group.wake {
+                self.wakes.insert((at, key));
+            }
+        }
+        self.parked.remove(&t.shard);
+        // Records of groups whose alerts have not reached this replica yet: taken when the
+        // group is made.
+        self.history.extend(records);
+        self.ready.insert(t.shard, t.epoch);
+        self.flush_due();
+    }
+
+    /// The lease under which the group with `key` may be flushed now: `Ok(None)` alone,
+    /// `Ok(Some)` when this replica holds the group's shard and has taken it over, `Err` with
+    /// the shard when it is not this replica's to flush.
+    fn lease(&self, key: &str) -> Result<Option<FlushLease>, u32> {
+        let Some(owner) = &self.owner else {
+            return Ok(None);
+        };
+        let shard = owner.shard(key);
+        match owner.fence(shard) {
+            Some(fence) if self.ready.get(&shard) == Some(&fence.epoch) => {
+                Ok(Some(FlushLease::new(fence, owner.clone())))
+            }
+            _ => Err(shard),
+        }
+    }
+
     fn routed(&mut self, r: Routed) {
         let Some(group) = self.groups.get_mut(&r.key) else {
             return;
@@ -175,6 +264,10 @@ impl<G: Send + Sync + 'static> Dispatcher<G> {
                 break;
             }
             self.wakes.pop_first();
+            // Another replica's wake-up: it is in that replica's record of the group.
+            let Ok(lease) = self.lease(&key) else {
+                continue;
+            };
             let Some(group) = self.groups.get_mut(&key) else {
                 continue;
             };
@@ -197,7 +290,8 @@ impl<G: Send + Sync + 'static> Dispatcher<G> {
                 None => group.wake_flush(wall, |_| false),
             };
             match flushed {
-                Some(flush) => {
+                Some(mut flush) => {
+                    flush.lease = lease;
                     send(&self.flushes, flush);
                 }
                 None => tracing::debug!(group_key = %key, "wake-up dropped: nothing fires"),
@@ -212,12 +306,15 @@ impl<G: Send + Sync + 'static> Dispatcher<G> {
         for alert in alerts {
             self.insert(alert, now, wall);
         }
-        let stale: Vec<Op> = self
-            .history
-            .drain()
-            .map(|(key, _)| Op::DeleteNotified(key))
-            .collect();
-        self.store.submit(stale);
+        // In a cluster the other groups' records are their holders', read at each takeover.
+        if self.owner.is_none() {
+            let stale: Vec<Op> = self
+                .history
+                .drain()
+                .map(|(key, _)| Op::DeleteNotified(key))
+                .collect();
+            self.store.submit(stale);
+        }
     }
 
     pub(super) fn insert(&mut self, alert: SharedAlert, now: Instant, wall: OffsetDateTime) {
@@ -256,6 +353,14 @@ impl<G: Send + Sync + 'static> Dispatcher<G> {
                 break;
             }
             self.timers.pop_first();
+            let lease = match self.lease(&key) {
+                Ok(lease) => lease,
+                Err(shard) => {
+                    // Another replica's to flush: resumed if this one takes the shard over.
+                    self.parked.entry(shard).or_default().insert(key);
+                    continue;
+                }
+            };
             let Some(group) = self.groups.get_mut(&key) else {
                 continue;
             };
@@ -273,7 +378,8 @@ impl<G: Send + Sync + 'static> Dispatcher<G> {
                 (None, Some(mute)) => group.flush_muted(now, wall, |a| mute.mutes(a, wall)),
                 (None, None) => group.flush(now, wall),
             };
-            if let Some(flush) = flushed {
+            if let Some(mut flush) = flushed {
+                flush.lease = lease;
                 send(&self.flushes, flush);
             }
             if group.is_empty() {

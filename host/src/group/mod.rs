@@ -5,6 +5,7 @@
 mod aggregation;
 mod dispatcher;
 mod firing;
+mod owner;
 mod refile;
 
 use std::sync::Arc;
@@ -14,6 +15,7 @@ use time::OffsetDateTime;
 pub use aggregation::AggrGroup;
 pub use dispatcher::Dispatcher;
 pub use firing::{DispatcherGone, FiringGroups, FiringQuery};
+pub use owner::{FlushLease, Owner, Takeover};
 pub use refile::{Reconfigure, Refiled};
 
 use crate::ack::Ack;
@@ -120,6 +122,8 @@ pub struct GroupFlush {
     pub history: Vec<SentRecord>,
     /// The acknowledgement in force, filled in by the routing stage.
     pub acknowledged: Option<Ack>,
+    /// In a cluster, the lease this flush was made under (see [`Owner`]); alone, `None`.
+    pub lease: Option<FlushLease>,
 }
 
 impl GroupFlush {

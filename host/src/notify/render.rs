@@ -245,6 +245,7 @@ pub(crate) mod tests {
                 at: datetime!(2026-03-01 10:00:30 UTC),
                 history: Vec::new(),
                 acknowledged: None,
+                lease: None,
             }),
             title: None,
             body: None,

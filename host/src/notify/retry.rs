@@ -91,6 +91,12 @@ pub async fn deliver(
         if !attempts.ready(shutdown).await {
             return false;
         }
+        // In a cluster: once the group's shard has moved on, its outbox entry is the new
+        // holder's to deliver (see `group::FlushLease`).
+        if n.flush.lease.as_ref().is_some_and(|l| !l.holds()) {
+            tracing::info!(receiver = %n.receiver, group_key = %n.flush.key, "delivery left to the shard's new holder");
+            return false;
+        }
         let first = *first_attempt_at.get_or_insert_with(OffsetDateTime::now_utc);
         // `None`: a budget too large for the clock, never reached.
         let deadline = *deadline.get_or_insert_with(|| {

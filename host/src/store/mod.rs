@@ -191,12 +191,17 @@ impl Store {
             StoreBackend::Postgres(pg) => Box::new(PgBackend::open(pg)?),
         };
         let snapshot = backend.load()?;
-        let next_id = snapshot
-            .outbox
-            .iter()
-            .map(|(id, _)| id + 1)
-            .max()
-            .unwrap_or(1);
+        let next_id = match config.backend {
+            StoreBackend::Redb => snapshot
+                .outbox
+                .iter()
+                .map(|(id, _)| id.saturating_add(1))
+                .max()
+                .unwrap_or(1),
+            // Replicas share the outbox table: each process numbers its entries from a random
+            // 32-bit prefix, so two replicas (or two runs of one) do not reuse an id.
+            StoreBackend::Postgres(_) => (u64::from(rand::random::<u32>()) << 32) | 1,
+        };
         let (tx, rx) = std_mpsc::channel();
         let durability = config.durability;
         let failing = Arc::new(AtomicBool::new(false));

@@ -28,7 +28,7 @@ use tokio_postgres::types::ToSql;
 
 use super::backend::{Backend, Fenced};
 use super::records::{decode, encode};
-use super::{Op, Record, Snapshot, StoreError};
+use super::{NotifiedRecord, Op, OutboxEntry, Record, Snapshot, StoreError};
 use crate::config::PostgresConfig;
 
 pub(super) struct PgBackend {
@@ -219,6 +219,47 @@ impl Backend for PgBackend {
             .block_on(self.write(ops, fenced, durable))
             .map_err(|e| self.io(e))
     }
+}
+
+/// What the groups that `mine` picks (a shard's) last notified, and their outbox entries not
+/// yet delivered: what a replica taking a shard over resumes from. Records that do not decode
+/// are left out with an error, as at start.
+pub(crate) async fn read_groups(
+    client: &Object,
+    mine: impl Fn(&str) -> bool,
+) -> Result<(Vec<(String, NotifiedRecord)>, Vec<(u64, OutboxEntry)>), String> {
+    let mut notified = Vec::new();
+    for row in client
+        .query("SELECT group_key, record FROM campanile.notified", &[])
+        .await
+        .map_err(|e| connect::describe(&e))?
+    {
+        let key = text(row.get(0));
+        if mine(&key) {
+            match decode(row.get(1)) {
+                Ok(record) => notified.push((key, record)),
+                Err(e) => {
+                    tracing::error!(table = "notified", key = %key, error = %e, "a stored record does not decode; it is left out")
+                }
+            }
+        }
+    }
+    let mut outbox = Vec::new();
+    for row in client
+        .query("SELECT id, record FROM campanile.outbox", &[])
+        .await
+        .map_err(|e| connect::describe(&e))?
+    {
+        let id = u64::from_ne_bytes(row.get::<_, i64>(0).to_ne_bytes());
+        match decode::<OutboxEntry>(row.get(1)) {
+            Ok(entry) if mine(&entry.group_key) => outbox.push((id, entry)),
+            Ok(_) => {}
+            Err(e) => {
+                tracing::error!(table = "outbox", id, error = %e, "a stored record does not decode; it is left out")
+            }
+        }
+    }
+    Ok((notified, outbox))
 }
 
 /// Runs the statements that write `batch`, in `txn`.

@@ -1,0 +1,110 @@
+//! The cluster's task: a lease round every `lease_ttl / 3`, and for each shard taken, its
+//! groups' records handed to the dispatcher ([`Takeover`]) and its undelivered outbox entries
+//! to the routing stage, to deliver under the new lease. At shutdown the leases are given back.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use tokio::sync::mpsc;
+use tokio_util::sync::CancellationToken;
+
+use super::lease::{log_round, Leases};
+use crate::group::{FlushLease, Owner, Takeover};
+use crate::store::{Fence, OutboxEntry};
+
+/// Undelivered outbox entries of a shard taken over, with the lease to deliver them under.
+pub type Replay = (Vec<(u64, OutboxEntry)>, FlushLease);
+
+impl Owner for Leases {
+    fn shard(&self, key: &str) -> u32 {
+        super::shard_of(key, self.shards())
+    }
+
+    fn fence(&self, shard: u32) -> Option<Fence> {
+        self.holds(shard).map(|epoch| Fence {
+            replica: self.replica().to_string(),
+            shard,
+            epoch,
+        })
+    }
+}
+
+/// Runs the rounds until `shutdown`, then leaves the cluster.
+pub async fn run(
+    leases: Arc<Leases>,
+    takeovers: mpsc::UnboundedSender<Takeover>,
+    replays: mpsc::UnboundedSender<Replay>,
+    shutdown: CancellationToken,
+) {
+    let every = leases.lease_ttl() / 3;
+    // The epoch each held shard was handed over at; a shard held at another epoch (taken this
+    // round, or whose records could not be read before) is handed over now.
+    let mut handed: HashMap<u32, i64> = HashMap::new();
+    loop {
+        match tokio::time::timeout(every, leases.tick()).await {
+            Ok(Ok(round)) => {
+                log_round(leases.replica(), &round);
+                let held = leases.held();
+                handed.retain(|shard, epoch| held.contains(&(*shard, *epoch)));
+                for (shard, epoch) in held {
+                    if handed.get(&shard) != Some(&epoch)
+                        && take_over(&leases, shard, epoch, &takeovers, &replays).await
+                    {
+                        handed.insert(shard, epoch);
+                    }
+                }
+            }
+            Ok(Err(e)) => {
+                tracing::warn!(replica = %leases.replica(), error = %e, "lease round failed; held leases run out unless a later round renews them")
+            }
+            Err(_) => tracing::warn!(replica = %leases.replica(), "lease round timed out"),
+        }
+        tokio::select! {
+            () = shutdown.cancelled() => break,
+            () = tokio::time::sleep(every) => {}
+        }
+    }
+    if let Err(e) = leases.leave().await {
+        tracing::warn!(error = %e, "could not give the leases back; the others take them after the TTL");
+    }
+}
+
+/// Reads a shard's records and hands them on; whether it could. If they cannot be read, the
+/// shard is not ready here (its groups are not flushed) and the next round tries again.
+async fn take_over(
+    leases: &Arc<Leases>,
+    shard: u32,
+    epoch: i64,
+    takeovers: &mpsc::UnboundedSender<Takeover>,
+    replays: &mpsc::UnboundedSender<Replay>,
+) -> bool {
+    let (notified, outbox) = match leases.read_shard(shard).await {
+        Ok(read) => read,
+        Err(e) => {
+            tracing::warn!(shard, error = %e, "cannot read a shard taken over; its groups wait for the next round");
+            return false;
+        }
+    };
+    tracing::info!(
+        shard,
+        epoch,
+        groups = notified.len(),
+        outbox = outbox.len(),
+        "shard taken over"
+    );
+    let _ = takeovers.send(Takeover {
+        shard,
+        epoch,
+        records: notified.into_iter().collect::<HashMap<_, _>>(),
+    });
+    if !outbox.is_empty() {
+        let fence = Fence {
+            replica: leases.replica().to_string(),
+            shard,
+            epoch,
+        };
+        let owner: Arc<dyn Owner> = leases.clone();
+        let _ = replays.send((outbox, FlushLease::new(fence, owner)));
+    }
+    true
+}

@@ -1,0 +1,193 @@
+//! Several real campanile processes on one real PostgreSQL (`[cluster]`): every sender posts
+//! each alert to every replica, as Prometheus does with Alertmanagers, and each group must be
+//! notified exactly once; a replica killed with `kill -9` has its groups taken over and
+//! notified by the others within the lease TTL.
+
+#[path = "../harness/mod.rs"]
+mod harness;
+
+use std::collections::HashMap;
+use std::time::Duration;
+
+use serde_json::{json, Value};
+
+use harness::{wait_until, Campanile, HttpPeer, Launch, Postgres};
+
+const LEASE_TTL: &str = "2s";
+
+fn config(url: &str, replica: &str, receiver: &str, group_wait: &str) -> String {
+    format!(
+        r#"
+[store]
+backend = "postgres"
+url = "{url}"
+
+[cluster]
+replica = "{replica}"
+lease_ttl = "{LEASE_TTL}"
+shards = 16
+
+[[receivers]]
+name = "hook"
+type = "webhook"
+url = "http://{receiver}/hook"
+
+[route]
+receiver = "hook"
+group_by = ["alertname"]
+group_wait = "{group_wait}"
+group_interval = "1m"
+repeat_interval = "1h"
+"#
+    )
+}
+
+async fn replicas(
+    pg: &Postgres,
+    db: &str,
+    receiver: &HttpPeer,
+    group_wait: &str,
+) -> Vec<Campanile> {
+    let url = pg.database(db).await;
+    let mut out = Vec::new();
+    for name in ["a", "b", "c"] {
+        out.push(
+            Launch::new(&config(&url, name, &receiver.addr(), group_wait))
+                .env("RUST_LOG", "info")
+                .start()
+                .await,
+        );
+    }
+    out
+}
+
+/// Posts `names` as firing alerts to every replica in `to`.
+async fn post_to_all(to: &[&Campanile], names: &[String]) {
+    let ends = harness::rfc3339_from_now(time::Duration::hours(1));
+    let body: Vec<Value> = names
+        .iter()
+        .map(|n| json!({"labels": {"alertname": n}, "endsAt": ends}))
+        .collect();
+    for replica in to {
+        let reply = harness::client()
+            .post(replica.url("/api/v2/alerts"))
+            .json(&body)
+            .send()
+            .await
+            .expect("post alerts");
+        assert_eq!(reply.status(), 200);
+    }
+}
+
+/// Notifications received per group key.
+fn per_group(receiver: &HttpPeer) -> HashMap<String, usize> {
+    let mut counts = HashMap::new();
+    for payload in receiver.payloads("/hook") {
+        let key = payload["groupKey"].as_str().unwrap_or_default().to_string();
+        *counts.entry(key).or_default() += 1;
+    }
+    counts
+}
+
+fn key(name: &str) -> String {
+    format!("{{}}:{{alertname=\"{name}\"}}")
+}
+
+async fn all_notified(receiver: &HttpPeer, names: &[String], within: Duration) {
+    wait_until("every group notified", within, async || {
+        let got = per_group(receiver);
+        let missing: Vec<&String> = names
+            .iter()
+            .filter(|n| !got.contains_key(&key(n)))
+            .collect();
+        if missing.is_empty() {
+            Ok(())
+        } else {
+            Err(format!(
+                "{} of {} not yet notified, e.g. {:?}",
+                missing.len(),
+                names.len(),
+                missing.first()
+            ))
+        }
+    })
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn three_replicas_sent_every_alert_notify_each_group_once() {
+    let pg = Postgres::start().await;
+    let receiver = HttpPeer::start().await;
+    let nodes = replicas(&pg, "steady", &receiver, "2s").await;
+    let names: Vec<String> = (0..30).map(|i| format!("Steady{i}")).collect();
+    post_to_all(&nodes.iter().collect::<Vec<_>>(), &names).await;
+    all_notified(&receiver, &names, Duration::from_secs(30)).await;
+    // Let any second notification arrive before counting.
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    let got = per_group(&receiver);
+    let twice: Vec<(&String, &usize)> = got.iter().filter(|(_, n)| **n > 1).collect();
+    assert!(
+        twice.is_empty(),
+        "groups notified more than once: {twice:?}"
+    );
+    assert_eq!(got.len(), names.len(), "{got:?}");
+    // The shards are spread over the replicas.
+    let holders = pg
+        .query(
+            "steady",
+            "SELECT count(DISTINCT holder)::text FROM campanile.leases WHERE expires_at > now()",
+        )
+        .await;
+    assert_eq!(holders, ["3"], "each replica holds a share");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_replica_killed_before_its_groups_were_due_has_them_notified_by_the_others() {
+    let pg = Postgres::start().await;
+    let receiver = HttpPeer::start().await;
+    let mut nodes = replicas(&pg, "killed", &receiver, "3s").await;
+    // Wait for the shares to settle: each of the three holds some shards.
+    wait_until("the shards spread over three replicas", Duration::from_secs(30), async || {
+        let holders = pg
+            .query(
+                "killed",
+                "SELECT count(DISTINCT holder)::text FROM campanile.leases WHERE expires_at > now()",
+            )
+            .await;
+        (holders == ["3"]).then_some(()).ok_or(format!("{holders:?}"))
+    })
+    .await;
+    let names: Vec<String> = (0..30).map(|i| format!("Failover{i}")).collect();
+    post_to_all(&nodes.iter().collect::<Vec<_>>(), &names).await;
+    // kill -9 the replica holding the most shards, before any group is due.
+    let top = pg
+        .query(
+            "killed",
+            "SELECT holder FROM campanile.leases GROUP BY holder ORDER BY count(*) DESC, holder LIMIT 1",
+        )
+        .await;
+    let victim = ["a", "b", "c"]
+        .iter()
+        .position(|n| *n == top[0])
+        .expect("a replica");
+    nodes[victim].kill();
+    // Its shards move after the lease TTL (2 s), the others flush at once what is due.
+    all_notified(&receiver, &names, Duration::from_secs(30)).await;
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    let got = per_group(&receiver);
+    let twice: Vec<(&String, &usize)> = got.iter().filter(|(_, n)| **n > 1).collect();
+    assert!(
+        twice.is_empty(),
+        "groups notified more than once: {twice:?}"
+    );
+    let holders = pg
+        .query(
+            "killed",
+            "SELECT DISTINCT holder FROM campanile.leases WHERE expires_at > now() ORDER BY holder",
+        )
+        .await;
+    assert!(
+        !holders.contains(&top[0]),
+        "the dead replica holds nothing: {holders:?}"
+    );
+}
