@@ -191,3 +191,128 @@ async fn a_replica_killed_before_its_groups_were_due_has_them_notified_by_the_ot
         "the dead replica holds nothing: {holders:?}"
     );
 }
+
+/// The replica holding the most shards, by its index in `["a", "b", "c"]`.
+async fn top_holder(pg: &Postgres, db: &str) -> usize {
+    let top = pg
+        .query(
+            db,
+            "SELECT holder FROM campanile.leases WHERE holder IS NOT NULL \
+             GROUP BY holder ORDER BY count(*) DESC, holder LIMIT 1",
+        )
+        .await;
+    ["a", "b", "c"]
+        .iter()
+        .position(|n| Some(&n.to_string()) == top.first())
+        .expect("a replica holds shards")
+}
+
+async fn spread(pg: &Postgres, db: &str, replicas: usize) {
+    wait_until("the shards spread over the replicas", Duration::from_secs(30), async || {
+        let holders = pg
+            .query(
+                db,
+                "SELECT count(DISTINCT holder)::text FROM campanile.leases WHERE expires_at > now()",
+            )
+            .await;
+        (holders == [replicas.to_string()]).then_some(()).ok_or(format!("{holders:?}"))
+    })
+    .await;
+}
+
+fn assert_once(receiver: &HttpPeer, names: &[String]) {
+    let got = per_group(receiver);
+    let twice: Vec<(&String, &usize)> = got.iter().filter(|(_, n)| **n > 1).collect();
+    assert!(
+        twice.is_empty(),
+        "groups notified more than once: {twice:?}"
+    );
+    assert_eq!(got.len(), names.len(), "{got:?}");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_paused_replica_sends_nothing_for_the_shards_it_lost() {
+    let pg = Postgres::start().await;
+    let receiver = HttpPeer::start().await;
+    let nodes = replicas(&pg, "paused", &receiver, "3s").await;
+    spread(&pg, "paused", 3).await;
+    let names: Vec<String> = (0..30).map(|i| format!("Paused{i}")).collect();
+    post_to_all(&nodes.iter().collect::<Vec<_>>(), &names).await;
+    // SIGSTOP the top holder for twice the lease TTL, over the groups' due time.
+    let paused = top_holder(&pg, "paused").await;
+    nodes[paused].signal("STOP");
+    all_notified(&receiver, &names, Duration::from_secs(30)).await;
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    nodes[paused].signal("CONT");
+    // Resumed, its timers are overdue: it must find its leases gone and send nothing.
+    tokio::time::sleep(Duration::from_secs(4)).await;
+    assert_once(&receiver, &names);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn groups_notified_before_a_failover_are_not_notified_again_by_the_new_holder() {
+    let pg = Postgres::start().await;
+    let receiver = HttpPeer::start().await;
+    let mut nodes = replicas(&pg, "handover", &receiver, "1s").await;
+    spread(&pg, "handover", 3).await;
+    let names: Vec<String> = (0..30).map(|i| format!("Handover{i}")).collect();
+    post_to_all(&nodes.iter().collect::<Vec<_>>(), &names).await;
+    all_notified(&receiver, &names, Duration::from_secs(30)).await;
+    let victim = top_holder(&pg, "handover").await;
+    nodes[victim].kill();
+    // The others take its shards over and resume from its records: nothing is due again
+    // before group_interval (1 m).
+    tokio::time::sleep(Duration::from_secs(6)).await;
+    assert_once(&receiver, &names);
+    // And a graceful stop hands over at once, also without repeats.
+    let next = (0..3).find(|i| *i != victim).expect("another replica");
+    nodes[next].stop().await;
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    assert_once(&receiver, &names);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn pages_due_while_the_database_is_down_still_go_out() {
+    let mut pg = Postgres::start().await;
+    let receiver = HttpPeer::start().await;
+    let nodes = replicas(&pg, "outage", &receiver, "4s").await;
+    spread(&pg, "outage", 3).await;
+    let names: Vec<String> = (0..30).map(|i| format!("Outage{i}")).collect();
+    post_to_all(&nodes.iter().collect::<Vec<_>>(), &names).await;
+    // The database goes away before any group is due, and stays away past the lease TTL.
+    pg.kill();
+    all_notified(&receiver, &names, Duration::from_secs(30)).await;
+    assert_once(&receiver, &names);
+    // While it is down, alerts cannot be stored: senders are told to retry.
+    let reply = harness::client()
+        .post(nodes[0].url("/api/v2/alerts"))
+        .json(&json!([{"labels": {"alertname": "DuringOutage"}}]))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(reply.status(), 503);
+    pg.restart().await;
+    // Back: the cluster settles without a restart and pages again.
+    spread(&pg, "outage", 3).await;
+    // The store's writer retries with back-off (up to 30 s): a sender retries until it takes.
+    let after = vec!["AfterOutage".to_string()];
+    for node in &nodes {
+        wait_until(
+            "the store to take alerts again",
+            Duration::from_secs(60),
+            async || {
+                let reply = harness::client()
+                    .post(node.url("/api/v2/alerts"))
+                    .json(&json!([{"labels": {"alertname": "AfterOutage"}}]))
+                    .send()
+                    .await
+                    .map_err(|e| e.to_string())?;
+                (reply.status() == 200)
+                    .then_some(())
+                    .ok_or(format!("{}", reply.status()))
+            },
+        )
+        .await;
+    }
+    all_notified(&receiver, &after, Duration::from_secs(30)).await;
+}

@@ -86,6 +86,8 @@ pub struct Leases {
     /// A random id of this process, told apart from another with the same name.
     instance: String,
     held: RwLock<BTreeMap<u32, Held>>,
+    /// Set when a round could not reach the database, cleared by the next that does.
+    unreachable: std::sync::atomic::AtomicBool,
 }
 
 impl Leases {
@@ -108,6 +110,7 @@ impl Leases {
             config,
             instance: uuid::Uuid::new_v4().to_string(),
             held: RwLock::new(BTreeMap::new()),
+            unreachable: std::sync::atomic::AtomicBool::new(false),
         };
         let mut client = leases.client().await?;
         // The store migrated at its open; a replica that joins by itself migrates too (once,
@@ -154,26 +157,63 @@ impl Leases {
         self.config.shards
     }
 
-    /// The epoch of shard `shard` if this replica may flush its groups now.
+    /// The epoch of shard `shard` if this replica may flush its groups now: while its lease is
+    /// believed in, or — the database unreachable since the last round that renewed it — for as
+    /// long as the database stays unreachable (see [`Leases::degraded`]).
     pub fn holds(&self, shard: u32) -> Option<i64> {
+        let degraded = self.degraded();
         let held = self.held.read().expect("leases lock");
         held.get(&shard)
-            .filter(|h| Instant::now() < h.until)
+            .filter(|h| degraded || Instant::now() < h.until)
             .map(|h| h.epoch)
     }
 
     /// The shards held now, with their epochs.
     pub fn held(&self) -> Vec<(u32, i64)> {
-        let now = Instant::now();
+        let (now, degraded) = (Instant::now(), self.degraded());
         let held = self.held.read().expect("leases lock");
         held.iter()
-            .filter(|(_, h)| now < h.until)
+            .filter(|(_, h)| degraded || now < h.until)
             .map(|(s, h)| (*s, h.epoch))
             .collect()
     }
 
+    /// Whether the last round could not reach the database. Then this replica keeps flushing
+    /// the shards it last held, from memory: a page due while the database is down still goes
+    /// out. Should the others still reach the database (a partition of this replica alone),
+    /// they take those shards over after the TTL, and until the partition heals a group can be
+    /// told by both — with the same group key. The first round that reaches the database again
+    /// ends it: a lease taken meanwhile is found lost and dropped at once.
+    pub fn degraded(&self) -> bool {
+        self.unreachable.load(std::sync::atomic::Ordering::Relaxed)
+    }
+
     /// One round: heartbeat, renew, balance (see the module's notes).
     pub async fn tick(&self) -> Result<Round, ClusterError> {
+        let result = self.round().await;
+        let unreachable = matches!(result, Err(ClusterError::Database(_)));
+        let was = self
+            .unreachable
+            .swap(unreachable, std::sync::atomic::Ordering::Relaxed);
+        if unreachable && !was {
+            tracing::error!(
+                replica = %self.config.replica,
+                shards = self.held.read().expect("leases lock").len(),
+                "the database is unreachable: flushing the shards held, from memory, until it is back"
+            );
+        } else if was && !unreachable {
+            tracing::info!(replica = %self.config.replica, "the database is reachable again");
+        }
+        result
+    }
+
+    /// Records that a round did not complete (it timed out).
+    pub fn mark_unreachable(&self) {
+        self.unreachable
+            .store(true, std::sync::atomic::Ordering::Relaxed);
+    }
+
+    async fn round(&self) -> Result<Round, ClusterError> {
         let client = self.client().await?;
         let mut round = Round::default();
         self.heartbeat(&client, false).await?;

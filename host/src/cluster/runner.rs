@@ -57,7 +57,11 @@ pub async fn run(
             Ok(Err(e)) => {
                 tracing::warn!(replica = %leases.replica(), error = %e, "lease round failed; held leases run out unless a later round renews them")
             }
-            Err(_) => tracing::warn!(replica = %leases.replica(), "lease round timed out"),
+            Err(_) => {
+                // A round that hangs is a database out of reach too.
+                leases.mark_unreachable();
+                tracing::warn!(replica = %leases.replica(), "lease round timed out");
+            }
         }
         tokio::select! {
             () = shutdown.cancelled() => break,
