@@ -174,7 +174,13 @@ pub async fn start(
         dispatcher = dispatcher.with_owner(leases.clone(), takeover_rx);
         supervisor.spawn(
             "the cluster's leases",
-            crate::cluster::run(leases.clone(), takeover_tx, replay_tx, shutdown.clone()),
+            crate::cluster::run(
+                leases.clone(),
+                takeover_tx,
+                replay_tx,
+                metrics.clone(),
+                shutdown.clone(),
+            ),
         );
     }
     dispatcher.restore(restored);
@@ -257,6 +263,7 @@ pub async fn start(
         reloader,
         started: time::OffsetDateTime::now_utc(),
         supervisor: supervisor.clone(),
+        cluster,
     });
     supervisor.spawn(
         "the silence, inhibition and acknowledgement housekeeping",

@@ -6,6 +6,7 @@ use std::sync::Arc;
 
 use crate::ack::link::AckLinks;
 use crate::ack::Acks;
+use crate::cluster::Leases;
 use crate::config::Config;
 use crate::decisions::Decisions;
 use crate::dedup::AlertCache;
@@ -42,6 +43,8 @@ pub struct AppState {
     pub started: time::OffsetDateTime,
     /// The long-lived tasks; `/-/healthy` reports whether they all live.
     pub supervisor: Arc<Supervisor>,
+    /// In a cluster, this replica's leases (the status's peers; readiness).
+    pub cluster: Option<Arc<Leases>>,
 }
 
 impl AppState {

@@ -24,6 +24,7 @@ url = "{url}"
 
 [cluster]
 replica = "{replica}"
+advertise = "http://{replica}.test:9797"
 lease_ttl = "{LEASE_TTL}"
 shards = 16
 
@@ -139,6 +140,65 @@ async fn three_replicas_sent_every_alert_notify_each_group_once() {
         )
         .await;
     assert_eq!(holders, ["3"], "each replica holds a share");
+
+    // The status says so, in Alertmanager's shape, and amtool reads it.
+    let status: Value = harness::client()
+        .get(nodes[0].url("/api/v2/status"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(status["cluster"]["name"], "a");
+    assert_eq!(status["cluster"]["status"], "ready");
+    let peers: Vec<&str> = status["cluster"]["peers"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(peers, ["a", "b", "c"]);
+    assert_eq!(
+        status["cluster"]["peers"][1]["address"],
+        "http://b.test:9797"
+    );
+    let amtool = harness::find_binary(&["amtool"], "prometheus-alertmanager");
+    let out = std::process::Command::new(amtool)
+        .args(["cluster", "show", "-o", "extended", "--alertmanager.url"])
+        .arg(nodes[1].url(""))
+        .output()
+        .unwrap();
+    let shown = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{shown}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(shown.contains("Cluster Status:  ready"), "{shown}");
+    assert!(shown.contains("Node Name:       b"), "{shown}");
+    for peer in ["a", "b", "c"] {
+        assert!(
+            shown.contains(&format!("http://{peer}.test:9797  {peer}")),
+            "{shown}"
+        );
+    }
+    let metrics = harness::client()
+        .get(nodes[2].url("/metrics"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        metrics.contains("campanile_cluster_replicas 3"),
+        "{metrics}"
+    );
+    assert!(
+        metrics.contains("campanile_cluster_database_reachable 1"),
+        "{metrics}"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -283,6 +343,19 @@ async fn pages_due_while_the_database_is_down_still_go_out() {
     pg.kill();
     all_notified(&receiver, &names, Duration::from_secs(30)).await;
     assert_once(&receiver, &names);
+    // The replicas are alive but not ready (no traffic should come to them), and say why.
+    for node in &nodes {
+        let client = harness::client();
+        let healthy = client.get(node.url("/-/healthy")).send().await.unwrap();
+        assert_eq!(healthy.status(), 200);
+        let ready = client.get(node.url("/-/ready")).send().await.unwrap();
+        assert_eq!(ready.status(), 503);
+        assert!(ready
+            .text()
+            .await
+            .unwrap()
+            .contains("database is unreachable"));
+    }
     // While it is down, alerts cannot be stored: senders are told to retry.
     let reply = harness::client()
         .post(nodes[0].url("/api/v2/alerts"))

@@ -27,10 +27,20 @@ struct Status {
     uptime: OffsetDateTime,
 }
 
+/// Alertmanager's `clusterStatus`: this replica's name, `ready` (or `settling` while the
+/// database is out of reach), and the live replicas.
 #[derive(Serialize)]
 struct Cluster {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    name: Option<String>,
     status: &'static str,
-    peers: Vec<()>,
+    peers: Vec<PeerStatus>,
+}
+
+#[derive(Serialize)]
+struct PeerStatus {
+    name: String,
+    address: String,
 }
 
 /// The Alertmanager release whose API v2 campanile implements, reported as `version`:
@@ -60,13 +70,36 @@ struct Receiver<'a> {
     name: &'a str,
 }
 
-pub(crate) fn status(state: &AppState) -> Response<Body> {
-    let status = Status {
-        // campanile runs alone: Alertmanager reports "disabled" when it has no cluster.
-        cluster: Cluster {
+fn cluster(state: &AppState) -> Cluster {
+    let Some(leases) = &state.cluster else {
+        // Alone: Alertmanager reports "disabled" when it has no cluster.
+        return Cluster {
+            name: None,
             status: "disabled",
             peers: Vec::new(),
+        };
+    };
+    Cluster {
+        name: Some(leases.replica().to_string()),
+        status: if leases.degraded() {
+            "settling"
+        } else {
+            "ready"
         },
+        peers: leases
+            .last_peers()
+            .into_iter()
+            .map(|p| PeerStatus {
+                name: p.name,
+                address: p.address,
+            })
+            .collect(),
+    }
+}
+
+pub(crate) fn status(state: &AppState) -> Response<Body> {
+    let status = Status {
+        cluster: cluster(state),
         version_info: VersionInfo {
             version: ALERTMANAGER_API_VERSION,
             revision: concat!("campanile-", env!("CARGO_PKG_VERSION")),

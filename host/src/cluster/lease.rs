@@ -88,6 +88,8 @@ pub struct Leases {
     held: RwLock<BTreeMap<u32, Held>>,
     /// Set when a round could not reach the database, cleared by the next that does.
     unreachable: std::sync::atomic::AtomicBool,
+    /// The live replicas as the last round saw them.
+    peers: RwLock<Vec<Peer>>,
 }
 
 impl Leases {
@@ -111,6 +113,7 @@ impl Leases {
             instance: uuid::Uuid::new_v4().to_string(),
             held: RwLock::new(BTreeMap::new()),
             unreachable: std::sync::atomic::AtomicBool::new(false),
+            peers: RwLock::new(Vec::new()),
         };
         let mut client = leases.client().await?;
         // The store migrated at its open; a replica that joins by itself migrates too (once,
@@ -310,6 +313,9 @@ impl Leases {
                 round.taken.push((s, epoch));
             }
         }
+        drop(client);
+        let peers = self.peers().await?;
+        *self.peers.write().expect("peers lock") = peers;
         Ok(round)
     }
 
@@ -362,7 +368,12 @@ impl Leases {
         Ok(())
     }
 
-    /// The live replicas, with the shards each holds.
+    /// The live replicas as the last round saw them (for the status, without a query).
+    pub fn last_peers(&self) -> Vec<Peer> {
+        self.peers.read().expect("peers lock").clone()
+    }
+
+    /// The live replicas, with the shards each holds, read now.
     pub async fn peers(&self) -> Result<Vec<Peer>, ClusterError> {
         let client = self.client().await?;
         let rows = client

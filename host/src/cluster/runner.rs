@@ -8,9 +8,10 @@ use std::sync::Arc;
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
-use super::lease::{log_round, Leases};
+use super::lease::{log_round, Leases, Round};
 use crate::group::{FlushLease, Owner, Takeover};
 use crate::store::{Fence, OutboxEntry};
+use crate::telemetry::{LeaseChangeLabels, Metrics};
 
 /// Undelivered outbox entries of a shard taken over, with the lease to deliver them under.
 pub type Replay = (Vec<(u64, OutboxEntry)>, FlushLease);
@@ -34,6 +35,7 @@ pub async fn run(
     leases: Arc<Leases>,
     takeovers: mpsc::UnboundedSender<Takeover>,
     replays: mpsc::UnboundedSender<Replay>,
+    metrics: Arc<Metrics>,
     shutdown: CancellationToken,
 ) {
     let every = leases.lease_ttl() / 3;
@@ -41,9 +43,15 @@ pub async fn run(
     // round, or whose records could not be read before) is handed over now.
     let mut handed: HashMap<u32, i64> = HashMap::new();
     loop {
-        match tokio::time::timeout(every, leases.tick()).await {
+        let started = std::time::Instant::now();
+        let result = tokio::time::timeout(every, leases.tick()).await;
+        metrics
+            .cluster_round_duration
+            .observe(started.elapsed().as_secs_f64());
+        match result {
             Ok(Ok(round)) => {
                 log_round(leases.replica(), &round);
+                count(&metrics, &round);
                 let held = leases.held();
                 handed.retain(|shard, epoch| held.contains(&(*shard, *epoch)));
                 for (shard, epoch) in held {
@@ -63,6 +71,12 @@ pub async fn run(
                 tracing::warn!(replica = %leases.replica(), "lease round timed out");
             }
         }
+        metrics
+            .cluster_database_reachable
+            .set(i64::from(!leases.degraded()));
+        metrics
+            .cluster_shards_held
+            .set(i64::try_from(leases.held().len()).unwrap_or(i64::MAX));
         tokio::select! {
             () = shutdown.cancelled() => break,
             () = tokio::time::sleep(every) => {}
@@ -70,6 +84,20 @@ pub async fn run(
     }
     if let Err(e) = leases.leave().await {
         tracing::warn!(error = %e, "could not give the leases back; the others take them after the TTL");
+    }
+}
+
+fn count(metrics: &Metrics, round: &Round) {
+    metrics.cluster_replicas.set(i64::from(round.replicas));
+    for (change, n) in [
+        ("taken", round.taken.len()),
+        ("released", round.released.len()),
+        ("lost", round.lost.len()),
+    ] {
+        metrics
+            .cluster_lease_changes
+            .get_or_create(&LeaseChangeLabels { change })
+            .inc_by(u64::try_from(n).unwrap_or(u64::MAX));
     }
 }
 

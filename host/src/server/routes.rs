@@ -19,8 +19,14 @@ use crate::state::AppState;
 /// The health probes, open to everyone, and kept serving past the connection cap. They tell
 /// the truth: 503 once a long-lived task has died (see `supervise`).
 fn probe(state: &AppState, method: &Method, path: &str) -> Option<Response<Body>> {
-    match table::lookup(method, path) {
-        Lookup::Found(Endpoint::Healthy | Endpoint::Ready, _) => Some(health(state)),
+    probe_of(state, &table::lookup(method, path))
+}
+
+/// The answer to a request the table found, if it is a probe.
+fn probe_of(state: &AppState, found: &Lookup) -> Option<Response<Body>> {
+    match found {
+        Lookup::Found(Endpoint::Healthy, _) => Some(health(state)),
+        Lookup::Found(Endpoint::Ready, _) => Some(ready(state)),
         _ => None,
     }
 }
@@ -32,6 +38,19 @@ fn health(state: &AppState) -> Response<Body> {
             StatusCode::SERVICE_UNAVAILABLE,
             format!("{task} has died; campanile is stopping\n"),
         ),
+    }
+}
+
+/// Healthy, and in a cluster able to reach the database: a replica that cannot still pages for
+/// the shards it held, but should get no traffic a healthy one could take (it cannot store
+/// alerts).
+fn ready(state: &AppState) -> Response<Body> {
+    match &state.cluster {
+        Some(leases) if state.supervisor.failed().is_none() && leases.degraded() => text(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "the database is unreachable; this replica pages from memory for the shards it held\n",
+        ),
+        _ => health(state),
     }
 }
 
@@ -57,8 +76,8 @@ pub(super) async fn handle(state: &AppState, req: Request<Incoming>) -> Response
     let span = tracing::debug_span!("request", %method, %path);
     async move {
         let found = table::lookup(&method, &path);
-        if let Lookup::Found(Endpoint::Healthy | Endpoint::Ready, _) = found {
-            return health(state);
+        if let Some(answer) = probe_of(&state, &found) {
+            return answer;
         }
         if let Some(refused) =
             api::auth::refusal(&state.config().server, &method, &path, req.headers())
@@ -99,7 +118,8 @@ async fn serve(
     use api::{acks, alerts, groups, silences, status};
     let query = || api::Query::parse(req.uri().query());
     match endpoint {
-        Endpoint::Healthy | Endpoint::Ready => health(state),
+        Endpoint::Healthy => health(state),
+        Endpoint::Ready => ready(state),
         Endpoint::Metrics => {
             let mut r = text(StatusCode::OK, state.metrics.encode());
             r.headers_mut().insert(

@@ -32,6 +32,12 @@ pub struct ReloadLabels {
     pub outcome: &'static str,
 }
 
+/// `campanile_cluster_lease_changes_total`: `change` is `taken`, `released` or `lost`.
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct LeaseChangeLabels {
+    pub change: &'static str,
+}
+
 /// `campanile_notifications_total`: `outcome` is `sent` or `failed` (for good).
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 pub struct NotifyLabels {

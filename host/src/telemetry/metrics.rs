@@ -13,8 +13,8 @@ use prometheus_client::metrics::histogram::Histogram;
 use prometheus_client::registry::{Registry, Unit};
 
 use super::labels::{
-    BuildLabels, CommitLabels, IngestLabels, NotifyLabels, PluginFaultLabels, PluginLabels,
-    ReceiverLabels, RefusedLabels, ReloadLabels, SlowClientLabels,
+    BuildLabels, CommitLabels, IngestLabels, LeaseChangeLabels, NotifyLabels, PluginFaultLabels,
+    PluginLabels, ReceiverLabels, RefusedLabels, ReloadLabels, SlowClientLabels,
 };
 use crate::store::Commit;
 
@@ -60,6 +60,11 @@ pub struct Metrics {
     pub http_accept_errors: Counter,
     pub http_connections_refused: Family<RefusedLabels, Counter>,
     pub http_slow_clients_closed: Family<SlowClientLabels, Counter>,
+    pub cluster_shards_held: Gauge,
+    pub cluster_replicas: Gauge,
+    pub cluster_database_reachable: Gauge,
+    pub cluster_lease_changes: Family<LeaseChangeLabels, Counter>,
+    pub cluster_round_duration: Histogram,
 }
 
 impl Default for Metrics {
@@ -94,6 +99,11 @@ impl Metrics {
             http_accept_errors: Counter::default(),
             http_connections_refused: Family::default(),
             http_slow_clients_closed: Family::default(),
+            cluster_shards_held: Gauge::default(),
+            cluster_replicas: Gauge::default(),
+            cluster_database_reachable: Gauge::default(),
+            cluster_lease_changes: Family::default(),
+            cluster_round_duration: Histogram::new(COMMIT_BUCKETS),
         };
         m.register_all()
     }
@@ -183,6 +193,32 @@ impl Metrics {
             "store_commit_failures",
             "Store transactions that failed to write",
             self.store_commit_failures.clone(),
+        );
+        r.register(
+            "cluster_shards_held",
+            "Shards of the groups whose lease this replica holds (it flushes their groups)",
+            self.cluster_shards_held.clone(),
+        );
+        r.register(
+            "cluster_replicas",
+            "Live replicas of the cluster, this one included, as the last lease round saw them",
+            self.cluster_replicas.clone(),
+        );
+        r.register(
+            "cluster_database_reachable",
+            "Whether the last lease round reached the database (0: flushing held shards from memory)",
+            self.cluster_database_reachable.clone(),
+        );
+        r.register(
+            "cluster_lease_changes",
+            "Shard leases taken (a takeover moves the shard's epoch), released to balance, or found lost",
+            self.cluster_lease_changes.clone(),
+        );
+        r.register_with_unit(
+            "cluster_round_duration",
+            "Time of one lease round against the database (heartbeat, renew, balance)",
+            Unit::Seconds,
+            self.cluster_round_duration.clone(),
         );
         r.register(
             "http_connections",

@@ -17,8 +17,8 @@ pub mod metrics;
 pub mod probe;
 
 pub use labels::{
-    IngestLabels, NotifyLabels, PluginFaultLabels, PluginLabels, ReceiverLabels, RefusedLabels,
-    ReloadLabels, SlowClientLabels,
+    IngestLabels, LeaseChangeLabels, NotifyLabels, PluginFaultLabels, PluginLabels, ReceiverLabels,
+    RefusedLabels, ReloadLabels, SlowClientLabels,
 };
 pub use logging::{init_logging, LogFormat};
 pub use metrics::Metrics;
