@@ -76,7 +76,7 @@ pub(super) async fn handle(state: &AppState, req: Request<Incoming>) -> Response
     let span = tracing::debug_span!("request", %method, %path);
     async move {
         let found = table::lookup(&method, &path);
-        if let Some(answer) = probe_of(&state, &found) {
+        if let Some(answer) = probe_of(state, &found) {
             return answer;
         }
         if let Some(refused) =
