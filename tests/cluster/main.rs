@@ -389,3 +389,23 @@ async fn pages_due_while_the_database_is_down_still_go_out() {
     }
     all_notified(&receiver, &after, Duration::from_secs(30)).await;
 }
+
+#[test]
+fn the_example_deployment_configuration_checks() {
+    let file = harness::workspace_root().join("examples/ha/campanile.toml");
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_campanile"))
+        .arg("check-config")
+        .arg(&file)
+        .env(
+            "CAMPANILE_DATABASE_URL",
+            "postgresql://campanile@127.0.0.1:5432/campanile",
+        )
+        .output()
+        .expect("run check-config");
+    assert!(
+        out.status.success(),
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
