@@ -11,7 +11,7 @@ use std::time::Duration;
 
 use serde_json::{json, Value};
 
-use harness::{wait_until, Campanile, HttpPeer, Launch, Postgres};
+use harness::{wait_until, Campanile, HttpPeer, Launch, Postgres, TcpProxy};
 
 const LEASE_TTL: &str = "2s";
 
@@ -408,4 +408,67 @@ fn the_example_deployment_configuration_checks() {
         String::from_utf8_lossy(&out.stdout),
         String::from_utf8_lossy(&out.stderr)
     );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_replica_cut_off_from_the_database_loses_nothing_and_doubles_only_its_own_shards() {
+    let pg = Postgres::start().await;
+    let receiver = HttpPeer::start().await;
+    let url = pg.database("partition").await;
+    // Replica c reaches the database through a proxy the test can cut.
+    let proxy = TcpProxy::start(&format!("127.0.0.1:{}", pg.port)).await;
+    let through_proxy = url.replace(
+        &format!(":{}/", pg.port),
+        &format!(":{}/", proxy.addr.rsplit(':').next().unwrap()),
+    );
+    let mut nodes = Vec::new();
+    for (name, url) in [("a", &url), ("b", &url), ("c", &through_proxy)] {
+        nodes.push(
+            Launch::new(&config(url, name, &receiver.addr(), "4s"))
+                .env("RUST_LOG", "info")
+                .start()
+                .await,
+        );
+    }
+    spread(&pg, "partition", 3).await;
+    let c_shards: Vec<String> = pg
+        .query(
+            "partition",
+            "SELECT shard::text FROM campanile.leases WHERE holder = 'c'",
+        )
+        .await;
+    assert!(!c_shards.is_empty());
+    let names: Vec<String> = (0..30).map(|i| format!("Partition{i}")).collect();
+    post_to_all(&nodes.iter().collect::<Vec<_>>(), &names).await;
+    proxy.cut();
+    // Every group is told; a and b take c's shards after the TTL.
+    all_notified(&receiver, &names, Duration::from_secs(30)).await;
+    wait_until("a and b hold every shard", Duration::from_secs(30), async || {
+        let c = pg
+            .query(
+                "partition",
+                "SELECT count(*)::text FROM campanile.leases WHERE holder = 'c' AND expires_at > now()",
+            )
+            .await;
+        (c == ["0"]).then_some(()).ok_or(format!("c holds {c:?}"))
+    })
+    .await;
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    let shard_of = |name: &String| campanile::cluster::shard_of(&key(name), 16).to_string();
+    let got = per_group(&receiver);
+    for name in &names {
+        let told = got.get(&key(name)).copied().unwrap_or(0);
+        assert!(told >= 1, "{name} was never told");
+        if told > 1 {
+            assert!(
+                c_shards.contains(&shard_of(name)),
+                "{name} was told {told} times but is not in c's shards"
+            );
+            assert_eq!(told, 2, "{name} told {told} times");
+        }
+    }
+    // Healed: c finds its leases gone and the cluster settles.
+    proxy.mend();
+    spread(&pg, "partition", 3).await;
+    nodes[2].stop().await;
 }

@@ -15,12 +15,14 @@ mod campanile;
 mod http_peer;
 mod process;
 mod smtp;
+mod tcp_proxy;
 mod third_party;
 
 pub use campanile::{check_config, Campanile, Launch, NotStarted, Reply};
 pub use http_peer::{Answer, HttpPeer, Received};
 pub use process::find_binary;
 pub use smtp::{SmtpOptions, SmtpPeer};
+pub use tcp_proxy::TcpProxy;
 pub use third_party::{Alertmanager, Postgres, Prometheus};
 
 use std::path::{Path, PathBuf};
