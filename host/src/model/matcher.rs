@@ -128,27 +128,35 @@ pub fn is_valid_label_name(name: &str) -> bool {
         && chars.all(|c| c.is_ascii_alphanumeric() || c == '_')
 }
 
+/// A matcher's value as Alertmanager reads it: a leading `"` asks for a closing one (the last
+/// character, and the only unescaped `"`); in quoted and bare values alike, `\n` is a line feed,
+/// `\"` a quote and `\\` a backslash, while a backslash before anything else — or at the end — is
+/// kept as a literal backslash (so `"10\.0\..*"` stays a regex of literal dots).
 fn unquote(v: &str) -> Option<String> {
-    let Some(inner) = v.strip_prefix('"') else {
-        return Some(v.to_string());
+    let (raw, quoted) = match v.strip_prefix('"') {
+        Some(rest) => (rest, true),
+        None => (v, false),
     };
-    let inner = inner.strip_suffix('"')?;
-    let mut out = String::with_capacity(inner.len());
-    let mut chars = inner.chars();
-    while let Some(c) = chars.next() {
-        if c == '\\' {
-            match chars.next()? {
-                'n' => out.push('\n'),
-                't' => out.push('\t'),
-                other => out.push(other),
-            }
-        } else if c == '"' {
-            return None;
-        } else {
-            out.push(c);
+    let mut out = String::with_capacity(raw.len());
+    let mut closed = !quoted;
+    let mut chars = raw.char_indices().peekable();
+    while let Some((i, c)) = chars.next() {
+        match c {
+            '\\' => match chars.next() {
+                Some((_, 'n')) => out.push('\n'),
+                Some((_, e @ ('"' | '\\'))) => out.push(e),
+                Some((_, other)) => {
+                    out.push('\\');
+                    out.push(other);
+                }
+                None => out.push('\\'),
+            },
+            '"' if quoted && !closed && i + 1 == raw.len() => closed = true,
+            '"' => return None,
+            other => out.push(other),
         }
     }
-    Some(out)
+    closed.then_some(out)
 }
 
 #[cfg(test)]
@@ -181,6 +189,29 @@ mod tests {
         let m = Matcher::parse(r#"a="say \"hi\"""#).unwrap();
         assert_eq!(m.value, r#"say "hi""#);
         assert_eq!(m.to_string(), r#"a="say \"hi\"""#);
+    }
+
+    /// Alertmanager's `ParseMatcher` rules, case by case.
+    #[test]
+    fn escapes_as_alertmanager_reads_them() {
+        let value = |m: &str| Matcher::parse(m).map(|m| m.value);
+        // A backslash before anything but n, " or \ is kept: regexes keep their escapes.
+        assert_eq!(
+            value(r#"i=~"10\.0\.1[0-9]\..*""#).unwrap(),
+            r"10\.0\.1[0-9]\..*"
+        );
+        assert_eq!(value(r#"a="x\ty""#).unwrap(), r"x\ty", "no tab escape");
+        assert_eq!(value(r#"a="x\ny""#).unwrap(), "x\ny");
+        assert_eq!(value(r#"a="x\\y""#).unwrap(), r"x\y");
+        // Bare values are unescaped too, and a lone trailing backslash is literal.
+        assert_eq!(value(r"a=x\.y").unwrap(), r"x\.y");
+        assert_eq!(value(r"a=x\ny").unwrap(), "x\ny");
+        assert_eq!(value(r"a=x\").unwrap(), r"x\");
+        // An unescaped quote anywhere but closing a quoted value is an error.
+        assert!(value(r#"a=x"y"#).is_err());
+        assert!(value(r#"a="x"y""#).is_err());
+        assert!(value(r#"a="x"#).is_err());
+        assert_eq!(value(r#"a="""#).unwrap(), "");
     }
 
     #[test]
