@@ -1,8 +1,8 @@
 //! The side-by-side markdown table, built from the result lines of both servers.
 //!
 //! Results live in one directory as `<server>-<measurement>.json` (server `campanile` or
-//! `alertmanager`; measurement `throughput`, `latency`, `memory`, `startup`). A missing file
-//! shows as "n/a".
+//! `alertmanager`; measurement `throughput`, `latency`, `storm`, `read`, `memory`, `startup`). A
+//! missing file shows as "n/a".
 
 use std::fmt::Write as _;
 use std::path::Path;
@@ -11,12 +11,14 @@ use anyhow::{Context, Result};
 use serde::de::DeserializeOwned;
 
 use crate::stats::Outcomes;
-use crate::{latency, memory, startup, throughput};
+use crate::{latency, memory, read, startup, storm, throughput};
 
 /// One server's results.
 struct Results {
     throughput: Option<throughput::Report>,
     latency: Option<latency::Report>,
+    storm: Option<storm::Report>,
+    read: Option<read::Report>,
     memory: Option<memory::Report>,
     startup: Option<startup::Report>,
 }
@@ -42,6 +44,8 @@ fn results(dir: &Path, server: &str) -> Result<Results> {
     Ok(Results {
         throughput: load(dir, server, "throughput")?,
         latency: load(dir, server, "latency")?,
+        storm: load(dir, server, "storm")?,
+        read: load(dir, server, "read")?,
         memory: load(dir, server, "memory")?,
         startup: load(dir, server, "startup")?,
     })
@@ -71,6 +75,18 @@ pub fn table(dir: &Path) -> Result<String> {
     let a = results(dir, "alertmanager")?;
     let alerts = (c.memory.as_ref().or(a.memory.as_ref())).map_or(0, |m| m.alerts);
     let starts = (c.startup.as_ref().or(a.startup.as_ref())).map_or(0, |s| s.runs_ms.len());
+    let ingest = ingest_shape(c.throughput.as_ref().or(a.throughput.as_ref()));
+    let background = (c.latency.as_ref().or(a.latency.as_ref()))
+        .and_then(|l| l.resend)
+        .map_or("re-sends: n/a".to_owned(), |r| {
+            format!("re-sends: {}", r.name())
+        });
+    let storm_batch = (c.storm.as_ref().or(a.storm.as_ref())).map_or(0, |s| s.batch);
+    let read = c.read.as_ref().or(a.read.as_ref());
+    let listed = read.map_or(0, |r| r.alerts);
+    let silence_counts: Vec<usize> = read.map_or(Vec::new(), |r| {
+        r.phases.iter().map(|p| p.silences).collect()
+    });
     let mut rows: Vec<Row> = Vec::new();
     let mut add =
         |name: &str, f: &dyn Fn(&Results) -> Option<f64>, better, fmt: fn(f64) -> String| {
@@ -83,7 +99,7 @@ pub fn table(dir: &Path) -> Result<String> {
             });
         };
     add(
-        "Ingest throughput, alerts/s (2xx only; batches of 10, 10k label sets)",
+        &format!("Ingest throughput, alerts/s (2xx only; {ingest})"),
         &|r| Some(r.throughput.as_ref()?.alerts_per_s),
         Better::Higher,
         fmt_count,
@@ -110,7 +126,9 @@ pub fn table(dir: &Path) -> Result<String> {
         fmt_ms,
     );
     add(
-        "Notification latency p50, ms (POST → webhook, under 1,000 alerts/s)",
+        &format!(
+            "Notification latency p50, ms (POST → webhook, under 1,000 alerts/s, {background})"
+        ),
         &|r| Some(r.latency.as_ref()?.latency.p50_ms),
         Better::Lower,
         fmt_ms,
@@ -121,6 +139,49 @@ pub fn table(dir: &Path) -> Result<String> {
         Better::Lower,
         fmt_ms,
     );
+    add(
+        &format!(
+            "Storm alerts/s (one sender, sequential posts of {storm_batch} new alerts, 2xx only)"
+        ),
+        &|r| Some(r.storm.as_ref()?.alerts_per_s),
+        Better::Higher,
+        fmt_count,
+    );
+    add(
+        "Storm POST latency p50, ms",
+        &|r| Some(r.storm.as_ref()?.latency.p50_ms),
+        Better::Lower,
+        fmt_ms,
+    );
+    add(
+        "Storm POST latency p99, ms",
+        &|r| Some(r.storm.as_ref()?.latency.p99_ms),
+        Better::Lower,
+        fmt_ms,
+    );
+    add(
+        "Server CPU per 1,000 storm alerts, ms",
+        &|r| {
+            let s = r.storm.as_ref()?;
+            Some(s.server_cpu_s? * 1000.0 / (s.accepted_alerts as f64 / 1000.0))
+        },
+        Better::Lower,
+        fmt_ms,
+    );
+    for &silences in &silence_counts {
+        for (name, _) in read::QUERIES {
+            add(
+                &format!(
+                    "GET /api/v2/alerts p50, ms ({} alerts, {}, {silences} silences)",
+                    fmt_count(listed as f64),
+                    query_label(name)
+                ),
+                &|r| Some(r.read.as_ref()?.query(silences, name)?.latency.p50_ms),
+                Better::Lower,
+                fmt_ms,
+            );
+        }
+    }
     add(
         &format!(
             "RSS per active alert, bytes (at {} alerts)",
@@ -205,8 +266,13 @@ fn details(server: &str, r: &Results) -> String {
             t.server_cpu_s.map_or("n/a".to_owned(), |v| format!("{v:.1}")),
             t.loadgen_cpu_s
         ));
-        if t.static_ends {
-            parts.push("re-sends with a static endsAt".to_owned());
+        parts.push(match (t.resend, t.resend_period_s) {
+            (Some(r), Some(p)) => format!("re-sends {}, each alert every {p:.2} s", r.name()),
+            (Some(r), None) => format!("re-sends {}", r.name()),
+            (None, _) => "re-sends from before --resend".to_owned(),
+        });
+        if let Some(b) = &t.behind_schedule {
+            parts.push(format!("sends behind schedule p99 {} ms", fmt_ms(b.p99_ms)));
         }
     }
     if let Some(l) = &r.latency {
@@ -220,6 +286,39 @@ fn details(server: &str, r: &Results) -> String {
             fmt_ms(l.background_post_latency.p99_ms),
             l.notifications
         ));
+    }
+    if let Some(s) = &r.storm {
+        parts.push(format!(
+            "storm {} of {} alerts in {:.2} s (posts {}, max {} ms)",
+            s.accepted_alerts,
+            s.alerts,
+            s.measured_s,
+            outcomes(&s.outcomes),
+            fmt_ms(s.latency.max_ms)
+        ));
+    }
+    if let Some(rd) = &r.read {
+        for p in &rd.phases {
+            let qs: Vec<String> = p
+                .queries
+                .iter()
+                .map(|q| {
+                    format!(
+                        "{} {} listed, p99 {} ms, first {} ms",
+                        q.name,
+                        q.listed,
+                        fmt_ms(q.latency.p99_ms),
+                        fmt_ms(q.first_ms)
+                    )
+                })
+                .collect();
+            parts.push(format!(
+                "read with {} silences ({} requests each): {}",
+                p.silences,
+                p.queries.first().map_or(0, |q| q.latency.count),
+                qs.join(", ")
+            ));
+        }
     }
     if let Some(m) = &r.memory {
         parts.push(format!(
@@ -235,6 +334,31 @@ fn details(server: &str, r: &Results) -> String {
         parts.push(format!("start-ups {} ms", runs.join(", ")));
     }
     format!("- {server}: {}", parts.join("; "))
+}
+
+/// The load of the ingest rows: batch, label sets and re-send pattern.
+fn ingest_shape(t: Option<&throughput::Report>) -> String {
+    let Some(t) = t else {
+        return "n/a".to_owned();
+    };
+    let count = |v: Option<usize>| v.map_or("?".to_owned(), |v| fmt_count(v as f64));
+    let resend = t.resend.map_or("from before --resend", |r| r.name());
+    format!(
+        "batches of {}, {} label sets, re-sends: {resend}",
+        count(t.batch),
+        count(t.label_sets)
+    )
+}
+
+/// What a [`read::QUERIES`] entry asks, for a row's name.
+fn query_label(name: &str) -> String {
+    match read::QUERIES.iter().find(|(n, _)| *n == name) {
+        Some((_, [])) | None => "whole list".to_owned(),
+        Some((_, filters)) => {
+            let f: Vec<String> = filters.iter().map(|f| format!("`filter={f}`")).collect();
+            f.join(" ")
+        }
+    }
 }
 
 fn outcomes(o: &Outcomes) -> String {
@@ -305,5 +429,93 @@ mod tests {
         std::fs::remove_dir_all(&dir).unwrap();
         assert!(t.contains("| 11.0 | 22.0 | 2.00× (AM/campanile) |"), "{t}");
         assert!(t.contains("| n/a | n/a |"), "{t}");
+    }
+
+    fn ms(p50_ms: f64) -> crate::stats::Percentiles {
+        crate::stats::Percentiles {
+            count: 10,
+            p50_ms,
+            p99_ms: p50_ms * 2.0,
+            max_ms: p50_ms * 3.0,
+        }
+    }
+
+    fn write(dir: &Path, name: &str, value: &impl serde::Serialize) {
+        let line = serde_json::to_string(value).unwrap();
+        std::fs::write(dir.join(format!("{name}.json")), line).unwrap();
+    }
+
+    #[test]
+    fn storm_read_and_the_re_send_pattern_have_rows() {
+        let dir = std::env::temp_dir().join(format!("loadgen-report-new-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        for (server, speed) in [("campanile", 2.0), ("alertmanager", 1.0)] {
+            let storm = storm::Report {
+                alerts: 6_400,
+                batch: 64,
+                alerts_per_s: 10_000.0 * speed,
+                accepted_alerts: 6_400,
+                measured_s: 0.64 / speed,
+                latency: ms(6.4 / speed),
+                outcomes: Outcomes::default(),
+                server_cpu_s: Some(0.32),
+            };
+            write(&dir, &format!("{server}-storm"), &storm);
+            let phase = |silences| read::Phase {
+                silences,
+                queries: read::QUERIES
+                    .iter()
+                    .map(|(name, _)| read::Query {
+                        name: (*name).to_owned(),
+                        path: String::new(),
+                        listed: 7,
+                        body_bytes: 100,
+                        first_ms: 1.0,
+                        latency: ms(100.0 / speed),
+                    })
+                    .collect(),
+            };
+            let read = read::Report {
+                alerts: 50_000,
+                phases: vec![phase(0), phase(500)],
+            };
+            write(&dir, &format!("{server}-read"), &read);
+        }
+        let mut t: serde_json::Value = serde_json::from_str(
+            r#"{"connections":32,"measured_s":10.0,"alerts_per_s":1000.0,"posts_per_s":100.0,
+            "latency":{"count":1,"p50_ms":1.0,"p99_ms":2.0,"max_ms":3.0},
+            "outcomes":{"ok":1000,"non_2xx":{},"errors":0},"server_cpu_s":1.0,"loadgen_cpu_s":1.0}"#,
+        )
+        .unwrap();
+        // A line from before --resend still reads, and says so.
+        write(&dir, "alertmanager-throughput", &t);
+        t["resend"] = "prometheus".into();
+        t["label_sets"] = 10_000.into();
+        t["batch"] = 10.into();
+        write(&dir, "campanile-throughput", &t);
+        let table = table(&dir).unwrap();
+        std::fs::remove_dir_all(&dir).unwrap();
+        assert!(
+            table.contains("batches of 10, 10,000 label sets, re-sends: prometheus)"),
+            "{table}"
+        );
+        assert!(table.contains("re-sends from before --resend"), "{table}");
+        assert!(
+            table.contains("| Storm alerts/s (one sender, sequential posts of 64 new alerts, 2xx only) | 20,000 | 10,000 | 2.00× (campanile/AM) |"),
+            "{table}"
+        );
+        assert!(
+            table.contains("| Storm POST latency p99, ms | 6.40 | 12.8 | 2.00× (AM/campanile) |"),
+            "{table}"
+        );
+        assert!(
+            table.contains(r#"| GET /api/v2/alerts p50, ms (50,000 alerts, `filter=instance=~"10\.0\.1[0-9]\..*"`, 500 silences) | 50.0 | 100.0 | 2.00× (AM/campanile) |"#),
+            "{table}"
+        );
+        assert_eq!(
+            table.matches("| GET /api/v2/alerts p50").count(),
+            6,
+            "{table}"
+        );
     }
 }
