@@ -170,9 +170,18 @@ pub fn table(dir: &Path) -> Result<String> {
     );
     for &silences in &silence_counts {
         for (name, _) in read::QUERIES {
+            let answers = |r: &Results| Some(r.read.as_ref()?.query(silences, name)?.listed);
+            let differ = match (answers(&c), answers(&a)) {
+                (Some(x), Some(y)) if x != y => format!(
+                    "; **answers differ**: campanile {}, Alertmanager {} alerts",
+                    fmt_count(x as f64),
+                    fmt_count(y as f64)
+                ),
+                _ => String::new(),
+            };
             add(
                 &format!(
-                    "GET /api/v2/alerts p50, ms ({} alerts, {}, {silences} silences)",
+                    "GET /api/v2/alerts p50, ms ({} alerts, {}, {silences} silences{differ})",
                     fmt_count(listed as f64),
                     query_label(name)
                 ),
@@ -359,7 +368,10 @@ fn query_label(name: &str) -> String {
     match read::QUERIES.iter().find(|(n, _)| *n == name) {
         Some((_, [])) | None => "whole list".to_owned(),
         Some((_, filters)) => {
-            let f: Vec<String> = filters.iter().map(|f| format!("`filter={f}`")).collect();
+            let f: Vec<String> = filters
+                .iter()
+                .map(|f| format!("`filter={}`", f.replace('|', r"\|")))
+                .collect();
             f.join(" ")
         }
     }
@@ -489,7 +501,11 @@ mod tests {
                     .map(|(name, _)| read::Query {
                         name: (*name).to_owned(),
                         path: String::new(),
-                        listed: 7,
+                        listed: if *name == "instance-regex" {
+                            7 * speed as usize
+                        } else {
+                            7
+                        },
                         body_bytes: 100,
                         first_ms: 1.0,
                         latency: ms(100.0 / speed),
@@ -530,12 +546,17 @@ mod tests {
             "{table}"
         );
         assert!(
-            table.contains(r#"| GET /api/v2/alerts p50, ms (50,000 alerts, `filter=instance=~"10\.0\.1[0-9]\..*"`, 500 silences) | 50.0 | 100.0 | 2.00× (AM/campanile) |"#),
+            table.contains(r#"| GET /api/v2/alerts p50, ms (50,000 alerts, `filter=instance=~"10\.0\.1[0-9]\..*"`, 500 silences; **answers differ**: campanile 14, Alertmanager 7 alerts) | 50.0 | 100.0 | 2.00× (AM/campanile) |"#),
+            "{table}"
+        );
+        // A `|` in a filter is escaped, or it would end the table's cell.
+        assert!(
+            table.contains(r#"| GET /api/v2/alerts p50, ms (50,000 alerts, `filter=alertname=~"Disk.*\|Node.*"`, 0 silences) | 50.0 |"#),
             "{table}"
         );
         assert_eq!(
             table.matches("| GET /api/v2/alerts p50").count(),
-            6,
+            8,
             "{table}"
         );
     }
