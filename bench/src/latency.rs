@@ -58,8 +58,7 @@ pub struct Plan {
     /// How long to wait for the last probes after the last was sent.
     #[arg(long, default_value = "30s", value_parser = crate::duration)]
     pub timeout: Duration,
-    /// The endsAt of each background re-send, as `throughput --resend` (prometheus: fresh at
-    /// every send).
+    /// What endsAt each background re-send carries, as in `throughput` (see below).
     #[arg(long, value_enum, default_value_t = Resend::Prometheus)]
     pub resend: Resend,
 }

@@ -29,7 +29,7 @@ pub enum Resend {
     #[default]
     Prometheus,
     /// No `endsAt` in the body: the server sets it (now + its resolve timeout), so every re-send
-    /// moves the end there. The other shape the independent generator used.
+    /// moves the end there.
     NoEnds,
     /// Every body re-rendered once a second with `endsAt` = now + 4 min: re-sends within the same
     /// second are identical (this generator's default before the Prometheus pattern).

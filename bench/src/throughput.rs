@@ -45,9 +45,7 @@ pub struct Plan {
     /// The server's process id, to report the CPU time it used in the window.
     #[arg(long = "pid", value_name = "PID")]
     pub server_pid: Option<u32>,
-    /// The endsAt of each re-send: prometheus = send time + 4 min, fresh at every send;
-    /// no-ends = none (the server sets it); rerender = all bodies re-rendered once a second
-    /// (identical re-sends within a second, the old default); static = identical bodies all run.
+    /// What endsAt each re-send carries (prometheus: a fresh one at every send; see below).
     #[arg(long, value_enum, default_value_t = Resend::Prometheus)]
     pub resend: Resend,
     /// Send each batch once per PERIOD at its own phase (rate = label sets / PERIOD) instead of
