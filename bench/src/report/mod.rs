@@ -2,7 +2,7 @@
 //!
 //! Results live in one directory as `<server>-<measurement>.json` (server `campanile` or
 //! `alertmanager`; measurement `throughput`, `latency`, `storm`, `read`, `memory`, `startup`). A
-//! missing file shows as "n/a".
+//! measurement neither server has leaves no row; one server's missing result shows as "n/a".
 
 use std::fmt::Write as _;
 use std::path::Path;
@@ -10,8 +10,12 @@ use std::path::Path;
 use anyhow::{Context, Result};
 use serde::de::DeserializeOwned;
 
-use crate::stats::Outcomes;
 use crate::{latency, memory, read, startup, storm, throughput};
+
+mod details;
+mod format;
+
+use format::{fmt_count, fmt_mib, fmt_ms, MIB};
 
 /// One server's results.
 struct Results {
@@ -259,94 +263,9 @@ pub fn table(dir: &Path) -> Result<String> {
     }
     out.push('\n');
     for (server, r) in [("campanile", &c), ("Alertmanager", &a)] {
-        writeln!(out, "{}", details(server, r))?;
+        writeln!(out, "{}", details::details(server, r))?;
     }
     Ok(out)
-}
-
-const MIB: f64 = 1024.0 * 1024.0;
-
-/// A line per server with what the table leaves out: status codes, posts, sent probes.
-fn details(server: &str, r: &Results) -> String {
-    let mut parts = Vec::new();
-    if let Some(t) = &r.throughput {
-        parts.push(format!(
-            "throughput {} conns, {:.0} posts/s, answers {}, CPU-s in the {:.0} s window: server {}, loadgen {:.1}",
-            t.connections,
-            t.posts_per_s,
-            outcomes(&t.outcomes),
-            t.measured_s,
-            t.server_cpu_s.map_or("n/a".to_owned(), |v| format!("{v:.1}")),
-            t.loadgen_cpu_s
-        ));
-        parts.push(match (t.resend, t.resend_period_s) {
-            (Some(r), Some(p)) => format!("re-sends {}, each alert every {p:.2} s", r.name()),
-            (Some(r), None) => format!("re-sends {}", r.name()),
-            (None, _) => "re-sends from before --resend".to_owned(),
-        });
-        if let Some(b) = &t.behind_schedule {
-            parts.push(format!("sends behind schedule p99 {} ms", fmt_ms(b.p99_ms)));
-        }
-    }
-    if let Some(l) = &r.latency {
-        parts.push(format!(
-            "probes {}/{} received (posts {}), background {:.0} alerts/s (posts {}, p99 {} ms), {} webhook requests",
-            l.probes_received,
-            l.probes_sent,
-            outcomes(&l.probe_posts),
-            l.background_alerts_per_s,
-            outcomes(&l.background_posts),
-            fmt_ms(l.background_post_latency.p99_ms),
-            l.notifications
-        ));
-    }
-    if let Some(s) = &r.storm {
-        parts.push(format!(
-            "storm {} of {} alerts in {:.2} s (posts {}, max {} ms)",
-            s.accepted_alerts,
-            s.alerts,
-            s.measured_s,
-            outcomes(&s.outcomes),
-            fmt_ms(s.latency.max_ms)
-        ));
-    }
-    if let Some(rd) = &r.read {
-        for p in &rd.phases {
-            let qs: Vec<String> = p
-                .queries
-                .iter()
-                .map(|q| {
-                    format!(
-                        "{} {} listed, p99 {} ms, first {} ms",
-                        q.name,
-                        q.listed,
-                        fmt_ms(q.latency.p99_ms),
-                        fmt_ms(q.first_ms)
-                    )
-                })
-                .collect();
-            parts.push(format!(
-                "read with {} silences ({} requests each): {}",
-                p.silences,
-                p.queries.first().map_or(0, |q| q.latency.count),
-                qs.join(", ")
-            ));
-        }
-    }
-    if let Some(m) = &r.memory {
-        parts.push(format!(
-            "memory {} of {} alerts accepted at {:.0} alerts/s (posts {})",
-            m.accepted_alerts,
-            m.alerts,
-            m.load_alerts_per_s,
-            outcomes(&m.posts)
-        ));
-    }
-    if let Some(s) = &r.startup {
-        let runs: Vec<String> = s.runs_ms.iter().map(|v| fmt_ms(*v)).collect();
-        parts.push(format!("start-ups {} ms", runs.join(", ")));
-    }
-    format!("- {server}: {}", parts.join("; "))
 }
 
 /// The load of the ingest rows: batch, label sets and re-send pattern.
@@ -377,55 +296,10 @@ fn query_label(name: &str) -> String {
     }
 }
 
-fn outcomes(o: &Outcomes) -> String {
-    let mut s = format!("{} × 2xx", o.ok);
-    for (code, n) in &o.non_2xx {
-        write!(s, ", {n} × {code}").expect("writing to a String");
-    }
-    if o.errors > 0 {
-        write!(s, ", {} errors", o.errors).expect("writing to a String");
-    }
-    s
-}
-
-fn fmt_count(v: f64) -> String {
-    let n = v.round() as i64;
-    let digits = n.unsigned_abs().to_string();
-    let mut out = String::new();
-    for (i, ch) in digits.chars().enumerate() {
-        if i > 0 && (digits.len() - i).is_multiple_of(3) {
-            out.push(',');
-        }
-        out.push(ch);
-    }
-    if n < 0 {
-        out.insert(0, '-');
-    }
-    out
-}
-
-fn fmt_ms(v: f64) -> String {
-    if v < 10.0 {
-        format!("{v:.2}")
-    } else {
-        format!("{v:.1}")
-    }
-}
-
-fn fmt_mib(v: f64) -> String {
-    format!("{v:.1}")
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn counts_get_thousands_separators() {
-        assert_eq!(fmt_count(1234567.4), "1,234,567");
-        assert_eq!(fmt_count(999.0), "999");
-        assert_eq!(fmt_count(-1500.0), "-1,500");
-    }
+    use crate::stats::Outcomes;
 
     #[test]
     fn missing_results_show_as_not_available() {
