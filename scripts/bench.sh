@@ -1,17 +1,25 @@
 #!/usr/bin/env bash
 # Side-by-side load benchmark of campanile and Alertmanager 0.25 on this machine:
-# ingest throughput (+ POST latency), notification latency under load, RSS per active alert and
-# start-up time. Prints one markdown table and writes it to target/bench/results.md; the result
-# lines, configurations and server logs are kept in target/bench/ too.
+# ingest throughput (+ POST latency) under Prometheus-like re-sends, notification latency under
+# load, an alert storm from one sender, alert listing (GET /api/v2/alerts) over 50,000 alerts,
+# RSS per active alert and start-up time. Prints one markdown table and writes it to
+# target/bench/results.md; the result lines, configurations and server logs are kept in
+# target/bench/ too.
 #
 # Both servers get equivalent routing (see write_configs) and the same load from `loadgen`
 # (bench/). One server process runs at a time, each measurement on a fresh process and store.
 #
-# Overrides (environment): BENCH_DURATION (10s), BENCH_WARMUP (3s), BENCH_CONNECTIONS (32),
-# BENCH_RATE (background alerts/s, 1000), BENCH_PROBES (1000, one per 20 ms: enough for a p99), BENCH_MEMORY_ALERTS (100000),
-# BENCH_STARTS (5), BENCH_DURABILITY (campanile's store.durability, immediate; Alertmanager keeps
-# alerts in memory only), BENCH_CAMPANILE_PORT (19797), BENCH_AM_PORT (19093),
-# BENCH_SINK_PORT (19999).
+# Overrides (environment): BENCH_PHASES (the phases to run, of "startup throughput latency storm
+# read memory"; all by default), BENCH_DURATION (10s), BENCH_WARMUP (3s), BENCH_CONNECTIONS (32),
+# BENCH_RESEND (the re-send pattern of the throughput and latency loads: prometheus, no-ends,
+# rerender or static; see `loadgen throughput --help`), BENCH_RATE (background alerts/s, 1000),
+# BENCH_PROBES (1000, one per 20 ms: enough for a p99), BENCH_STORM_ALERTS (50000),
+# BENCH_READ_ALERTS (50000), BENCH_READ_SILENCES (500), BENCH_READ_REQUESTS (10 per query),
+# BENCH_MEMORY_ALERTS (100000), BENCH_STARTS (5), BENCH_DURABILITY (campanile's
+# store.durability, immediate; Alertmanager keeps alerts in memory only),
+# BENCH_CAMPANILE_PORT (19797), BENCH_AM_PORT (19093), BENCH_SINK_PORT (19999).
+# CARGO_TARGET_DIR is honoured; with CAMPANILE_PLUGIN_DIR set, the plugins there are used as
+# they are (not rebuilt).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root="$PWD"
@@ -19,8 +27,14 @@ root="$PWD"
 duration="${BENCH_DURATION:-10s}"
 warmup="${BENCH_WARMUP:-3s}"
 connections="${BENCH_CONNECTIONS:-32}"
+phases="${BENCH_PHASES:-startup throughput latency storm read memory}"
+resend="${BENCH_RESEND:-prometheus}"
 rate="${BENCH_RATE:-1000}"
 probes="${BENCH_PROBES:-1000}"
+storm_alerts="${BENCH_STORM_ALERTS:-50000}"
+read_alerts="${BENCH_READ_ALERTS:-50000}"
+read_silences="${BENCH_READ_SILENCES:-500}"
+read_requests="${BENCH_READ_REQUESTS:-10}"
 memory_alerts="${BENCH_MEMORY_ALERTS:-100000}"
 starts="${BENCH_STARTS:-5}"
 durability="${BENCH_DURABILITY:-immediate}"
@@ -29,9 +43,10 @@ am_port="${BENCH_AM_PORT:-19093}"
 sink_port="${BENCH_SINK_PORT:-19999}"
 
 am_bin=/usr/bin/prometheus-alertmanager
-campanile_bin="$root/target/release/campanile"
-loadgen="$root/target/release/loadgen"
-plugins="$root/target/wasm32-wasip2/plugin"
+target_dir="${CARGO_TARGET_DIR:-$root/target}"
+campanile_bin="$target_dir/release/campanile"
+loadgen="$target_dir/release/loadgen"
+plugins="${CAMPANILE_PLUGIN_DIR:-$target_dir/wasm32-wasip2/plugin}"
 out="$root/target/bench"
 
 log() { printf '\n== %s\n' "$*" >&2; }
@@ -47,7 +62,9 @@ fi
 
 log "building campanile, loadgen and the plugins"
 cargo build --release -p campanile -p campanile-bench
-bash scripts/build-plugins.sh >/dev/null
+if [[ -z "${CAMPANILE_PLUGIN_DIR:-}" ]]; then
+    bash scripts/build-plugins.sh >/dev/null
+fi
 
 rm -rf "$out"
 mkdir -p "$out/results"
@@ -82,7 +99,10 @@ trap cleanup EXIT
 # the root, storage and probe routes, escalation-policy on payments, team-ownership on search).
 # Alertmanager: the nearest static equivalent, i.e. what those plugins decide, as receivers and
 # severity sub-routes. Every receiver is a webhook to the loadgen sink.
+# write_configs NAME GROUP_WAIT GROUP_INTERVAL writes $out/campanile-NAME.toml and
+# $out/alertmanager-NAME.yml with those timings on the root route.
 write_configs() {
+    local name="$1" group_wait="$2" group_interval="$3"
     local sink="http://127.0.0.1:$sink_port"
     {
         cat <<EOF
@@ -127,8 +147,8 @@ default_team = "default"
 receiver = "default"
 plugin = "severity-router"
 group_by = ["alertname"]
-group_wait = "30s"
-group_interval = "5m"
+group_wait = "$group_wait"
+group_interval = "$group_interval"
 repeat_interval = "4h"
 
 [[route.routes]]
@@ -153,15 +173,15 @@ name = "storage"
 matchers = ['team="storage"']
 plugin = "severity-router"
 EOF
-    } >"$out/campanile.toml"
+    } >"$out/campanile-$name.toml"
 
     {
         cat <<EOF
 route:
   receiver: default
   group_by: [alertname]
-  group_wait: 30s
-  group_interval: 5m
+  group_wait: $group_wait
+  group_interval: $group_interval
   repeat_interval: 4h
   routes:
     - matchers: ['alertname="LatencyProbe"']
@@ -187,26 +207,33 @@ EOF
         for r in default pager chat email search; do
             printf '  - name: %s\n    webhook_configs:\n      - url: %s/%s\n        send_resolved: true\n' "$r" "$sink" "$r"
         done
-    } >"$out/alertmanager.yml"
+    } >"$out/alertmanager-$name.yml"
 }
 
-write_configs
-log "checking both configurations"
-"$campanile_bin" check-config "$out/campanile.toml"
-if command -v amtool >/dev/null; then
-    amtool check-config "$out/alertmanager.yml" >/dev/null
-fi
+# "load" for every phase but read; "read" flushes nothing during a run (group_wait 1h), so the
+# listings are timed with no notification work beside them.
+write_configs load 30s 5m
+write_configs read 1h 1h
+log "checking the configurations"
+for name in load read; do
+    "$campanile_bin" check-config "$out/campanile-$name.toml"
+    if command -v amtool >/dev/null; then
+        amtool check-config "$out/alertmanager-$name.yml" >/dev/null
+    fi
+done
 
 # --- Servers ------------------------------------------------------------------------------------
 
-# The command line that runs server $1 (campanile | alertmanager) in the foreground.
+# The command line that runs server $1 (campanile | alertmanager) in the foreground, with
+# configuration $2 (load | read; load by default).
 server_cmd() {
+    local config="${2:-load}"
     case "$1" in
         campanile)
-            echo "$campanile_bin" serve --config "$out/campanile.toml"
+            echo "$campanile_bin" serve --config "$out/campanile-$config.toml"
             ;;
         alertmanager)
-            echo "$am_bin" --config.file="$out/alertmanager.yml" \
+            echo "$am_bin" --config.file="$out/alertmanager-$config.yml" \
                 --storage.path="$work/alertmanager-data" \
                 --web.listen-address="127.0.0.1:$am_port" --cluster.listen-address=
             ;;
@@ -228,7 +255,7 @@ fresh_data() {
 start_server() {
     fresh_data "$1"
     # shellcheck disable=SC2046 # server_cmd's words are the command line (no spaces in paths)
-    $(server_cmd "$1") >>"$out/$1.log" 2>&1 &
+    $(server_cmd "$1" "${2:-load}") >>"$out/$1.log" 2>&1 &
     server_pid=$!
     "$loadgen" wait-ready --url "$(server_url "$1")" --timeout 120s
 }
@@ -248,9 +275,10 @@ stop_sink() {
 # --- Measurements -------------------------------------------------------------------------------
 
 servers=(campanile alertmanager)
-SECONDS=0
+load_before="$(cut -d' ' -f1-3 /proc/loadavg)"
 
-for s in "${servers[@]}"; do
+phase_startup() {
+    local s="$1"
     log "$s: start-up (1 untimed start to fill caches, then median of $starts)"
     rm -rf "$work/$s-data"
     fresh_data "$s"
@@ -261,31 +289,54 @@ for s in "${servers[@]}"; do
         echo "campanile left no compiled plugins in its plugin-cache: start-ups were cold" >&2
         exit 1
     fi
-done
-t_startup=$SECONDS
+}
 
-for s in "${servers[@]}"; do
-    log "$s: ingest throughput ($connections connections, $warmup warm-up, $duration measured)"
+phase_throughput() {
+    local s="$1"
+    log "$s: ingest throughput ($connections connections, re-sends $resend, $warmup warm-up, $duration measured)"
     start_sink
     start_server "$s"
     "$loadgen" throughput --url "$(server_url "$s")" --connections "$connections" \
-        --warmup "$warmup" --duration "$duration" --pid "$server_pid" \
+        --warmup "$warmup" --duration "$duration" --pid "$server_pid" --resend "$resend" \
         >"$out/results/$s-throughput.json"
     stop_server
     stop_sink
-done
-t_throughput=$((SECONDS - t_startup))
+}
 
-for s in "${servers[@]}"; do
-    log "$s: notification latency ($probes probes under $rate alerts/s)"
+phase_latency() {
+    local s="$1"
+    log "$s: notification latency ($probes probes under $rate alerts/s, re-sends $resend)"
     start_server "$s"
     "$loadgen" latency --url "$(server_url "$s")" --sink-listen "127.0.0.1:$sink_port" \
-        --rate "$rate" --probes "$probes" --probe-interval 20ms >"$out/results/$s-latency.json"
+        --rate "$rate" --probes "$probes" --probe-interval 20ms --resend "$resend" \
+        >"$out/results/$s-latency.json"
     stop_server
-done
-t_latency=$((SECONDS - t_startup - t_throughput))
+}
 
-for s in "${servers[@]}"; do
+phase_storm() {
+    local s="$1"
+    log "$s: storm ($storm_alerts new alerts, one sender, sequential posts of 64)"
+    start_sink
+    start_server "$s"
+    "$loadgen" storm --url "$(server_url "$s")" --alerts "$storm_alerts" --batch 64 \
+        --pid "$server_pid" >"$out/results/$s-storm.json"
+    stop_server
+    stop_sink
+}
+
+phase_read() {
+    local s="$1"
+    log "$s: read (GET /api/v2/alerts over $read_alerts alerts, then with $read_silences silences)"
+    start_sink
+    start_server "$s" read
+    "$loadgen" read --url "$(server_url "$s")" --alerts "$read_alerts" \
+        --silences "$read_silences" --requests "$read_requests" >"$out/results/$s-read.json"
+    stop_server
+    stop_sink
+}
+
+phase_memory() {
+    local s="$1"
     log "$s: memory ($memory_alerts distinct active alerts)"
     start_sink
     start_server "$s"
@@ -293,8 +344,24 @@ for s in "${servers[@]}"; do
         >"$out/results/$s-memory.json"
     stop_server
     stop_sink
+}
+
+# Each phase runs on both servers, one after the other; its wall time goes in the report.
+timings=()
+for phase in $phases; do
+    case "$phase" in
+        startup | throughput | latency | storm | read | memory) ;;
+        *)
+            echo "unknown phase in BENCH_PHASES: $phase" >&2
+            exit 2
+            ;;
+    esac
+    SECONDS=0
+    for s in "${servers[@]}"; do
+        "phase_$phase" "$s"
+    done
+    timings+=("$phase ${SECONDS}s")
 done
-t_memory=$((SECONDS - t_startup - t_throughput - t_latency))
 
 # --- Report -------------------------------------------------------------------------------------
 
@@ -303,7 +370,8 @@ t_memory=$((SECONDS - t_startup - t_throughput - t_latency))
     echo
     echo "- Machine: $(nproc) CPUs, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ *//'), $(awk '/MemTotal/ {printf "%.0f GiB RAM", $2/1048576}' /proc/meminfo), kernel $(uname -r), store on $(df -T "$work" | awk 'NR==2 {print $2}')"
     echo "- $("$campanile_bin" --version) (durability $durability); $("$am_bin" --version 2>&1 | head -1)"
-    echo "- $(date -u +%Y-%m-%dT%H:%MZ); phases: start-up ${t_startup}s, throughput ${t_throughput}s, latency ${t_latency}s, memory ${t_memory}s"
+    echo "- $(date -u +%Y-%m-%dT%H:%MZ); re-sends: $resend; phases: $(IFS=,; echo "${timings[*]}" | sed 's/,/, /g')"
+    echo "- load average before the run: $load_before; after: $(cut -d' ' -f1-3 /proc/loadavg)"
     echo
     "$loadgen" report "$out/results"
 } >"$out/results.md"

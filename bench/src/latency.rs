@@ -1,8 +1,10 @@
 //! Notification latency: time from POSTing a fresh alert until the webhook sink receives it,
 //! under an open-loop background load.
 //!
-//! The background load re-sends the label sets of an [`alerts::Pool`] like the throughput
-//! measurement does: `endsAt` moves forward once a second unless `static_ends`.
+//! The background load re-sends the label sets of a [`Pool`] as Prometheus does: each batch at
+//! its own phase of the period in which `rate` alerts per second take every label set once
+//! (10 s for 10,000 label sets at 1,000 alerts/s), each re-send with the `endsAt` of its
+//! [`Resend`] pattern (by default a fresh one).
 
 use std::collections::HashMap;
 use std::net::SocketAddr;
@@ -24,6 +26,8 @@ use tokio::time::MissedTickBehavior;
 
 use crate::alerts;
 use crate::client::{self, Target};
+use crate::pool::Pool;
+use crate::resend::{Resend, Schedule};
 use crate::sink::{self, Sink};
 use crate::stats::{self, Outcomes, Percentiles};
 use crate::throughput::ALERTS_PATH;
@@ -54,9 +58,9 @@ pub struct Plan {
     /// How long to wait for the last probes after the last was sent.
     #[arg(long, default_value = "30s", value_parser = crate::duration)]
     pub timeout: Duration,
-    /// Background re-sends identical bodies (endsAt fixed) instead of moving endsAt.
-    #[arg(long)]
-    pub static_ends: bool,
+    /// What endsAt each background re-send carries, as in `throughput` (see below).
+    #[arg(long, value_enum, default_value_t = Resend::Prometheus)]
+    pub resend: Resend,
 }
 
 /// The result line.
@@ -73,13 +77,9 @@ pub struct Report {
     pub background_post_latency: Percentiles,
     /// Webhook requests the sink received in all.
     pub notifications: u64,
-    /// Whether background re-sends kept a fixed `endsAt` (absent in older results: true).
-    #[serde(default = "yes")]
-    pub static_ends: bool,
-}
-
-fn yes() -> bool {
-    true
+    /// The background's re-send pattern (absent in results from before `--resend`).
+    #[serde(default)]
+    pub resend: Option<Resend>,
 }
 
 type PooledClient = Client<HttpConnector, Full<Bytes>>;
@@ -115,16 +115,15 @@ pub async fn run(plan: Plan) -> Result<Report> {
         .build(connector);
     let uri = plan.target.uri(ALERTS_PATH)?;
 
-    // Background: one batch every batch/rate seconds, whatever the answers take (open loop).
-    let pool = Arc::new(alerts::Pool::for_resends(
-        plan.label_sets,
-        plan.batch,
-        plan.static_ends,
-    ));
-    let refresher = (!plan.static_ends).then(|| alerts::Refresher::start(pool.clone()));
+    // Background: each batch at its due time, whatever the answers take (open loop).
+    let pool = Arc::new(Pool::starting_now(plan.label_sets, plan.batch, plan.resend));
+    let refresher = pool.keep_current();
     let stop = Arc::new(AtomicBool::new(false));
     let background = Arc::new(Shared::default());
-    let period = Duration::from_secs_f64(plan.batch as f64 / plan.rate);
+    let schedule = Schedule::new(
+        pool.len(),
+        Some(Schedule::period_at_rate(plan.label_sets, plan.rate)),
+    );
     let bg_started = Instant::now();
     let bg_task = {
         let (client, uri, stop, shared) = (
@@ -134,14 +133,15 @@ pub async fn run(plan: Plan) -> Result<Report> {
             background.clone(),
         );
         tokio::spawn(async move {
-            let mut tick = tokio::time::interval(period);
-            tick.set_missed_tick_behavior(MissedTickBehavior::Burst);
-            let mut k = 0usize;
             let mut inflight = Vec::new();
-            while !stop.load(Ordering::Relaxed) {
-                tick.tick().await;
-                let (body, _) = pool.get(k);
-                k += 1;
+            for n in 0.. {
+                if stop.load(Ordering::Relaxed) {
+                    break;
+                }
+                // Late sends go at once (a burst), as a ticker's missed ticks would.
+                let due = schedule.due(n).unwrap_or_default();
+                tokio::time::sleep_until((bg_started + due).into()).await;
+                let (body, _) = pool.get(schedule.batch(n));
                 let (client, uri, shared) = (client.clone(), uri.clone(), shared.clone());
                 inflight.push(tokio::spawn(async move {
                     let sent = Instant::now();
@@ -158,10 +158,11 @@ pub async fn run(plan: Plan) -> Result<Report> {
         })
     };
     eprintln!(
-        "latency: background {} alerts/s in batches of {} ({} endsAt); {} probes every {:?} after {:?}",
+        "latency: background {} alerts/s in batches of {} (resend {}, each alert every {:?}); {} probes every {:?} after {:?}",
         plan.rate,
         plan.batch,
-        if plan.static_ends { "static" } else { "moving" },
+        plan.resend.name(),
+        schedule.period().unwrap_or_default(),
         plan.probes,
         plan.probe_interval,
         plan.warmup
@@ -233,7 +234,7 @@ pub async fn run(plan: Plan) -> Result<Report> {
         background_posts,
         background_post_latency: Percentiles::of(&bg_latency),
         notifications: sink.notifications.load(Ordering::Relaxed),
-        static_ends: plan.static_ends,
+        resend: Some(plan.resend),
     })
 }
 

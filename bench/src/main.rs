@@ -9,12 +9,16 @@ mod client;
 mod labels;
 mod latency;
 mod memory;
+mod pool;
 mod procfs;
+mod read;
 mod report;
+mod resend;
 mod silences;
 mod sink;
 mod startup;
 mod stats;
+mod storm;
 mod throughput;
 
 use std::net::SocketAddr;
@@ -44,21 +48,33 @@ pub(crate) fn duration(text: &str) -> Result<Duration, humantime::DurationError>
 
 #[derive(Subcommand)]
 enum Cmd {
-    /// Closed-loop ingest throughput and POST latency on /api/v2/alerts.
+    /// Ingest throughput and POST latency on /api/v2/alerts, re-sends as Prometheus sends them.
     ///
     /// Each connection posts batches of --batch alerts drawn in turn from --label-sets distinct
     /// label sets, so after the first round nearly every post re-sends alerts the server already
-    /// holds. Re-sends look like Prometheus': startsAt stays the start of the run and endsAt
-    /// moves forward, set to now + 4 min once a second (bodies are re-rendered in the background
-    /// by patching pre-serialised bytes, a few ms of CPU per second, included in loadgen_cpu_s).
-    /// With --static-ends every re-send carries the same bytes, endsAt = run start + 5 min.
+    /// holds. startsAt stays the start of the run. By default (--resend=prometheus) every send
+    /// is stamped endsAt = send time + 4 min, as Prometheus stamps each re-send (4 × its 1 min
+    /// resend_delay), so every re-send moves the end of an alert the server holds; stamping
+    /// patches pre-serialised bytes, a few µs per post, included in loadgen_cpu_s.
+    /// Variants: --resend=no-ends (no endsAt: the server sets it), --resend=rerender (all bodies
+    /// re-rendered once a second: re-sends within a second are identical, the old default),
+    /// --resend=static (identical bodies, endsAt = run start + 5 min, the old --static-ends).
+    /// Flat out by default; --resend-period P sends each batch once per P at its own phase.
     Throughput(throughput::Plan),
     /// Notification latency of fresh probe alerts under an open-loop background load.
     ///
-    /// The background re-sends --label-sets label sets as `throughput` does: startsAt fixed at
-    /// the start of the run, endsAt = now + 4 min re-rendered once a second (--static-ends:
-    /// identical bodies, endsAt = run start + 5 min).
+    /// The background re-sends --label-sets label sets at --rate alerts/s: each batch at its own
+    /// phase of the period that takes (10 s for 10,000 label sets at 1,000/s), with the endsAt
+    /// of --resend as `throughput` (default prometheus: fresh at every send).
     Latency(latency::Plan),
+    /// An alert storm: one connection, sequential batches of --batch (64) new alerts.
+    ///
+    /// As a Prometheus sends an outage's alerts to one Alertmanager: each post waits for its
+    /// answer, and no label set was ever sent before. Reports alerts/s and per-POST latency.
+    Storm(storm::Plan),
+    /// Per-request latency of GET /api/v2/alerts over --alerts alerts: the whole list, one
+    /// alertname and a regex filter, with no silence and then with --silences silences.
+    Read(read::Plan),
     /// Resident memory per active alert: RSS of PID before and after N distinct alerts.
     Memory(memory::Plan),
     /// Alert listing over N alerts with no silence, then with S silences of realistic shapes.
@@ -93,6 +109,8 @@ async fn main() -> Result<()> {
     match Cli::parse().command {
         Cmd::Throughput(plan) => print_line(&throughput::run(plan).await?),
         Cmd::Latency(plan) => print_line(&latency::run(plan).await?),
+        Cmd::Storm(plan) => print_line(&storm::run(plan).await?),
+        Cmd::Read(plan) => print_line(&read::run(plan).await?),
         Cmd::Memory(plan) => print_line(&memory::run(plan).await?),
         Cmd::Silences(plan) => print_line(&silences::run(plan).await?),
         Cmd::Startup(plan) => print_line(&startup::run(plan).await?),

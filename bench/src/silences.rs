@@ -85,29 +85,41 @@ const QUERIES: [&str; 3] = [
 pub async fn run(plan: Plan) -> Result<Report> {
     let mut conn = Conn::connect(&plan.target).await?;
     eprintln!("silences: posting {} alerts", plan.alerts);
-    for body in alerts::bodies(plan.alerts, plan.batch, Duration::from_secs(3600)) {
-        let status = conn.post_json(ALERTS_PATH, body).await?;
-        if !status.is_success() {
-            bail!("posting alerts: {status}");
-        }
-    }
+    post_alerts(&mut conn, plan.alerts, plan.batch).await?;
     let mut phases = vec![phase(&mut conn, &plan, 0).await?];
     if plan.silences > 0 {
         eprintln!("silences: creating {} silences", plan.silences);
-        let now = SystemTime::now();
-        for k in 0..plan.silences {
-            let body = Bytes::from(serde_json::to_vec(&silence(k, plan.alerts, now))?);
-            let status = conn.post_json("/api/v2/silences", body).await?;
-            if !status.is_success() {
-                bail!("posting silence {k}: {status}");
-            }
-        }
+        post_silences(&mut conn, plan.silences, plan.alerts).await?;
         phases.push(phase(&mut conn, &plan, plan.silences).await?);
     }
     Ok(Report {
         alerts: plan.alerts,
         phases,
     })
+}
+
+/// Posts label sets `0..alerts` as firing alerts (ending in an hour), `batch` per post.
+pub async fn post_alerts(conn: &mut Conn, alerts: usize, batch: usize) -> Result<()> {
+    for body in alerts::bodies(alerts, batch, Duration::from_secs(3600)) {
+        let status = conn.post_json(ALERTS_PATH, body).await?;
+        if !status.is_success() {
+            bail!("posting alerts: {status}");
+        }
+    }
+    Ok(())
+}
+
+/// Creates silences `0..silences` (see [`silence`]) over `alerts` alerts, active for an hour.
+pub async fn post_silences(conn: &mut Conn, silences: usize, alerts: usize) -> Result<()> {
+    let now = SystemTime::now();
+    for k in 0..silences {
+        let body = Bytes::from(serde_json::to_vec(&silence(k, alerts, now))?);
+        let status = conn.post_json("/api/v2/silences", body).await?;
+        if !status.is_success() {
+            bail!("posting silence {k}: {status}");
+        }
+    }
+    Ok(())
 }
 
 async fn phase(conn: &mut Conn, plan: &Plan, silences: usize) -> Result<Phase> {
