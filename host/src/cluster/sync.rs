@@ -26,6 +26,18 @@
 //!
 //! **Deleted alerts** are not taken from the feed: each replica's cache forgets an alert a
 //! retention after it resolved, as the one that deleted it did.
+//!
+//! **Two replicas changing one record at once.** The database keeps the last commit; memory
+//! follows it as long as no replica holds a change of that record it has not committed yet.
+//! Silences and acknowledgements hold none with `durability = "immediate"` (the default): they
+//! become visible only once committed, and their owner's lock keeps a feed read from falling
+//! between the commit and the change becoming visible (`Silences::refresh`). Plugin state, and
+//! silences under `deferred`, are written behind memory: should a replica read another's change
+//! of a key while its own change of that same key is still on its way to the database, it keeps
+//! the other's value while the database ends with its own, until the key changes again. Such
+//! writes of one key by two replicas within one write's latency are rare — a group's routing
+//! plugin runs on the one replica holding its shard — and alerts are immune: they are merged by
+//! Alertmanager's rule, whatever order the copies come in.
 
 use std::collections::HashSet;
 use std::sync::Arc;

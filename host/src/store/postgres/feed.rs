@@ -13,8 +13,9 @@
 //! (committed) now, and moves the place to the new snapshot's `xmin`. A row is thus read by the
 //! first read after its commit, however late that commit came, and possibly again by later reads
 //! while an older transaction is still open below it: those rows are remembered (by `seq`) and
-//! not returned twice, and forgotten once the place passes them. A long transaction elsewhere in
-//! the database only makes that set larger for its duration; it delays nothing.
+//! not returned twice, and forgotten once the place passes them. A long writing transaction
+//! elsewhere in the database (read-only ones take no id and hold nothing back) delays nothing:
+//! it only makes each read return, and skip, the rows committed above it until it ends.
 //!
 //! **Trimming.** Rows are deleted once every replica that was alive must have read them: those
 //! below a place this replica held [`Feed::trim`]'s `keep` ago (a row below it was committed
