@@ -13,7 +13,7 @@ use tokio_util::task::TaskTracker;
 
 use crate::ack::link::AckLinks;
 use crate::ack::Acks;
-use crate::cluster::Leases;
+use crate::cluster::{Leases, Replicated, StateSync, SyncError};
 use crate::config::{Config, StoreBackend};
 use crate::decisions::Decisions;
 use crate::dedup::AlertCache;
@@ -42,6 +42,8 @@ pub enum StartError {
     Store(#[from] StoreError),
     #[error("[cluster]: {0}")]
     Cluster(#[from] crate::cluster::ClusterError),
+    #[error(transparent)]
+    Sync(#[from] SyncError),
     #[error("cannot listen on {addr}: {source}")]
     Listen {
         addr: String,
@@ -100,10 +102,21 @@ pub async fn start(
     let shutdown = CancellationToken::new();
     let supervisor = Supervisor::new(shutdown.clone());
 
+    // A replica takes its place in the change feed before the store loads its snapshot, so
+    // that nothing committed between the two is missed (`cluster::sync`).
+    let replica = config.cluster.as_ref().map(|c| c.replica.clone());
+    let state_sync = match (&replica, &config.store.backend) {
+        (Some(replica), StoreBackend::Postgres(pg)) => Some(StateSync::connect(pg, replica).await?),
+        _ => None,
+    };
     let store_config = config.store.clone();
     let observed = metrics.clone();
     let (store, snapshot) = tokio::task::spawn_blocking(move || {
-        Store::open_observed(&store_config, Box::new(move |c| observed.observe_commit(c)))
+        Store::open_replica(
+            &store_config,
+            replica.as_deref(),
+            Box::new(move |c| observed.observe_commit(c)),
+        )
     })
     .await
     .expect("store opening task")?;
@@ -192,6 +205,17 @@ pub async fn start(
         "the alert cache housekeeping",
         housekeeping(cache.clone(), shutdown.clone()),
     );
+    if let Some(state_sync) = state_sync {
+        let to = Replicated {
+            silences: silences.clone(),
+            acks: acks.clone(),
+            plugin_state: plugin_state.clone(),
+            alerts: cache.clone(),
+            dispatcher: batch_tx.clone(),
+            retention: config.ingest.retention,
+        };
+        supervisor.spawn("the change feed", state_sync.run(to, shutdown.clone()));
+    }
     let plugins = Arc::new(plugins);
     let live = Arc::new(Live::new(Arc::new(Generation {
         config: config.clone(),

@@ -6,6 +6,8 @@
 #[path = "../harness/mod.rs"]
 mod harness;
 
+mod shared_state;
+
 use std::collections::HashMap;
 use std::time::Duration;
 

@@ -120,7 +120,7 @@ async fn records_survive_a_reopen_with_the_last_op_per_record_winning() {
             "SELECT max(version)::text FROM campanile.schema_migrations"
         )
         .await,
-        ["2"]
+        ["3"]
     );
 }
 
@@ -196,7 +196,7 @@ async fn replicas_starting_together_migrate_once() {
             "SELECT count(*)::text FROM campanile.schema_migrations"
         )
         .await,
-        ["2"]
+        ["3"]
     );
 }
 

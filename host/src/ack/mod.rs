@@ -113,6 +113,37 @@ impl Acks {
         Ok(self.live.write().expect("acks lock").remove(group_key))
     }
 
+    /// Takes in acknowledgements another replica changed (`cluster::sync`): `fetch` reads them as
+    /// committed now (`None`: withdrawn or cleared), and each replaces the one held, or removes
+    /// it — in memory only, as the store has them. `fetch` runs while no change of this
+    /// replica's is under way (see `Silences::refresh`). Returns how many were taken in.
+    pub async fn refresh<E, Fut>(&self, fetch: impl FnOnce() -> Fut) -> Result<usize, E>
+    where
+        Fut: std::future::Future<Output = Result<Vec<(String, Option<StoredAck>)>, E>>,
+    {
+        let _writer = self.writer.lock().await;
+        let committed = fetch().await?;
+        let count = committed.len();
+        let mut live = self.live.write().expect("acks lock");
+        for (group_key, stored) in committed {
+            match stored {
+                Some(a) => {
+                    let ack = Ack {
+                        group_key: group_key.clone(),
+                        by: a.by,
+                        comment: a.comment,
+                        at: a.at,
+                    };
+                    live.insert(group_key, ack);
+                }
+                None => {
+                    live.remove(&group_key);
+                }
+            }
+        }
+        Ok(count)
+    }
+
     pub fn get(&self, group_key: &str) -> Option<Ack> {
         self.live.read().expect("acks lock").get(group_key).cloned()
     }

@@ -128,6 +128,41 @@ impl PluginState {
         Ok(())
     }
 
+    /// Takes in a value another replica changed (`cluster::sync`), as committed now (`None`:
+    /// deleted) — in memory only, as the store has it. Limits are not checked: the writer did.
+    pub fn apply_committed(&self, plugin: &str, key: &str, stored: Option<StoredState>) {
+        let mut plugins = self.plugins.lock().expect("plugin state lock");
+        match stored {
+            Some(s) => {
+                let entry = Entry {
+                    value: s.value,
+                    expires_at: s.expires_at,
+                };
+                plugins
+                    .entry(plugin.to_string())
+                    .or_default()
+                    .insert(key.to_string(), entry);
+            }
+            None => {
+                if let Some(map) = plugins.get_mut(plugin) {
+                    map.remove(key);
+                    if map.is_empty() {
+                        plugins.remove(plugin);
+                    }
+                }
+            }
+        }
+    }
+
+    /// Every key held, as (plugin, key).
+    pub fn keys(&self) -> Vec<(String, String)> {
+        let plugins = self.plugins.lock().expect("plugin state lock");
+        plugins
+            .iter()
+            .flat_map(|(p, map)| map.keys().map(|k| (p.clone(), k.clone())))
+            .collect()
+    }
+
     pub fn delete(&self, plugin: &str, key: &str) {
         let mut plugins = self.plugins.lock().expect("plugin state lock");
         if let Some(map) = plugins.get_mut(plugin) {

@@ -149,6 +149,34 @@ impl Silences {
         Ok(())
     }
 
+    /// Takes in silences another replica changed (`cluster::sync`): `fetch` reads their records
+    /// as committed now (`None`: deleted), and each replaces the one held, or removes it — in
+    /// memory only, as the store has them. `fetch` runs while no change of this replica's is under
+    /// way (changes take the same lock from decision to visibility), so none can commit after the
+    /// read and then be overwritten with the older record read. Returns how many were taken in.
+    pub async fn refresh<E, Fut>(&self, fetch: impl FnOnce() -> Fut) -> Result<usize, E>
+    where
+        Fut: std::future::Future<Output = Result<Vec<(String, Option<StoredSilence>)>, E>>,
+    {
+        let _writer = self.writer.lock().await;
+        let committed = fetch().await?;
+        let count = committed.len();
+        let mut live = self.live.write().expect("silences lock");
+        for (id, stored) in committed {
+            match stored.map(Silence::try_from) {
+                Some(Ok(s)) => live.insert(s),
+                Some(Err(e)) => {
+                    tracing::error!(silence = %id, "a silence another replica stored is left out: {e}");
+                    live.remove(&id);
+                }
+                None => {
+                    live.remove(&id);
+                }
+            }
+        }
+        Ok(count)
+    }
+
     pub fn get(&self, id: &str) -> Option<Silence> {
         self.live.read().expect("silences lock").get(id).cloned()
     }

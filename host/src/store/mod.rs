@@ -183,12 +183,23 @@ impl Store {
         config: &StoreConfig,
         observe: CommitObserver,
     ) -> Result<(Arc<Store>, Snapshot), StoreError> {
+        Self::open_replica(config, None, observe)
+    }
+
+    /// Like [`Store::open_observed`], for the cluster replica `replica`: its PostgreSQL
+    /// transactions name it, so the change feed tells the other replicas of them
+    /// (`cluster::sync`). The embedded store ignores it.
+    pub fn open_replica(
+        config: &StoreConfig,
+        replica: Option<&str>,
+        observe: CommitObserver,
+    ) -> Result<(Arc<Store>, Snapshot), StoreError> {
         if config.durability == Durability::Off {
             return Ok((Arc::new(Store::in_memory()), Snapshot::default()));
         }
         let mut backend: Box<dyn Backend> = match &config.backend {
             StoreBackend::Redb => Box::new(RedbBackend::open(&config.path)?),
-            StoreBackend::Postgres(pg) => Box::new(PgBackend::open(pg)?),
+            StoreBackend::Postgres(pg) => Box::new(PgBackend::open(pg, replica)?),
         };
         let snapshot = backend.load()?;
         let next_id = match config.backend {

@@ -9,6 +9,7 @@
 //! `synchronous_commit = off`: PostgreSQL acknowledges it before its WAL is flushed.
 
 mod connect;
+pub(crate) mod feed;
 mod schema;
 
 pub(crate) use connect::{describe, describe_pool, pool as connect_pool};
@@ -36,13 +37,16 @@ pub(super) struct PgBackend {
     pool: Pool,
     /// Where the database is, without credentials: for errors and logs.
     target: String,
+    /// The cluster replica this store writes for: each transaction names it, so the change
+    /// feed (`feed`) tells the other replicas and this one skips it.
+    replica: Option<String>,
 }
 
 impl PgBackend {
     /// Connects, applies the schema migrations this binary knows and refuses a database whose
     /// schema is newer. Blocks: call it off the async runtime (campanile opens its store on a
     /// blocking thread).
-    pub(super) fn open(config: &PostgresConfig) -> Result<Self, StoreError> {
+    pub(super) fn open(config: &PostgresConfig, replica: Option<&str>) -> Result<Self, StoreError> {
         let (pool, target) = connect::pool(config)?;
         let runtime = tokio::runtime::Builder::new_multi_thread()
             .worker_threads(1)
@@ -57,6 +61,7 @@ impl PgBackend {
             runtime,
             pool,
             target,
+            replica: replica.map(str::to_string),
         };
         backend.runtime.block_on(async {
             let mut client = backend.client().await.map_err(|reason| StoreError::Open {
@@ -104,6 +109,15 @@ impl PgBackend {
             txn.batch_execute("SET LOCAL synchronous_commit = off")
                 .await
                 .map_err(|e| connect::describe(&e))?;
+        }
+        if let Some(replica) = &self.replica {
+            // SET LOCAL campanile.replica: read by the change feed's triggers (migration 3).
+            txn.execute(
+                "SELECT set_config('campanile.replica', $1, true)",
+                &[replica],
+            )
+            .await
+            .map_err(|e| connect::describe(&e))?;
         }
         execute(&txn, &batch).await?;
         let mut made = Vec::with_capacity(fenced.len());

@@ -12,6 +12,7 @@ use super::connect::describe;
 const MIGRATIONS: &[(i32, &str)] = &[
     (1, include_str!("0001_init.sql")),
     (2, include_str!("0002_cluster.sql")),
+    (3, include_str!("0003_changes.sql")),
 ];
 
 /// The newest schema version this binary knows.
