@@ -127,13 +127,7 @@ async fn three_replicas_sent_every_alert_notify_each_group_once() {
     all_notified(&receiver, &names, Duration::from_secs(30)).await;
     // Let any second notification arrive before counting.
     tokio::time::sleep(Duration::from_secs(3)).await;
-    let got = per_group(&receiver);
-    let twice: Vec<(&String, &usize)> = got.iter().filter(|(_, n)| **n > 1).collect();
-    assert!(
-        twice.is_empty(),
-        "groups notified more than once: {twice:?}"
-    );
-    assert_eq!(got.len(), names.len(), "{got:?}");
+    assert_once(&receiver, &names);
     // The shards are spread over the replicas.
     let holders = pg
         .query(
@@ -208,40 +202,17 @@ async fn a_replica_killed_before_its_groups_were_due_has_them_notified_by_the_ot
     let pg = Postgres::start().await;
     let receiver = HttpPeer::start().await;
     let mut nodes = replicas(&pg, "killed", &receiver, "3s").await;
-    // Wait for the shares to settle: each of the three holds some shards.
-    wait_until("the shards spread over three replicas", Duration::from_secs(30), async || {
-        let holders = pg
-            .query(
-                "killed",
-                "SELECT count(DISTINCT holder)::text FROM campanile.leases WHERE expires_at > now()",
-            )
-            .await;
-        (holders == ["3"]).then_some(()).ok_or(format!("{holders:?}"))
-    })
-    .await;
+    spread(&pg, "killed", 3).await;
     let names: Vec<String> = (0..30).map(|i| format!("Failover{i}")).collect();
     post_to_all(&nodes.iter().collect::<Vec<_>>(), &names).await;
     // kill -9 the replica holding the most shards, before any group is due.
-    let top = pg
-        .query(
-            "killed",
-            "SELECT holder FROM campanile.leases GROUP BY holder ORDER BY count(*) DESC, holder LIMIT 1",
-        )
-        .await;
-    let victim = ["a", "b", "c"]
-        .iter()
-        .position(|n| *n == top[0])
-        .expect("a replica");
+    let victim = top_holder(&pg, "killed").await;
+    let dead = ["a", "b", "c"][victim].to_string();
     nodes[victim].kill();
     // Its shards move after the lease TTL (2 s), the others flush at once what is due.
     all_notified(&receiver, &names, Duration::from_secs(30)).await;
     tokio::time::sleep(Duration::from_secs(3)).await;
-    let got = per_group(&receiver);
-    let twice: Vec<(&String, &usize)> = got.iter().filter(|(_, n)| **n > 1).collect();
-    assert!(
-        twice.is_empty(),
-        "groups notified more than once: {twice:?}"
-    );
+    assert_once(&receiver, &names);
     let holders = pg
         .query(
             "killed",
@@ -249,7 +220,7 @@ async fn a_replica_killed_before_its_groups_were_due_has_them_notified_by_the_ot
         )
         .await;
     assert!(
-        !holders.contains(&top[0]),
+        !holders.contains(&dead),
         "the dead replica holds nothing: {holders:?}"
     );
 }
