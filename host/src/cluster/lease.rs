@@ -20,6 +20,7 @@
 //! commit a flush.
 
 use std::collections::BTreeMap;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::RwLock;
 use std::time::Duration;
 
@@ -30,7 +31,7 @@ use tokio::time::Instant;
 use super::shard_of;
 use crate::config::{ClusterConfig, PostgresConfig};
 use crate::store::postgres::{connect_pool, describe, describe_pool, migrate, read_groups, FENCE};
-use crate::store::{NotifiedRecord, OutboxEntry};
+use crate::store::{Fence, NotifiedRecord, OutboxEntry};
 
 /// Why the cluster could not be joined or a round failed.
 #[derive(Debug, Clone, thiserror::Error)]
@@ -82,12 +83,14 @@ pub struct Peer {
 /// This replica's leases.
 pub struct Leases {
     pool: Pool,
+    /// Where the database is, without credentials: for logs.
+    database: String,
     config: ClusterConfig,
     /// A random id of this process, told apart from another with the same name.
     instance: String,
     held: RwLock<BTreeMap<u32, Held>>,
     /// Set when a round could not reach the database, cleared by the next that does.
-    unreachable: std::sync::atomic::AtomicBool,
+    unreachable: AtomicBool,
     /// The live replicas as the last round saw them.
     peers: RwLock<Vec<Peer>>,
 }
@@ -99,20 +102,26 @@ impl Leases {
         store: &PostgresConfig,
         config: ClusterConfig,
     ) -> Result<Leases, ClusterError> {
-        let (pool, _) = connect_pool(store).map_err(|e| ClusterError::Database(e.to_string()))?;
-        Self::join(pool, config).await
+        let (pool, database) =
+            connect_pool(store).map_err(|e| ClusterError::Database(e.to_string()))?;
+        Self::join(pool, database, config).await
     }
 
     /// Joins the cluster in the database behind `pool`: applies the schema migrations, records the shard count if this is the
     /// first replica (or checks it against the recorded one), makes a lease row per shard, and
     /// announces this replica. Holds nothing yet: the first [`Leases::tick`] takes its share.
-    async fn join(pool: Pool, config: ClusterConfig) -> Result<Leases, ClusterError> {
+    async fn join(
+        pool: Pool,
+        database: String,
+        config: ClusterConfig,
+    ) -> Result<Leases, ClusterError> {
         let leases = Leases {
             pool,
+            database,
             config,
             instance: uuid::Uuid::new_v4().to_string(),
             held: RwLock::new(BTreeMap::new()),
-            unreachable: std::sync::atomic::AtomicBool::new(false),
+            unreachable: AtomicBool::new(false),
             peers: RwLock::new(Vec::new()),
         };
         let mut client = leases.client().await?;
@@ -171,6 +180,15 @@ impl Leases {
             .map(|h| h.epoch)
     }
 
+    /// The fence of this replica's lease on `shard` at `epoch`, which its flushes are written under.
+    pub fn fence_at(&self, shard: u32, epoch: i64) -> Fence {
+        Fence {
+            replica: self.config.replica.clone(),
+            shard,
+            epoch,
+        }
+    }
+
     /// The shards held now, with their epochs.
     pub fn held(&self) -> Vec<(u32, i64)> {
         let (now, degraded) = (Instant::now(), self.degraded());
@@ -188,16 +206,14 @@ impl Leases {
     /// told by both — with the same group key. The first round that reaches the database again
     /// ends it: a lease taken meanwhile is found lost and dropped at once.
     pub fn degraded(&self) -> bool {
-        self.unreachable.load(std::sync::atomic::Ordering::Relaxed)
+        self.unreachable.load(Ordering::Relaxed)
     }
 
     /// One round: heartbeat, renew, balance (see the module's notes).
     pub async fn tick(&self) -> Result<Round, ClusterError> {
         let result = self.round().await;
         let unreachable = matches!(result, Err(ClusterError::Database(_)));
-        let was = self
-            .unreachable
-            .swap(unreachable, std::sync::atomic::Ordering::Relaxed);
+        let was = self.unreachable.swap(unreachable, Ordering::Relaxed);
         if unreachable && !was {
             tracing::error!(
                 replica = %self.config.replica,
@@ -212,8 +228,7 @@ impl Leases {
 
     /// Records that a round did not complete (it timed out).
     pub fn mark_unreachable(&self) {
-        self.unreachable
-            .store(true, std::sync::atomic::Ordering::Relaxed);
+        self.unreachable.store(true, Ordering::Relaxed);
     }
 
     async fn round(&self) -> Result<Round, ClusterError> {
@@ -224,7 +239,7 @@ impl Leases {
         let t0 = Instant::now();
         let renewed = client
             .query(
-                "UPDATE campanile.leases SET expires_at = now() + $2 \
+                "UPDATE campanile.leases SET expires_at = now() + ($2::bigint * interval '1 microsecond') \
                  WHERE holder = $1 AND expires_at > now() RETURNING shard, epoch",
                 &[&self.config.replica, &self.pg_ttl()],
             )
@@ -255,7 +270,7 @@ impl Leases {
 
         let live: i64 = client
             .query_one(
-                "SELECT count(*) FROM campanile.replicas WHERE seen_at > now() - $1::interval",
+                "SELECT count(*) FROM campanile.replicas WHERE seen_at > now() - ($1::bigint * interval '1 microsecond')",
                 &[&self.pg_ttl()],
             )
             .await
@@ -296,7 +311,7 @@ impl Leases {
             let taken = client
                 .query(
                     "UPDATE campanile.leases SET holder = $1, epoch = epoch + 1, \
-                     expires_at = now() + $2::interval, taken_at = now() \
+                     expires_at = now() + ($2::bigint * interval '1 microsecond'), taken_at = now() \
                      WHERE shard IN (SELECT shard FROM campanile.leases \
                          WHERE expires_at <= now() ORDER BY shard LIMIT $3 \
                          FOR UPDATE SKIP LOCKED) \
@@ -340,9 +355,11 @@ impl Leases {
     ) -> Result<(Vec<(String, NotifiedRecord)>, Vec<(u64, OutboxEntry)>), ClusterError> {
         let client = self.client().await?;
         let shards = self.config.shards;
-        read_groups(&client, |key| shard_of(key, shards) == shard)
-            .await
-            .map_err(ClusterError::Database)
+        read_groups(&client, &self.database, |key| {
+            shard_of(key, shards) == shard
+        })
+        .await
+        .map_err(ClusterError::Database)
     }
 
     /// Gives every lease back and leaves the replicas' table, so the others take over at their
@@ -379,10 +396,10 @@ impl Leases {
         let rows = client
             .query(
                 "SELECT r.name, r.address, r.version, \
-                        extract(epoch FROM r.seen_at)::float8, \
+                        r.seen_at, \
                         (SELECT count(*) FROM campanile.leases l \
                          WHERE l.holder = r.name AND l.expires_at > now()) \
-                 FROM campanile.replicas r WHERE r.seen_at > now() - $1::interval ORDER BY r.name",
+                 FROM campanile.replicas r WHERE r.seen_at > now() - ($1::bigint * interval '1 microsecond') ORDER BY r.name",
                 &[&self.pg_ttl()],
             )
             .await
@@ -393,10 +410,7 @@ impl Leases {
                 name: r.get(0),
                 address: r.get(1),
                 version: r.get(2),
-                seen_at: OffsetDateTime::from_unix_timestamp_nanos(
-                    (r.get::<_, f64>(3) * 1e9) as i128,
-                )
-                .unwrap_or(OffsetDateTime::UNIX_EPOCH),
+                seen_at: r.get(3),
                 shards: u32::try_from(r.get::<_, i64>(4)).unwrap_or(0),
             })
             .collect())
@@ -427,7 +441,7 @@ impl Leases {
                      version = EXCLUDED.version, seen_at = now(), \
                      started_at = CASE WHEN r.instance = EXCLUDED.instance \
                                        THEN r.started_at ELSE now() END \
-                 WHERE r.instance = EXCLUDED.instance OR ($6 AND r.seen_at <= now() - $5::interval) \
+                 WHERE r.instance = EXCLUDED.instance OR ($6 AND r.seen_at <= now() - ($5::bigint * interval '1 microsecond')) \
                  RETURNING name",
                 &[
                     &self.config.replica,
@@ -457,9 +471,9 @@ impl Leases {
         t0.checked_add(ttl.saturating_sub(margin)).unwrap_or(t0)
     }
 
-    /// The TTL as an interval PostgreSQL adds to a timestamp.
-    fn pg_ttl(&self) -> PgInterval {
-        PgInterval(self.config.lease_ttl)
+    /// The TTL in microseconds, which the statements turn into an interval.
+    fn pg_ttl(&self) -> i64 {
+        i64::try_from(self.config.lease_ttl.as_micros()).unwrap_or(i64::MAX)
     }
 }
 
@@ -486,29 +500,4 @@ pub(super) fn log_round(replica: &str, round: &Round) {
             "leases changed"
         );
     }
-}
-
-/// A [`Duration`] sent as PostgreSQL's `interval` (microseconds, no days or months).
-#[derive(Debug, Clone, Copy)]
-struct PgInterval(Duration);
-
-impl tokio_postgres::types::ToSql for PgInterval {
-    fn to_sql(
-        &self,
-        _: &tokio_postgres::types::Type,
-        out: &mut bytes::BytesMut,
-    ) -> Result<tokio_postgres::types::IsNull, Box<dyn std::error::Error + Sync + Send>> {
-        use bytes::BufMut;
-        let micros = i64::try_from(self.0.as_micros()).unwrap_or(i64::MAX);
-        out.put_i64(micros);
-        out.put_i32(0); // days
-        out.put_i32(0); // months
-        Ok(tokio_postgres::types::IsNull::No)
-    }
-
-    fn accepts(ty: &tokio_postgres::types::Type) -> bool {
-        *ty == tokio_postgres::types::Type::INTERVAL
-    }
-
-    tokio_postgres::types::to_sql_checked!();
 }

@@ -22,11 +22,7 @@ impl Owner for Leases {
     }
 
     fn fence(&self, shard: u32) -> Option<Fence> {
-        self.holds(shard).map(|epoch| Fence {
-            replica: self.replica().to_string(),
-            shard,
-            epoch,
-        })
+        self.holds(shard).map(|epoch| self.fence_at(shard, epoch))
     }
 }
 
@@ -130,12 +126,8 @@ async fn take_over(
         records: notified.into_iter().collect::<HashMap<_, _>>(),
     });
     if !outbox.is_empty() {
-        let fence = Fence {
-            replica: leases.replica().to_string(),
-            shard,
-            epoch,
-        };
         let owner: Arc<dyn Owner> = leases.clone();
+        let fence = leases.fence_at(shard, epoch);
         let _ = replays.send((outbox, FlushLease::new(fence, owner)));
     }
     true

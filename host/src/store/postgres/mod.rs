@@ -153,65 +153,42 @@ impl PgBackend {
         };
         let mut snap = Snapshot::default();
         for row in rows("SELECT fingerprint, record FROM campanile.alerts").await? {
-            let fp = u64::from_ne_bytes(row.get::<_, i64>(0).to_ne_bytes());
-            if let Some(r) = self.decoded("alerts", &fp, row.get(1)) {
+            let fp = unsigned(row.get(0));
+            if let Some(r) = decoded(&self.target, "alerts", &fp, row.get(1)) {
                 snap.alerts.push((fp, r));
             }
         }
         for row in rows("SELECT group_key, record FROM campanile.notified").await? {
             let key = text(row.get(0));
-            if let Some(r) = self.decoded("notified", &key, row.get(1)) {
+            if let Some(r) = decoded(&self.target, "notified", &key, row.get(1)) {
                 snap.notified.push((key, r));
             }
         }
         for row in rows("SELECT id, record FROM campanile.outbox").await? {
-            let id = u64::from_ne_bytes(row.get::<_, i64>(0).to_ne_bytes());
-            if let Some(r) = self.decoded("outbox", &id, row.get(1)) {
+            let id = unsigned(row.get(0));
+            if let Some(r) = decoded(&self.target, "outbox", &id, row.get(1)) {
                 snap.outbox.push((id, r));
             }
         }
         for row in rows("SELECT id, record FROM campanile.silences").await? {
             let id: String = row.get(0);
-            if let Some(r) = self.decoded("silences", &id, row.get(1)) {
+            if let Some(r) = decoded(&self.target, "silences", &id, row.get(1)) {
                 snap.silences.push(r);
             }
         }
         for row in rows("SELECT group_key, record FROM campanile.acks").await? {
             let key = text(row.get(0));
-            if let Some(r) = self.decoded("acks", &key, row.get(1)) {
+            if let Some(r) = decoded(&self.target, "acks", &key, row.get(1)) {
                 snap.acks.push((key, r));
             }
         }
         for row in rows("SELECT plugin, key, record FROM campanile.plugin_state").await? {
             let (plugin, key): (String, String) = (row.get(0), text(row.get(1)));
-            if let Some(r) = self.decoded("plugin_state", &(&plugin, &key), row.get(2)) {
+            if let Some(r) = decoded(&self.target, "plugin_state", &(&plugin, &key), row.get(2)) {
                 snap.state.push((plugin, key, r));
             }
         }
         Ok(snap)
-    }
-
-    /// A stored record, or `None` with an error naming it: one bad record must not stop a
-    /// start (it stays in the table, for inspection).
-    fn decoded<T: serde::de::DeserializeOwned>(
-        &self,
-        table: &str,
-        key: &dyn std::fmt::Debug,
-        bytes: &[u8],
-    ) -> Option<T> {
-        match decode(bytes) {
-            Ok(record) => Some(record),
-            Err(e) => {
-                tracing::error!(
-                    database = %self.target,
-                    table,
-                    key = ?key,
-                    error = %e,
-                    "a stored record does not decode; it is left out"
-                );
-                None
-            }
-        }
     }
 }
 
@@ -240,6 +217,7 @@ impl Backend for PgBackend {
 /// are left out with an error, as at start.
 pub(crate) async fn read_groups(
     client: &Object,
+    database: &str,
     mine: impl Fn(&str) -> bool,
 ) -> Result<(Vec<(String, NotifiedRecord)>, Vec<(u64, OutboxEntry)>), String> {
     let mut notified = Vec::new();
@@ -250,11 +228,8 @@ pub(crate) async fn read_groups(
     {
         let key = text(row.get(0));
         if mine(&key) {
-            match decode(row.get(1)) {
-                Ok(record) => notified.push((key, record)),
-                Err(e) => {
-                    tracing::error!(table = "notified", key = %key, error = %e, "a stored record does not decode; it is left out")
-                }
+            if let Some(record) = decoded(database, "notified", &key, row.get(1)) {
+                notified.push((key, record));
             }
         }
     }
@@ -264,16 +239,37 @@ pub(crate) async fn read_groups(
         .await
         .map_err(|e| connect::describe(&e))?
     {
-        let id = u64::from_ne_bytes(row.get::<_, i64>(0).to_ne_bytes());
-        match decode::<OutboxEntry>(row.get(1)) {
-            Ok(entry) if mine(&entry.group_key) => outbox.push((id, entry)),
-            Ok(_) => {}
-            Err(e) => {
-                tracing::error!(table = "outbox", id, error = %e, "a stored record does not decode; it is left out")
+        let id = unsigned(row.get(0));
+        if let Some(entry) = decoded::<OutboxEntry>(database, "outbox", &id, row.get(1)) {
+            if mine(&entry.group_key) {
+                outbox.push((id, entry));
             }
         }
     }
     Ok((notified, outbox))
+}
+
+/// A stored record, or `None` with an error naming it: one bad record must not stop a start
+/// or a takeover (it stays in the table, for inspection).
+fn decoded<T: serde::de::DeserializeOwned>(
+    database: &str,
+    table: &str,
+    key: &dyn std::fmt::Debug,
+    bytes: &[u8],
+) -> Option<T> {
+    match decode(bytes) {
+        Ok(record) => Some(record),
+        Err(e) => {
+            tracing::error!(
+                database,
+                table,
+                key = ?key,
+                error = %e,
+                "a stored record does not decode; it is left out"
+            );
+            None
+        }
+    }
 }
 
 /// Runs the statements that write `batch`, in `txn`.
@@ -315,6 +311,11 @@ struct Batch {
 /// A fingerprint or outbox id as PostgreSQL's `bigint`, bit for bit.
 fn signed(n: u64) -> i64 {
     i64::from_ne_bytes(n.to_ne_bytes())
+}
+
+/// A `bigint` read back as the fingerprint or outbox id it stores.
+fn unsigned(n: i64) -> u64 {
+    u64::from_ne_bytes(n.to_ne_bytes())
 }
 
 impl Batch {
