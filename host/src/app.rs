@@ -214,7 +214,10 @@ pub async fn start(
             dispatcher: batch_tx.clone(),
             retention: config.ingest.retention,
         };
-        supervisor.spawn("the change feed", state_sync.run(to, shutdown.clone()));
+        supervisor.spawn(
+            "the change feed",
+            state_sync.run(to, metrics.clone(), shutdown.clone()),
+        );
     }
     let plugins = Arc::new(plugins);
     let live = Arc::new(Live::new(Arc::new(Generation {

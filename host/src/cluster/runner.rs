@@ -24,6 +24,12 @@ impl Owner for Leases {
     fn fence(&self, shard: u32) -> Option<Fence> {
         self.holds(shard).map(|epoch| self.fence_at(shard, epoch))
     }
+
+    /// The lease runs out, and the next round (a third of it later) takes it: twice the TTL
+    /// bounds it with room for a slow round.
+    fn takeover_within(&self) -> std::time::Duration {
+        self.lease_ttl().saturating_mul(2)
+    }
 }
 
 /// Runs the rounds until `shutdown`, then leaves the cluster.

@@ -147,6 +147,17 @@ impl AggrGroup {
         })
     }
 
+    /// The group is due on a replica that does not hold its shard: nothing is told (that is
+    /// the holder's), alerts resolved more than `told_within` ago are dropped — a live holder
+    /// has told them by then, and a dead one's successor resumes from its record, not from this
+    /// copy — and the next look is a group_interval on. Without it a group would stay in every
+    /// other replica's memory for good.
+    pub fn pass(&mut self, now: Instant, wall: OffsetDateTime, told_within: std::time::Duration) {
+        self.alerts
+            .retain(|_, a| !a.resolved_at(wall) || clock::after(a.ends_at, told_within) > wall);
+        self.next_flush = clock::deadline(now, self.route.config.group_interval);
+    }
+
     pub fn is_empty(&self) -> bool {
         self.alerts.is_empty()
     }
@@ -452,6 +463,36 @@ repeat_interval = "4h"
             restored.flush(t0, w0).is_none(),
             "notified at the end of time: its repeat interval saturates"
         );
+    }
+
+    #[test]
+    fn a_pass_forgets_only_what_its_holder_has_surely_told() {
+        let (now, wall) = (Instant::now(), OffsetDateTime::now_utc());
+        let mut g = AggrGroup::new("k".into(), route(), Labels::default(), now);
+        g.insert(alert("firing", wall, time::Duration::hours(1)), now, wall);
+        g.insert(
+            alert("just-resolved", wall, -time::Duration::seconds(30)),
+            now,
+            wall,
+        );
+        g.insert(
+            alert("long-resolved", wall, -time::Duration::minutes(30)),
+            now,
+            wall,
+        );
+        g.pass(now, wall, Duration::from_secs(5 * 60 + 20));
+        let mut left: Vec<&str> = g
+            .alerts()
+            .map(|a| a.labels.get("instance").unwrap())
+            .collect();
+        left.sort_unstable();
+        assert_eq!(left, ["firing", "just-resolved"]);
+        // Nothing told, and looked at again a group_interval on.
+        assert!(g.notified_record().is_none());
+        assert_eq!(g.next_flush, now + Duration::from_secs(300));
+        let later = wall + time::Duration::minutes(6);
+        g.pass(now, later, Duration::from_secs(5 * 60 + 20));
+        assert_eq!(g.alerts().count(), 1);
     }
 
     #[test]
