@@ -13,7 +13,7 @@ use tokio_util::task::TaskTracker;
 
 use crate::ack::link::AckLinks;
 use crate::ack::Acks;
-use crate::cluster::{Leases, Replicated, StateSync, SyncError};
+use crate::cluster::{Leases, Membership, Replicated, StateSync, SyncError};
 use crate::config::{Config, StoreBackend};
 use crate::decisions::Decisions;
 use crate::dedup::AlertCache;
@@ -60,6 +60,8 @@ pub struct Running {
     pub supervisor: Arc<Supervisor>,
     /// Deliveries in flight, which shutdown waits for (see [`Receivers::in_flight`]).
     pub deliveries: TaskTracker,
+    /// In a cluster: the lease rounds, ended last.
+    pub membership: Option<Membership>,
 }
 
 /// With `[cluster]`: this replica's leases, joined in the store's database.
@@ -182,10 +184,12 @@ pub async fn start(
     .with_queries(firing_rx);
     let cluster = join_cluster(&config).await?;
     let (replay_tx, mut replay_rx) = mpsc::unbounded_channel::<crate::cluster::Replay>();
+    let mut membership = None;
     if let Some(leases) = &cluster {
         let (takeover_tx, takeover_rx) = mpsc::unbounded_channel();
         dispatcher = dispatcher.with_owner(leases.clone(), takeover_rx);
-        supervisor.spawn(
+        let leave = CancellationToken::new();
+        let rounds = supervisor.spawn(
             "the cluster's leases",
             crate::cluster::run(
                 leases.clone(),
@@ -193,8 +197,10 @@ pub async fn start(
                 replay_tx,
                 metrics.clone(),
                 shutdown.clone(),
+                leave.clone(),
             ),
         );
+        membership = Some(Membership::new(leave, rounds));
     }
     dispatcher.restore(restored);
     supervisor.spawn(
@@ -323,6 +329,7 @@ pub async fn start(
         store,
         supervisor,
         deliveries,
+        membership,
     })
 }
 
@@ -445,6 +452,10 @@ async fn watch_plugin_files(state: Arc<AppState>, shutdown: CancellationToken) {
     }
 }
 
+/// How long a stopping replica waits to give its leases back (one statement, unless the
+/// database is out of reach: then the others take them after the TTL).
+const LEAVE_WITHIN: Duration = Duration::from_secs(5);
+
 /// Waits for SIGTERM or SIGINT (or a long-lived task's death), stops accepting and starting
 /// deliveries, gives open requests and deliveries in flight `grace` to end, and closes the
 /// store (writing anything deferred).
@@ -470,6 +481,10 @@ pub async fn run_until_signal(running: Running, grace: Duration) -> Stopped {
     }
     let store = running.store.clone();
     let _ = tokio::task::spawn_blocking(move || store.close()).await;
+    // Only now, with every record written: the next holders read them as they take over.
+    if let Some(membership) = running.membership {
+        membership.leave(LEAVE_WITHIN).await;
+    }
     tracing::info!("stopped");
     match running.supervisor.failed() {
         Some(task) => Stopped::Failed(task.to_string()),

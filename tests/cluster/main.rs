@@ -7,6 +7,7 @@
 mod harness;
 
 mod shared_state;
+mod under_load;
 
 use std::collections::HashMap;
 use std::time::Duration;
@@ -300,6 +301,18 @@ async fn groups_notified_before_a_failover_are_not_notified_again_by_the_new_hol
     // And a graceful stop hands over at once, also without repeats.
     let next = (0..3).find(|i| *i != victim).expect("another replica");
     nodes[next].stop().await;
+    // It gave its leases back and left before it exited (not after the TTL).
+    let name = ["a", "b", "c"][next];
+    let left = pg
+        .query(
+            "handover",
+            &format!(
+                "SELECT (SELECT count(*) FROM campanile.leases WHERE holder = '{name}') \
+                 + (SELECT count(*) FROM campanile.replicas WHERE name = '{name}')"
+            ),
+        )
+        .await;
+    assert_eq!(left, ["0"], "{name} still holds leases or is still listed");
     tokio::time::sleep(Duration::from_secs(3)).await;
     assert_once(&receiver, &names);
 }
