@@ -342,6 +342,17 @@ async fn pages_due_while_the_database_is_down_still_go_out() {
             .unwrap()
             .contains("database is unreachable"));
     }
+    // And the metrics tell it: rounds fail, the database is unreachable.
+    let failures = nodes[1]
+        .metric("campanile_cluster_round_failures_total", &[])
+        .await;
+    assert!(failures >= 1.0, "{failures}");
+    assert_eq!(
+        nodes[1]
+            .metric("campanile_cluster_database_reachable", &[])
+            .await,
+        0.0
+    );
     // While it is down, alerts cannot be stored: senders are told to retry.
     let reply = harness::client()
         .post(nodes[0].url("/api/v2/alerts"))

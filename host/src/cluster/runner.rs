@@ -100,10 +100,12 @@ pub async fn run(
                 }
             }
             Ok(Err(e)) => {
+                metrics.cluster_round_failures.inc();
                 tracing::warn!(replica = %leases.replica(), error = %e, "lease round failed; held leases run out unless a later round renews them")
             }
             Err(_) => {
                 // A round that hangs is a database out of reach too.
+                metrics.cluster_round_failures.inc();
                 leases.mark_unreachable();
                 tracing::warn!(replica = %leases.replica(), "lease round timed out");
             }

@@ -65,6 +65,7 @@ pub struct Metrics {
     pub cluster_database_reachable: Gauge,
     pub cluster_lease_changes: Family<LeaseChangeLabels, Counter>,
     pub cluster_round_duration: Histogram,
+    pub cluster_round_failures: Counter,
     pub cluster_feed_records: Family<FeedLabels, Counter>,
     pub cluster_feed_failures: Counter,
     /// When the change feed was last read whole (the others' changes are at most this old).
@@ -108,6 +109,7 @@ impl Metrics {
             cluster_database_reachable: Gauge::default(),
             cluster_lease_changes: Family::default(),
             cluster_round_duration: Histogram::new(COMMIT_BUCKETS),
+            cluster_round_failures: Counter::default(),
             cluster_feed_records: Family::default(),
             cluster_feed_failures: Counter::default(),
             cluster_feed_last_read: Gauge::default(),
@@ -226,6 +228,11 @@ impl Metrics {
             "Time of one lease round against the database (heartbeat, renew, balance)",
             Unit::Seconds,
             self.cluster_round_duration.clone(),
+        );
+        r.register(
+            "cluster_round_failures",
+            "Lease rounds that failed or timed out (the database unreachable, slow or refusing)",
+            self.cluster_round_failures.clone(),
         );
         r.register(
             "cluster_feed_records",
