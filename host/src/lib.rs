@@ -17,6 +17,7 @@ pub mod app;
 pub mod clock;
 pub mod cluster;
 pub mod config;
+pub mod console;
 pub mod decisions;
 pub mod dedup;
 pub mod dry_run;

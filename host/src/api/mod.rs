@@ -12,6 +12,7 @@ pub(crate) mod acks;
 pub(crate) mod alerts;
 pub mod auth;
 pub(crate) mod groups;
+pub(crate) mod plugins;
 pub(crate) mod silences;
 pub(crate) mod status;
 
