@@ -15,11 +15,13 @@ function token() {
   return sessionStorage.getItem(KEY);
 }
 
-/** Asks for the token; resolves to it, or to null when cancelled. */
-function askToken() {
+/** Asks for the token (`refused`: the last one was wrong); resolves to it, or to null when cancelled. */
+function askToken(refused) {
   const dialog = document.getElementById('token-dialog');
   const input = document.getElementById('token-input');
+  const note = document.getElementById('token-refused');
   input.value = '';
+  note.hidden = !refused;
   return new Promise((resolve) => {
     dialog.addEventListener('close', () => {
       const value = dialog.returnValue === 'ok' ? input.value.trim() : '';
@@ -51,10 +53,14 @@ async function send(method, path, body) {
 /** Calls the API; resolves to the decoded answer (JSON or text), or rejects with ApiError. */
 export async function call(method, path, body) {
   let r = await send(method, path, body);
-  if (r.status === 401) {
+  // Refused: ask (one dialog for every call refused meanwhile), until a token works or the
+  // person cancels.
+  while (r.status === 401) {
+    const refused = token() !== null;
     sessionStorage.removeItem(KEY);
-    asking ??= askToken().finally(() => { asking = null; });
-    if (await asking) r = await send(method, path, body);
+    asking ??= askToken(refused).finally(() => { asking = null; });
+    if (!(await asking)) break;
+    r = await send(method, path, body);
   }
   const type = r.headers.get('Content-Type') || '';
   const data = type.includes('json') ? await r.json() : await r.text();

@@ -64,6 +64,7 @@ export function labels(set, onPick) {
 
 /** A link only for http(s) URLs (an alert's generatorURL is sender data). */
 export function safeLink(url, text) {
+  if (!url) return null;
   try {
     const u = new URL(url, location.href);
     if (u.protocol === 'http:' || u.protocol === 'https:') {

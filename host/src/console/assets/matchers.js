@@ -85,7 +85,7 @@ export function complete(text, known, limit = 20) {
   const cut = Math.max(text.lastIndexOf(','), text.lastIndexOf('{'));
   const head = text.slice(0, cut + 1);
   const tail = text.slice(cut + 1);
-  const lead = head && !/\s$/.test(head) ? ' ' : '';
+  const lead = head.endsWith(',') ? ' ' : '';
   const part = tail.trimStart();
   const m = /^([^\s=!~"]+)\s*(=~|!~|!=|=)\s*"?([^"]*)$/.exec(part);
   const out = [];

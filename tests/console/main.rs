@@ -1,0 +1,141 @@
+//! The web console end to end: campanile serves it at `/` (its files open, with a CSP), and a
+//! real browser — Debian's Chromium, headless, driven by playwright-core from
+//! `console.test.mjs` — uses it against two running campaniles: one whose writes need
+//! `server.auth_token`, one whose reads need it too. The browser's tests check what the page
+//! shows and what the API then says; this binary then checks what only the receiver can tell:
+//! the alert silenced from the console was never notified, its unsilenced twin was.
+//!
+//! Needs `chromium` (Debian) and `npm ci` in tests/console/ (scripts/test.sh does both).
+
+#[path = "../harness/mod.rs"]
+mod harness;
+
+mod served;
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use harness::*;
+
+const TOKEN: &str = "console-s3cret-token";
+
+/// The browser tests in console.test.mjs (each must pass; none may be skipped).
+const BROWSER_TESTS: usize = 11;
+
+/// Writes need the token; the hostile plugin faults (mode `error`) for `case="fault"`, whose
+/// decision log the console shows; `case="mute"` waits 15 s before its first notification,
+/// long enough for the browser to silence one of its alerts first.
+fn config(sink: &HttpPeer, read_auth: bool) -> String {
+    format!(
+        r#"[server]
+auth_token = "{TOKEN}"
+read_auth = {read_auth}
+
+[[receivers]]
+name = "hook"
+type = "webhook"
+url = "{hook}"
+
+[[plugins]]
+name = "hostile"
+path = '{plugin}'
+[plugins.config]
+mode = "error"
+
+[route]
+receiver = "hook"
+group_by = ["alertname"]
+group_wait = "1s"
+group_interval = "1s"
+repeat_interval = "1h"
+
+[[route.routes]]
+name = "faulty"
+matchers = ['case="fault"']
+receiver = "hook"
+plugin = "hostile"
+
+[[route.routes]]
+name = "muted"
+matchers = ['case="mute"']
+receiver = "hook"
+group_wait = "15s"
+"#,
+        hook = sink.url("/hook"),
+        plugin = hostile_wasm().display(),
+    )
+}
+
+fn folder() -> PathBuf {
+    workspace_root().join("tests/console")
+}
+
+/// Whether any notification on `/hook` held a firing alert named `name`.
+fn notified_firing(sink: &HttpPeer, name: &str) -> bool {
+    sink.payloads("/hook").iter().any(|p| {
+        webhook_alerts(p)
+            .iter()
+            .any(|a| a["labels"]["alertname"] == name && a["status"] == "firing")
+    })
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_console_in_a_browser() {
+    assert!(
+        folder().join("node_modules/playwright-core").is_dir(),
+        "playwright-core is missing: run `npm ci` in tests/console (scripts/test.sh does)"
+    );
+    let node = find_binary(&["node", "nodejs"], "nodejs");
+    let sink = HttpPeer::start().await;
+    let campanile = Campanile::start(&config(&sink, false)).await;
+    let reads_too = Campanile::start(&config(&sink, true)).await;
+    let screenshots = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("console-screenshots");
+
+    let out = tokio::process::Command::new(node)
+        .arg("--test-reporter=tap")
+        .arg("console.test.mjs")
+        .current_dir(folder())
+        .env("CAMPANILE", campanile.url(""))
+        .env("CAMPANILE_READ_AUTH", reads_too.url(""))
+        .env("TOKEN", TOKEN)
+        .env("VERSION", env!("CARGO_PKG_VERSION"))
+        .env("SCREENSHOTS", &screenshots)
+        .kill_on_drop(true)
+        .output()
+        .await
+        .expect("run node");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        out.status.success(),
+        "the browser tests failed ({}):\n{stdout}\n{stderr}",
+        out.status
+    );
+    assert!(
+        stdout.contains(&format!("# pass {BROWSER_TESTS}\n")) && stdout.contains("# fail 0\n"),
+        "expected {BROWSER_TESTS} browser tests to pass, none skipped:\n{stdout}"
+    );
+    eprintln!("screenshots in {}", screenshots.display());
+
+    // The browser acknowledged a group; the API lists it.
+    let acks = campanile.get("/api/v1/groups/acks").await.json();
+    assert_eq!(acks[0]["by"], "alice", "{acks}");
+
+    // The route notifies: the unsilenced twin arrives; the alert silenced from the console
+    // never does, though both became due together.
+    wait_until("SilenceControl notified", PATIENCE, async || {
+        notified_firing(&sink, "SilenceControl")
+            .then_some(())
+            .ok_or_else(|| sink.summary())
+    })
+    .await;
+    stays_true(
+        "no notification of SilenceMe",
+        Duration::from_secs(2),
+        async || match notified_firing(&sink, "SilenceMe") {
+            true => Err(sink.summary()),
+            false => Ok(()),
+        },
+    )
+    .await;
+}
