@@ -287,6 +287,11 @@ test('every page fits a 360-pixel-wide screen', async () => {
     await page.waitForLoadState('networkidle');
     const { scroll, width } = await page.evaluate(() => ({ scroll: document.documentElement.scrollWidth, width: window.innerWidth }));
     assert.ok(scroll <= width, `${name}: the page is ${scroll} px wide on a ${width} px screen`);
+    // Nor is anything cut off at the right edge (outside the tables and code that scroll).
+    const cut = await page.evaluate(() => [...document.querySelectorAll('main *')]
+      .filter((el) => !el.closest('.scroll, pre') && el.getBoundingClientRect().right > window.innerWidth + 1)
+      .map((el) => `${el.tagName.toLowerCase()}.${el.className}: ${(el.textContent || '').slice(0, 40)}`));
+    assert.deepEqual(cut, [], `${name}: cut off at the right edge`);
     await screenshot(page, `phone-${name}`);
   }
   assert.deepEqual(page.errors, []);
