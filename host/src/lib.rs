@@ -19,6 +19,7 @@ pub mod cluster;
 pub mod config;
 pub mod console;
 pub mod decisions;
+pub mod deliveries;
 pub mod dedup;
 pub mod dry_run;
 #[doc(hidden)]

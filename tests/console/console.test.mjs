@@ -263,6 +263,26 @@ test("the decision log of a group whose plugin faulted shows the fault and the f
   assert.deepEqual(page.errors, []);
 });
 
+test("a refused notification shows in the group's history and as the receiver's last error", async () => {
+  await postAlerts([{ labels: { alertname: 'RefusedDelivery', case: 'broken' } }]);
+  const page = await newPage(browser);
+  const key = '{}/{case="broken"}:{alertname="RefusedDelivery"}';
+  await page.goto(`${BASE}/#/group?${new URLSearchParams({ key })}`);
+  const row = page.locator('#deliveries tbody tr[data-outcome="failed"]');
+  await row.waitFor();
+  assert.match(await row.textContent(), /broken/);
+  assert.equal(await row.locator('td').nth(4).textContent(), '1', 'a 400 is not retried');
+  assert.equal(await row.locator('td').nth(5).textContent(), 'endpoint answered 400: bad payload');
+  await screenshot(page, 'group-deliveries');
+
+  await page.goto(`${BASE}/#/receivers`);
+  const receiver = page.locator('#receiver-table tr[data-receiver="broken"]');
+  await receiver.locator('td.error', { hasText: 'endpoint answered 400: bad payload' }).waitFor();
+  assert.match(await receiver.locator('th').textContent(), /webhook/);
+  assert.equal(await page.locator('#receiver-table tr[data-receiver="hook"] td').last().textContent(), '—');
+  assert.deepEqual(page.errors, []);
+});
+
 test('with read_auth, the console asks for the token to read', async () => {
   const page = await newPage(browser);
   await page.goto(`${READ_AUTH}/#/status`);

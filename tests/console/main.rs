@@ -20,12 +20,13 @@ use harness::*;
 const TOKEN: &str = "console-s3cret-token";
 
 /// The browser tests in console.test.mjs (each must pass; none may be skipped).
-const BROWSER_TESTS: usize = 11;
+const BROWSER_TESTS: usize = 12;
 
 /// Writes need the token; the hostile plugin faults (mode `error`) for `case="fault"`, whose
 /// decision log the console shows; `case="mute"` waits 15 s before its first notification,
-/// long enough for the browser to silence one of its alerts first.
-fn config(sink: &HttpPeer, read_auth: bool) -> String {
+/// long enough for the browser to silence one of its alerts first; `case="broken"` goes to a
+/// receiver that refuses everything with 400, whose error the console shows.
+fn config(sink: &HttpPeer, broken: &HttpPeer, read_auth: bool) -> String {
     format!(
         r#"[server]
 auth_token = "{TOKEN}"
@@ -35,6 +36,11 @@ read_auth = {read_auth}
 name = "hook"
 type = "webhook"
 url = "{hook}"
+
+[[receivers]]
+name = "broken"
+type = "webhook"
+url = "{broken}"
 
 [[plugins]]
 name = "hostile"
@@ -56,14 +62,25 @@ receiver = "hook"
 plugin = "hostile"
 
 [[route.routes]]
+name = "broken"
+matchers = ['case="broken"']
+receiver = "broken"
+
+[[route.routes]]
 name = "muted"
 matchers = ['case="mute"']
 receiver = "hook"
 group_wait = "15s"
 "#,
         hook = sink.url("/hook"),
+        broken = broken.url("/broken"),
         plugin = hostile_wasm().display(),
     )
+}
+
+/// A receiver that refuses every notification for good.
+async fn refusing() -> HttpPeer {
+    HttpPeer::answering(Answer::new(400, "bad payload")).await
 }
 
 fn folder() -> PathBuf {
@@ -87,8 +104,9 @@ async fn the_console_in_a_browser() {
     );
     let node = find_binary(&["node", "nodejs"], "nodejs");
     let sink = HttpPeer::start().await;
-    let campanile = Campanile::start(&config(&sink, false)).await;
-    let reads_too = Campanile::start(&config(&sink, true)).await;
+    let broken = refusing().await;
+    let campanile = Campanile::start(&config(&sink, &broken, false)).await;
+    let reads_too = Campanile::start(&config(&sink, &broken, true)).await;
     let screenshots = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("console-screenshots");
 
     let out = tokio::process::Command::new(node)

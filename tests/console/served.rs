@@ -1,13 +1,13 @@
 //! How the console is served, without a browser: its page and files are open (no token) even
 //! where reads need one, carry the security headers, and nothing else becomes open.
 
-use super::{config, TOKEN};
+use super::{config, refusing, TOKEN};
 use crate::harness::*;
 
 #[tokio::test(flavor = "multi_thread")]
 async fn the_console_is_open_with_its_headers_and_the_api_is_not() {
     let sink = HttpPeer::start().await;
-    let campanile = Campanile::start(&config(&sink, true)).await;
+    let campanile = Campanile::start(&config(&sink, &refusing().await, true)).await;
     let http = client();
 
     let page = http.get(campanile.url("/")).send().await.unwrap();

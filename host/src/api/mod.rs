@@ -10,6 +10,7 @@
 
 pub(crate) mod acks;
 pub(crate) mod alerts;
+pub(crate) mod deliveries;
 pub mod auth;
 pub(crate) mod groups;
 pub(crate) mod plugins;

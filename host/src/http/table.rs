@@ -31,6 +31,10 @@ pub enum Endpoint {
     DeleteAck,
     ListAcks,
     Decisions,
+    /// `GET /api/v1/groups/deliveries`: a group's recent notifications and their outcomes.
+    Deliveries,
+    /// `GET /api/v1/receivers`: the receivers with their types and last errors.
+    ReceiverStates,
     /// `GET /api/v1/plugins`: the routing plugins in force, with their versions.
     Plugins,
     Reload,
@@ -130,6 +134,12 @@ static ROUTES: &[(Method, Path, Endpoint)] = &[
         Path::Exact("/api/v1/groups/decisions"),
         E::Decisions,
     ),
+    (
+        Method::GET,
+        Path::Exact("/api/v1/groups/deliveries"),
+        E::Deliveries,
+    ),
+    (Method::GET, Path::Exact("/api/v1/receivers"), E::ReceiverStates),
     (Method::GET, Path::Exact("/api/v1/plugins"), E::Plugins),
     (Method::POST, Path::Exact("/-/reload"), E::Reload),
     (Method::GET, Path::Segment(LINK), E::ShowAckLink),

@@ -160,6 +160,8 @@ async fn serve(
         }
         Endpoint::ListAcks => acks::list(state),
         Endpoint::Decisions => api::decisions(state, &query()),
+        Endpoint::Deliveries => api::deliveries::of_group(state, &query()),
+        Endpoint::ReceiverStates => api::deliveries::receivers(state),
         Endpoint::Plugins => api::plugins::list(state),
         Endpoint::Reload => api::reload(state).await,
         Endpoint::ShowAckLink => acks::link_page(state, arg).await,

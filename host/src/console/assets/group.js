@@ -1,6 +1,7 @@
 // One group: its alerts, its acknowledgement (acknowledge with a comment, or withdraw it), the
 // decision log (plugin and version, actions, receivers told, faults and the fallback, wake-up),
-// and a link to silence the whole group.
+// the notification history (each delivery's outcome, attempts and last error), and a link to
+// silence the whole group.
 
 import { get, post, del } from './api.js';
 import { h, fill, time, problem } from './dom.js';
@@ -20,16 +21,18 @@ export function render(main, params) {
 
   async function refresh() {
     try {
-      const [groups, decisions] = await Promise.all([
+      const q = new URLSearchParams({ group_key: key });
+      const [groups, decisions, deliveries] = await Promise.all([
         get('/api/v2/alerts/groups'),
-        get(`/api/v1/groups/decisions?${new URLSearchParams({ group_key: key })}`),
+        get(`/api/v1/groups/decisions?${q}`),
+        get(`/api/v1/groups/deliveries?${q}`),
       ]);
       if (stopped) return;
       const group = groups.find((g) => g.groupKey === key);
-      const seen = JSON.stringify([group, decisions]);
+      const seen = JSON.stringify([group, decisions, deliveries]);
       if (seen !== last && !main.contains(document.activeElement?.closest('form'))) {
         last = seen;
-        draw(group, decisions);
+        draw(group, decisions, deliveries);
       }
     } catch (e) {
       if (!stopped) fill(body, problem(String(e.message || e)));
@@ -37,7 +40,7 @@ export function render(main, params) {
     if (!stopped) timer = setTimeout(refresh, POLL_MS);
   }
 
-  function draw(group, decisions) {
+  function draw(group, decisions, deliveries) {
     fill(body,
       group ? [
         h('p', { class: 'row' }, 'Receiver ', h('strong', {}, group.receiver.name),
@@ -48,7 +51,9 @@ export function render(main, params) {
         h('ul', { class: 'plain card' }, group.alerts.map((a) => alertItem(a, group))),
       ] : h('p', { class: 'muted' }, 'No alert of this group is active now (resolved, or not received yet).'),
       h('h2', {}, 'Decision log'),
-      decisionTable(decisions));
+      decisionTable(decisions),
+      h('h2', {}, 'Notifications'),
+      deliveryTable(deliveries));
   }
 
   function ackSection(group) {
@@ -112,4 +117,17 @@ function decisionTable(decisions) {
       h('td', { class: d.faults.length ? 'error' : '' },
         d.faults.length ? h('ul', { class: 'tree' }, d.faults.map((f) => h('li', {}, f))) : '—',
         d.fallback ? h('div', {}, 'fallback: ', h('strong', {}, d.fallback)) : null))))));
+}
+
+function deliveryTable(deliveries) {
+  if (!deliveries.length) return h('p', { class: 'muted' }, 'No notification yet.');
+  return h('div', { class: 'scroll' }, h('table', { id: 'deliveries' },
+    h('thead', {}, h('tr', {}, ['When', 'Receiver', 'Why', 'Outcome', 'Attempts', 'Last error'].map((t) => h('th', { scope: 'col' }, t)))),
+    h('tbody', {}, [...deliveries].reverse().map((d) => h('tr', { 'data-outcome': d.outcome },
+      h('td', {}, time(d.at)),
+      h('td', {}, d.receiver, h('div', { class: 'muted' }, d.integration)),
+      h('td', {}, `${d.reason}, ${d.alerts} alert${d.alerts === 1 ? '' : 's'}`),
+      h('td', { class: d.outcome === 'sent' ? '' : 'error' }, d.outcome),
+      h('td', {}, String(d.attempts)),
+      h('td', { class: 'annotation' }, d.last_error || '—'))))));
 }

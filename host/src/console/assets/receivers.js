@@ -1,10 +1,11 @@
-// Receivers and plugins: per receiver its queue, deliveries sent and failed, and retries; per
-// plugin its version, the routes it decides, calls, faults by kind and the p99 call time. The
-// counts are campanile's metrics (`/metrics`); the reload button reloads the whole
+// Receivers and plugins: per receiver its type, queue, deliveries sent and failed, retries and
+// last error; per plugin its version, the routes it decides, calls, faults by kind and the p99
+// call time. The counts are campanile's metrics (`/metrics`), the last errors and versions its
+// own API (`/api/v1/receivers`, `/api/v1/plugins`); the reload button reloads the whole
 // configuration with its plugins (`POST /-/reload`).
 
 import { get, post } from './api.js';
-import { h, fill, problem } from './dom.js';
+import { h, fill, time, problem } from './dom.js';
 import { parse, sum, values, quantile } from './metrics.js';
 
 export function render(main) {
@@ -29,22 +30,24 @@ export function render(main) {
 async function load(body) {
   try {
     const [receivers, plugins, text] = await Promise.all([
-      get('/api/v2/receivers'), get('/api/v1/plugins'), get('/metrics'),
+      get('/api/v1/receivers'), get('/api/v1/plugins'), get('/metrics'),
     ]);
     const m = parse(text);
     const n = (x) => String(Math.round(x));
     fill(body,
       h('h2', {}, 'Receivers'),
       h('div', { class: 'scroll' }, h('table', { id: 'receiver-table' },
-        h('thead', {}, h('tr', {}, ['Receiver', 'Queued', 'Sent', 'Failed', 'Retries'].map((t) => h('th', { scope: 'col' }, t)))),
-        h('tbody', {}, receivers.map(({ name }) => {
+        h('thead', {}, h('tr', {}, ['Receiver', 'Queued', 'Sent', 'Failed', 'Retries', 'Last error'].map((t) => h('th', { scope: 'col' }, t)))),
+        h('tbody', {}, receivers.map(({ name, type, last_error: lastError }) => {
           const failed = sum(m, 'campanile_notifications_total', { receiver: name, outcome: 'failed' });
           return h('tr', { 'data-receiver': name },
-            h('th', { scope: 'row' }, name),
+            h('th', { scope: 'row' }, name, h('div', { class: 'muted' }, type)),
             h('td', {}, n(sum(m, 'campanile_notification_queue', { receiver: name }))),
             h('td', {}, n(sum(m, 'campanile_notifications_total', { receiver: name, outcome: 'sent' }))),
             h('td', { class: failed ? 'error' : '' }, n(failed)),
-            h('td', {}, n(sum(m, 'campanile_notification_retries_total', { receiver: name }))));
+            h('td', {}, n(sum(m, 'campanile_notification_retries_total', { receiver: name }))),
+            h('td', { class: lastError ? 'error annotation' : '' },
+              lastError ? [time(lastError.at), h('div', {}, lastError.error)] : '—'));
         })))),
       h('h2', {}, 'Plugins'),
       plugins.length ? h('div', { class: 'scroll' }, h('table', { id: 'plugin-table' },
