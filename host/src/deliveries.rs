@@ -148,7 +148,11 @@ mod tests {
     fn a_delivery_is_updated_in_place_and_its_error_kept_for_the_receiver() {
         let log = Deliveries::default();
         let id = log.start();
-        log.record("g", id, delivery(Outcome::Retrying, 1, Some("answered 503")));
+        log.record(
+            "g",
+            id,
+            delivery(Outcome::Retrying, 1, Some("answered 503")),
+        );
         assert_eq!(log.last_error("hook").unwrap().error, "answered 503");
         log.record("g", id, delivery(Outcome::Sent, 2, Some("answered 503")));
         let other = log.start();

@@ -19,8 +19,8 @@ pub mod cluster;
 pub mod config;
 pub mod console;
 pub mod decisions;
-pub mod deliveries;
 pub mod dedup;
+pub mod deliveries;
 pub mod dry_run;
 #[doc(hidden)]
 pub mod fuzzing;

@@ -16,13 +16,20 @@ async fn the_console_is_open_with_its_headers_and_the_api_is_not() {
         .to_str()
         .unwrap()
         .to_string();
-    assert!(csp.split(';').any(|d| d.trim() == "script-src 'self'"), "{csp}");
+    assert!(
+        csp.split(';').any(|d| d.trim() == "script-src 'self'"),
+        "{csp}"
+    );
     assert!(csp.contains("frame-ancestors 'none'"), "{csp}");
     assert_eq!(page.headers()["x-content-type-options"], "nosniff");
     let html = page.text().await.unwrap();
     assert!(html.contains(r#"<script type="module" src="/console/app.js">"#));
 
-    let script = http.get(campanile.url("/console/app.js")).send().await.unwrap();
+    let script = http
+        .get(campanile.url("/console/app.js"))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(script.status(), 200);
     assert_eq!(
         script.headers()["content-type"],
@@ -36,13 +43,25 @@ async fn the_console_is_open_with_its_headers_and_the_api_is_not() {
         .await
         .unwrap();
     assert_eq!(again.status(), 304);
-    let missing = http.get(campanile.url("/console/nope.js")).send().await.unwrap();
+    let missing = http
+        .get(campanile.url("/console/nope.js"))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(missing.status(), 404);
 
     // The data stays behind the token; a write to the page's path is a write.
-    let status = http.get(campanile.url("/api/v2/status")).send().await.unwrap();
+    let status = http
+        .get(campanile.url("/api/v2/status"))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(status.status(), 401);
-    let plugins = http.get(campanile.url("/api/v1/plugins")).send().await.unwrap();
+    let plugins = http
+        .get(campanile.url("/api/v1/plugins"))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(plugins.status(), 401);
     let post = http.post(campanile.url("/")).send().await.unwrap();
     assert_eq!(post.status(), 401);
@@ -58,7 +77,9 @@ async fn the_console_is_open_with_its_headers_and_the_api_is_not() {
     assert_eq!(plugins[0]["name"], "hostile");
     assert_eq!(plugins[0]["routes"], serde_json::json!(["faulty"]));
     assert!(
-        plugins[0]["version"].as_str().is_some_and(|v| v.len() == 12),
+        plugins[0]["version"]
+            .as_str()
+            .is_some_and(|v| v.len() == 12),
         "{plugins}"
     );
 }

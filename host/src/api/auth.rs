@@ -109,7 +109,10 @@ mod tests {
             "links carry their own authorization"
         );
         assert!(refusal(&s, &post, "/api/v1/groups/ack", &none).is_some());
-        assert!(refusal(&s, &get, "/", &none).is_none(), "the console's page");
+        assert!(
+            refusal(&s, &get, "/", &none).is_none(),
+            "the console's page"
+        );
         assert!(refusal(&s, &get, "/console/app.js", &none).is_none());
         assert!(refusal(&s, &post, "/", &none).is_some());
     }

@@ -10,8 +10,8 @@
 
 pub(crate) mod acks;
 pub(crate) mod alerts;
-pub(crate) mod deliveries;
 pub mod auth;
+pub(crate) mod deliveries;
 pub(crate) mod groups;
 pub(crate) mod plugins;
 pub(crate) mod silences;

@@ -89,7 +89,10 @@ mod tests {
                 .chars()
                 .take_while(|c| c.is_ascii_alphanumeric() || *c == '.' || *c == '-')
                 .collect();
-            assert!(find(&name).is_some(), "index.html loads {name}, not in the table");
+            assert!(
+                find(&name).is_some(),
+                "index.html loads {name}, not in the table"
+            );
         }
         // No inline script: the page's one script is a file.
         assert!(!page.contains("<script>"));

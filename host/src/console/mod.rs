@@ -91,7 +91,10 @@ mod tests {
         let r = asset("app.js", &HeaderMap::new());
         assert_eq!(r.status(), 200);
         assert_eq!(r.headers()[CONTENT_TYPE], "text/javascript; charset=utf-8");
-        assert_eq!(r.headers()["content-security-policy"], CONTENT_SECURITY_POLICY);
+        assert_eq!(
+            r.headers()["content-security-policy"],
+            CONTENT_SECURITY_POLICY
+        );
         assert_eq!(r.headers()[X_CONTENT_TYPE_OPTIONS], "nosniff");
         let etag = r.headers()[ETAG].clone();
 
@@ -99,7 +102,10 @@ mod tests {
         again.insert(IF_NONE_MATCH, etag);
         let r = asset("app.js", &again);
         assert_eq!(r.status(), 304);
-        assert_eq!(r.headers()["content-security-policy"], CONTENT_SECURITY_POLICY);
+        assert_eq!(
+            r.headers()["content-security-policy"],
+            CONTENT_SECURITY_POLICY
+        );
 
         let r = index(&HeaderMap::new());
         assert_eq!(r.headers()[CONTENT_TYPE], "text/html; charset=utf-8");

@@ -139,7 +139,11 @@ static ROUTES: &[(Method, Path, Endpoint)] = &[
         Path::Exact("/api/v1/groups/deliveries"),
         E::Deliveries,
     ),
-    (Method::GET, Path::Exact("/api/v1/receivers"), E::ReceiverStates),
+    (
+        Method::GET,
+        Path::Exact("/api/v1/receivers"),
+        E::ReceiverStates,
+    ),
     (Method::GET, Path::Exact("/api/v1/plugins"), E::Plugins),
     (Method::POST, Path::Exact("/-/reload"), E::Reload),
     (Method::GET, Path::Segment(LINK), E::ShowAckLink),

@@ -163,7 +163,11 @@ pub async fn deliver(
             first_attempt_at: Some(first),
             not_before: Some(clock::after(OffsetDateTime::now_utc(), wait)),
         });
-        record(Outcome::Retrying, attempt.saturating_add(1), Some(error.clone()));
+        record(
+            Outcome::Retrying,
+            attempt.saturating_add(1),
+            Some(error.clone()),
+        );
         last_error = Some(error);
         metrics
             .notification_retries
