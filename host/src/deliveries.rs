@@ -56,9 +56,12 @@ pub struct LastError {
     pub error: String,
 }
 
+/// One group's deliveries, each under the number [`Deliveries::start`] gave it.
+type GroupLog = Arc<Mutex<VecDeque<(u64, Delivery)>>>;
+
 /// The delivery log of every group, and every receiver's last error.
 pub struct Deliveries {
-    groups: Cache<String, Arc<Mutex<VecDeque<(u64, Delivery)>>>>,
+    groups: Cache<String, GroupLog>,
     last_errors: RwLock<HashMap<String, LastError>>,
     next: AtomicU64,
 }
