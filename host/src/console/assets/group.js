@@ -69,7 +69,7 @@ export function render(main, params) {
         }, 'Withdraw acknowledgement'),
         message);
     }
-    const by = h('input', { id: 'ack-by', required: true, value: localStorage.getItem(BY_KEY) || '', autocomplete: 'nickname' });
+    const by = h('input', { id: 'ack-by', required: true, value: localStorage.getItem(BY_KEY) || 'console', autocomplete: 'nickname' });
     const comment = h('textarea', { id: 'ack-comment', rows: 2 });
     return h('form', {
       id: 'ack',

@@ -31,8 +31,9 @@ export function parse(text) {
       while (i < s.length) {
         const c = s[i];
         if (c === '\\' && i + 1 < s.length) {
+          // Alertmanager's unescaping: \n, \" and \\; any other backslash is kept.
           const n = s[i + 1];
-          value += n === 'n' ? '\n' : n;
+          value += n === 'n' ? '\n' : n === '"' || n === '\\' ? n : `\\${n}`;
           i += 2;
         } else if (c === '"') {
           i += 1;

@@ -61,8 +61,9 @@ export function renderNew(main, params) {
   const editing = params.get('edit');
   const matchers = h('input', { id: 'silence-matchers', class: 'wide', required: true, spellcheck: 'false', value: params.get('matchers') || '', 'aria-describedby': 'silence-matchers-help' });
   const ends = h('input', { id: 'silence-ends', type: 'datetime-local', required: true });
-  const by = h('input', { id: 'silence-by', required: true, value: localStorage.getItem(BY_KEY) || '', autocomplete: 'nickname' });
-  const comment = h('textarea', { id: 'silence-comment', rows: 2, required: true });
+  // Defaults, so a silence can be made with the mouse alone.
+  const by = h('input', { id: 'silence-by', required: true, value: localStorage.getItem(BY_KEY) || 'console', autocomplete: 'nickname' });
+  const comment = h('textarea', { id: 'silence-comment', rows: 2, required: true, value: 'Silenced from the campanile console' });
   const preview = h('div', { id: 'silence-preview', 'aria-live': 'polite' });
   const message = h('div', { id: 'silence-result' });
   const setDuration = (seconds) => { ends.value = localInput(new Date(Date.now() + seconds * 1000)); };
