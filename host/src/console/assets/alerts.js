@@ -7,8 +7,8 @@ import { h, fill, time, age, labels, safeLink, problem } from './dom.js';
 import { parse, format, complete, vocabulary, ofLabels } from './matchers.js';
 
 const POLL_MS = 2000;
-/** Groups drawn at most; the filter narrows the rest. */
-const MAX_GROUPS = 500;
+/** Groups drawn at first; "Show more" draws as many again, the filter narrows the rest. */
+const PAGE_GROUPS = 100;
 
 /** An alert's state as the console names it. */
 export function stateOf(alert, group) {
@@ -65,6 +65,8 @@ export function render(main, params) {
     status, list);
 
   let known = new Map();
+  let shown = PAGE_GROUPS;
+  let lastGroups = [];
   let last = '';
   let drawnAt = 0;
   let timer = null;
@@ -100,8 +102,8 @@ export function render(main, params) {
         const seen = JSON.stringify(groups);
         if (seen !== last || Date.now() - drawnAt > 30000) {
           last = seen;
-          drawnAt = Date.now();
-          draw(groups, alerts.length);
+          lastGroups = groups;
+          draw();
         }
       } catch (e) {
         if (stopped) return;
@@ -111,10 +113,17 @@ export function render(main, params) {
     if (!stopped) timer = setTimeout(refresh, POLL_MS);
   }
 
-  function draw(groups, count) {
+  function draw() {
+    const groups = lastGroups;
+    const count = groups.reduce((n, g) => n + g.alerts.length, 0);
+    drawnAt = Date.now();
     fill(status, `${count} alert${count === 1 ? '' : 's'} in ${groups.length} group${groups.length === 1 ? '' : 's'}`
-      + (groups.length > MAX_GROUPS ? ` (the first ${MAX_GROUPS} shown; narrow the filter)` : ''));
-    fill(list, groups.length ? groups.slice(0, MAX_GROUPS).map((g) => groupCard(g, pick))
+      + (groups.length > shown ? ` (the first ${shown} groups shown)` : ''));
+    const more = groups.length > shown
+      ? h('p', {}, h('button', { type: 'button', id: 'more', on: { click: () => { shown += PAGE_GROUPS; draw(); } } },
+        `Show ${Math.min(PAGE_GROUPS, groups.length - shown)} more groups`))
+      : null;
+    fill(list, groups.length ? [groups.slice(0, shown).map((g) => groupCard(g, pick)), more]
       : h('p', { class: 'muted' }, 'Nothing is firing.'));
   }
 
