@@ -57,7 +57,12 @@ test('the status page shows the version', async () => {
   const page = await newPage(browser);
   await page.goto(`${BASE}/#/status`);
   await page.locator('#version', { hasText: `campanile-${VERSION}` }).waitFor();
-  await page.locator('#config', { hasText: 'route:' }).waitFor();
+  // The routing tree, with the plugin deciding a route (and the YAML amtool reads, folded).
+  const faulty = page.locator('#routes li[data-route="faulty"]');
+  await faulty.waitFor();
+  assert.match(await faulty.textContent(), /case="fault".*→ hook · plugin hostile/);
+  assert.equal(await page.locator('#routes > li > ul > li').count(), 3, 'the root has three children');
+  await page.locator('#config', { hasText: 'route:' }).waitFor({ state: 'attached' });
   await screenshot(page, 'status');
   assert.deepEqual(page.errors, []);
 });

@@ -14,6 +14,7 @@ pub mod auth;
 pub(crate) mod deliveries;
 pub(crate) mod groups;
 pub(crate) mod plugins;
+pub(crate) mod routes;
 pub(crate) mod silences;
 pub(crate) mod status;
 

@@ -37,6 +37,8 @@ pub enum Endpoint {
     ReceiverStates,
     /// `GET /api/v1/plugins`: the routing plugins in force, with their versions.
     Plugins,
+    /// `GET /api/v1/routes`: the routing tree in force.
+    Routes,
     Reload,
     /// `GET`/`HEAD /ack/{token}`: the page of a signed acknowledgement link.
     ShowAckLink,
@@ -145,6 +147,7 @@ static ROUTES: &[(Method, Path, Endpoint)] = &[
         E::ReceiverStates,
     ),
     (Method::GET, Path::Exact("/api/v1/plugins"), E::Plugins),
+    (Method::GET, Path::Exact("/api/v1/routes"), E::Routes),
     (Method::POST, Path::Exact("/-/reload"), E::Reload),
     (Method::GET, Path::Segment(LINK), E::ShowAckLink),
     (Method::HEAD, Path::Segment(LINK), E::ShowAckLink),

@@ -163,6 +163,7 @@ async fn serve(
         Endpoint::Deliveries => api::deliveries::of_group(state, &query()),
         Endpoint::ReceiverStates => api::deliveries::receivers(state),
         Endpoint::Plugins => api::plugins::list(state),
+        Endpoint::Routes => api::routes::get(state),
         Endpoint::Reload => api::reload(state).await,
         Endpoint::ShowAckLink => acks::link_page(state, arg).await,
         Endpoint::PostAckLink => acks::link_post(state, arg, req).await,

@@ -1,5 +1,6 @@
-// Status: campanile's version and uptime, the routing tree, store and process health (the
-// probes and the store's metrics), and the cluster when there is one.
+// Status: campanile's version and uptime, store and process health (the probes and the store's
+// metrics), the cluster when there is one, and the routing tree (`/api/v1/routes`) with the
+// plugin deciding each route.
 
 import { get } from './api.js';
 import { h, fill, time, span, problem } from './dom.js';
@@ -22,8 +23,8 @@ async function probe(path) {
 
 async function load(body) {
   try {
-    const [status, healthy, ready, text] = await Promise.all([
-      get('/api/v2/status'), probe('/-/healthy'), probe('/-/ready'), get('/metrics'),
+    const [status, healthy, ready, text, routes] = await Promise.all([
+      get('/api/v2/status'), probe('/-/healthy'), probe('/-/ready'), get('/metrics'), get('/api/v1/routes'),
     ]);
     const m = parse(text);
     const cluster = status.cluster || {};
@@ -44,9 +45,28 @@ async function load(body) {
         h('p', {}, `This replica: ${cluster.name} (${cluster.status})`),
         h('ul', { class: 'tree' }, (cluster.peers || []).map((p) => h('li', {}, `${p.name} ${p.address}`)))),
       h('h2', {}, 'Routing tree'),
-      h('p', { class: 'muted' }, 'As Alertmanager would read it (receiver settings and plugins are not shown).'),
-      h('pre', { id: 'config' }, status.config.original));
+      h('ul', { class: 'tree', id: 'routes' }, routeItem(routes)),
+      h('details', {}, h('summary', {}, 'As Alertmanager reads it (amtool config routes)'),
+        h('pre', { id: 'config' }, status.config.original)));
   } catch (e) {
     fill(body, problem(String(e.message || e)));
   }
+}
+
+/** A route and its children, as nested list items. */
+function routeItem(r) {
+  const facts = [
+    `→ ${r.receiver}`,
+    r.plugin ? `plugin ${r.plugin}` : null,
+    `group by ${r.group_by.join(', ') || '(nothing)'}`,
+    `wait ${r.group_wait}, interval ${r.group_interval}, repeat ${r.repeat_interval}`,
+    r.continue ? 'continue' : null,
+    r.mute_time_intervals.length ? `muted during ${r.mute_time_intervals.join(', ')}` : null,
+    r.active_time_intervals.length ? `active during ${r.active_time_intervals.join(', ')}` : null,
+  ].filter(Boolean);
+  return h('li', { 'data-route': r.name },
+    h('strong', {}, r.name || 'root'), ' ',
+    r.matchers.length ? h('span', { class: 'labels' }, r.matchers.map((m) => h('span', { class: 'label' }, m))) : h('span', { class: 'muted' }, '(every alert)'),
+    h('div', { class: 'muted' }, facts.join(' · ')),
+    r.routes.length ? h('ul', { class: 'tree' }, r.routes.map(routeItem)) : null);
 }
