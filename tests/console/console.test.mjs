@@ -188,6 +188,12 @@ test('a silence created from an alert previews it, then mutes it', async () => {
   assert.equal(alerts[0].status.silencedBy.length, 1);
   await page.goto(`${BASE}/#/alerts`);
   await alertItem(page, 'SilenceMe').locator('.badge', { hasText: 'silenced' }).waitFor();
+  // Hiding muted alerts (the API's silenced=false&inhibited=false) leaves its twin alone.
+  await page.uncheck('#show-muted');
+  await alertItem(page, 'SilenceMe').waitFor({ state: 'detached' });
+  assert.equal(await alertItem(page, 'SilenceControl').count(), 1);
+  await page.check('#show-muted');
+  await alertItem(page, 'SilenceMe').waitFor();
   assert.deepEqual(page.errors, []);
 });
 
@@ -214,6 +220,28 @@ test('a silence is edited (expired and re-created) and expired', async () => {
   assert.equal(active.status.state, 'active');
   assert.deepEqual(active.matchers.map((m) => m.name).sort(), ['alertname', 'case']);
   // Nothing is expired here: the silence stays for the mute check of tests/console/main.rs.
+  assert.deepEqual(page.errors, []);
+});
+
+test('a silence can be made with the keyboard alone', async () => {
+  const page = await newPage(browser);
+  await page.goto(`${BASE}/#/silences/new?${new URLSearchParams({ matchers: '{alertname="KeyboardOnly"}' })}`);
+  await page.locator('#silence-preview-count').waitFor();
+  // Tab from the top of the page to the save button: every control on the way is reachable.
+  const reached = [];
+  for (let i = 0; i < 40 && reached.at(-1) !== 'silence-save'; i += 1) {
+    await page.keyboard.press('Tab');
+    reached.push(await page.evaluate(() => document.activeElement.id || document.activeElement.textContent.trim()));
+  }
+  assert.equal(reached.at(-1), 'silence-save', `tabbed through ${reached.join(' → ')}`);
+  for (const id of ['silence-matchers', 'silence-ends', 'silence-by', 'silence-comment']) {
+    assert.ok(reached.includes(id), `${id} is not reached by Tab: ${reached.join(' → ')}`);
+  }
+  await page.keyboard.press('Enter');
+  await page.locator('#token-input').waitFor();
+  await page.keyboard.type(TOKEN);
+  await page.keyboard.press('Enter');
+  await page.locator('article.silence', { hasText: 'alertname="KeyboardOnly"' }).waitFor();
   assert.deepEqual(page.errors, []);
 });
 

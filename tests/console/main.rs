@@ -20,7 +20,7 @@ use harness::*;
 const TOKEN: &str = "console-s3cret-token";
 
 /// The browser tests in console.test.mjs (each must pass; none may be skipped).
-const BROWSER_TESTS: usize = 12;
+const BROWSER_TESTS: usize = 13;
 
 /// Writes need the token; the hostile plugin faults (mode `error`) for `case="fault"`, whose
 /// decision log the console shows; `case="mute"` waits 15 s before its first notification,

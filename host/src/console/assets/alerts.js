@@ -53,6 +53,7 @@ export function render(main, params) {
   });
   const options = h('datalist', { id: 'filter-completions' });
   const status = h('p', { class: 'muted', id: 'alerts-count', role: 'status' });
+  const showMuted = h('input', { type: 'checkbox', id: 'show-muted', checked: params.get('muted') !== 'false' });
   const error = h('div', { id: 'filter-error' });
   const list = h('div', { id: 'groups' });
   fill(main,
@@ -61,6 +62,7 @@ export function render(main, params) {
       h('label', { for: 'filter' }, 'Filter'),
       input, options,
       h('span', { id: 'filter-help', class: 'muted' }, 'Matchers as in Alertmanager: name="value", name!="value", name=~"regex", name!~"regex", comma-separated.'),
+      h('span', { class: 'row' }, showMuted, h('label', { for: 'show-muted', class: 'inline' }, 'Show silenced and inhibited alerts')),
       error),
     status, list);
 
@@ -89,10 +91,14 @@ export function render(main, params) {
       fill(error, problem(`Not a matcher list: ${parseError(text)}`));
     } else {
       fill(error);
-      const hash = `#/alerts${text ? `?${new URLSearchParams({ filter: text })}` : ''}`;
+      const address = new URLSearchParams();
+      if (text) address.set('filter', text);
+      if (!showMuted.checked) address.set('muted', 'false');
+      const hash = `#/alerts${address.size ? `?${address}` : ''}`;
       if (location.hash !== hash) history.replaceState(null, '', hash);
+      const muted = showMuted.checked ? '' : '&silenced=false&inhibited=false';
       try {
-        const groups = await get(`/api/v2/alerts/groups?${filters(ms.map(format))}`);
+        const groups = await get(`/api/v2/alerts/groups?${filters(ms.map(format))}${muted}`);
         if (stopped) return;
         const alerts = groups.flatMap((g) => g.alerts);
         for (const [k, vs] of vocabulary(alerts)) {
@@ -116,9 +122,13 @@ export function render(main, params) {
   function draw() {
     const groups = lastGroups;
     const count = groups.reduce((n, g) => n + g.alerts.length, 0);
+    const states = new Map();
+    for (const g of groups) for (const a of g.alerts) states.set(stateOf(a, g), (states.get(stateOf(a, g)) || 0) + 1);
+    const byState = ['firing', 'acknowledged', 'silenced', 'inhibited'].filter((s) => states.has(s)).map((s) => `${states.get(s)} ${s}`);
     drawnAt = Date.now();
     fill(status, `${count} alert${count === 1 ? '' : 's'} in ${groups.length} group${groups.length === 1 ? '' : 's'}`
-      + (groups.length > shown ? ` (the first ${shown} groups shown)` : ''));
+      + (byState.length ? ` (${byState.join(', ')})` : '')
+      + (groups.length > shown ? `; the first ${shown} groups shown` : ''));
     const more = groups.length > shown
       ? h('p', {}, h('button', { type: 'button', id: 'more', on: { click: () => { shown += PAGE_GROUPS; draw(); } } },
         `Show ${Math.min(PAGE_GROUPS, groups.length - shown)} more groups`))
@@ -133,6 +143,7 @@ export function render(main, params) {
     timer = setTimeout(refresh, 300);
   });
   input.addEventListener('focus', suggest);
+  showMuted.addEventListener('change', () => { last = ''; refresh(); });
   refresh();
   return () => { stopped = true; clearTimeout(timer); };
 }

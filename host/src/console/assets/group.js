@@ -3,9 +3,9 @@
 // the notification history (each delivery's outcome, attempts and last error), and a link to
 // silence the whole group.
 
-import { get, post, del } from './api.js';
+import { get, post, del, filters } from './api.js';
 import { h, fill, time, problem } from './dom.js';
-import { ofLabels } from './matchers.js';
+import { ofLabels, format } from './matchers.js';
 import { alertItem, silenceHref } from './alerts.js';
 
 const POLL_MS = 3000;
@@ -18,17 +18,20 @@ export function render(main, params) {
   let timer = null;
   let stopped = false;
   let last = '';
+  let narrow = [];
 
   async function refresh() {
     try {
       const q = new URLSearchParams({ group_key: key });
       const [groups, decisions, deliveries] = await Promise.all([
-        get('/api/v2/alerts/groups'),
+        get(`/api/v2/alerts/groups?${filters(narrow)}`),
         get(`/api/v1/groups/decisions?${q}`),
         get(`/api/v1/groups/deliveries?${q}`),
       ]);
       if (stopped) return;
       const group = groups.find((g) => g.groupKey === key);
+      // Once its labels are known, only the group's own alerts are asked for.
+      if (group && Object.keys(group.labels).length) narrow = ofLabels(group.labels).map(format);
       const seen = JSON.stringify([group, decisions, deliveries]);
       if (seen !== last && !main.contains(document.activeElement?.closest('form'))) {
         last = seen;
