@@ -84,6 +84,7 @@ test('the page is served with a CSP that blocks inline script', async () => {
   assert.equal(outcome.ran, false, 'inline script ran');
   assert.match(outcome.blocked, /^script-src/);
   assert.equal(await page.evaluate(() => window.inlineRan), undefined);
+  await screenshot(page, 'alerts-csp');
 });
 
 test('an alert posted after the page opened appears without a reload', async () => {
@@ -242,6 +243,7 @@ test('a silence can be made with the keyboard alone', async () => {
   await page.keyboard.type(TOKEN);
   await page.keyboard.press('Enter');
   await page.locator('article.silence', { hasText: 'alertname="KeyboardOnly"' }).waitFor();
+  await screenshot(page, 'silences-keyboard');
   assert.deepEqual(page.errors, []);
 });
 
@@ -319,6 +321,8 @@ test("a refused notification shows in the group's history and as the receiver's 
 test('with read_auth, the console asks for the token to read', async () => {
   const page = await newPage(browser);
   await page.goto(`${READ_AUTH}/#/status`);
+  await page.locator('#token-dialog').waitFor({ state: 'visible' });
+  await screenshot(page, 'token-dialog');
   await answerToken(page, TOKEN);
   await page.locator('#version', { hasText: `campanile-${VERSION}` }).waitFor();
   assert.deepEqual(page.errors, []);
