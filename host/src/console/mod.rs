@@ -18,8 +18,6 @@ use hyper::{Response, StatusCode};
 
 use crate::http::respond::{error, Body};
 
-pub use assets::{Asset, ASSETS};
-
 /// The policy for every console answer: scripts, styles and connections to this origin only
 /// (no inline script or style, no `eval`), images from here or `data:`, no framing, no form
 /// posted elsewhere.
@@ -45,7 +43,7 @@ pub(crate) fn asset(name: &str, headers: &HeaderMap) -> Response<Body> {
 
 /// The file, or 304 when the browser's copy (`If-None-Match`) is this one. Browsers revalidate
 /// every time (`no-cache`): a new binary's files are seen at once, an unchanged one costs a 304.
-fn serve(asset: &Asset, headers: &HeaderMap) -> Response<Body> {
+fn serve(asset: &assets::Asset, headers: &HeaderMap) -> Response<Body> {
     let etag = asset.etag();
     let fresh = headers
         .get(IF_NONE_MATCH)
