@@ -1,6 +1,8 @@
 // The one way the console talks to campanile: JSON over fetch, same origin, no cookies. With
 // `server.auth_token` set, an answer of 401 asks for the token once (a dialog); it is kept in
-// this tab's session storage and sent as `Authorization: Bearer` with every later call.
+// this tab's session storage and sent as `Authorization: Bearer` with every later call. A
+// cancelled dialog is not shown again by reads (a page polls) until the notice's button asks
+// for it; a write always asks.
 
 const KEY = 'campanile.token';
 
@@ -35,6 +37,24 @@ function askToken(refused) {
 }
 
 let asking = null;
+/** Cancelled: reads (a page's polls) stop asking until the person asks to give the token. */
+let declined = false;
+
+/** The notice above the page while reads go without the token, with a button to give it. */
+function declinedNotice() {
+  const notice = document.getElementById('notice');
+  const again = document.createElement('button');
+  again.type = 'button';
+  again.id = 'give-token';
+  again.textContent = 'Enter the API token';
+  again.addEventListener('click', () => {
+    declined = false;
+    notice.hidden = true;
+    window.dispatchEvent(new HashChangeEvent('hashchange'));
+  });
+  notice.replaceChildren('campanile needs its API token to show this page. ', again);
+  notice.hidden = false;
+}
 
 async function send(method, path, body) {
   const headers = { Accept: 'application/json' };
@@ -56,10 +76,18 @@ export async function call(method, path, body) {
   // Refused: ask (one dialog for every call refused meanwhile), until a token works or the
   // person cancels.
   while (r.status === 401) {
+    if (method === 'GET' && declined) break;
     const refused = token() !== null;
     sessionStorage.removeItem(KEY);
     asking ??= askToken(refused).finally(() => { asking = null; });
-    if (!(await asking)) break;
+    if (!(await asking)) {
+      if (method === 'GET') {
+        declined = true;
+        declinedNotice();
+      }
+      break;
+    }
+    declined = false;
     r = await send(method, path, body);
   }
   const type = r.headers.get('Content-Type') || '';
