@@ -32,12 +32,15 @@ export function fill(el, ...children) {
   return el;
 }
 
+/** The browser's zone and conventions; one formatter, as making one per call is slow. */
+const LOCAL = new Intl.DateTimeFormat(undefined, { dateStyle: 'medium', timeStyle: 'medium' });
+
 /** A `<time>` in local time with the UTC time as its title. */
 export function time(iso) {
   const d = new Date(iso);
   if (Number.isNaN(d.getTime())) return h('span', {}, iso || '');
-  return h('time', { datetime: d.toISOString(), title: d.toISOString().replace('.000Z', 'Z') + ' (UTC)' },
-    d.toLocaleString());
+  const utc = d.toISOString();
+  return h('time', { datetime: utc, title: `${utc.replace('.000Z', 'Z')} (UTC)` }, LOCAL.format(d));
 }
 
 /** How long ago `iso` was, shortly ("3m", "2h 5m", "4d"). */
