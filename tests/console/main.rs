@@ -4,6 +4,7 @@
 //! `server.auth_token`, one whose reads need it too. The browser's tests check what the page
 //! shows and what the API then says; this binary then checks what only the receiver can tell:
 //! the alert silenced from the console was never notified, its unsilenced twin was.
+//! `units.test.mjs` checks the scripts' pure parts (matcher syntax, metrics) under Node alone.
 //!
 //! Needs `chromium` (Debian) and `npm ci` in tests/console/ (scripts/test.sh does both).
 
@@ -96,43 +97,62 @@ fn notified_firing(sink: &HttpPeer, name: &str) -> bool {
     })
 }
 
-#[tokio::test(flavor = "multi_thread")]
-async fn the_console_in_a_browser() {
+/// Runs `node --test-reporter=tap FILE` in tests/console with `env`; its TAP output, after
+/// asserting that every one of `tests` passed and none was skipped.
+async fn node_tests(file: &str, tests: usize, env: &[(&str, &str)]) -> String {
     assert!(
         folder().join("node_modules/playwright-core").is_dir(),
         "playwright-core is missing: run `npm ci` in tests/console (scripts/test.sh does)"
     );
     let node = find_binary(&["node", "nodejs"], "nodejs");
+    let out = tokio::process::Command::new(node)
+        .arg("--test-reporter=tap")
+        .arg(file)
+        .current_dir(folder())
+        .envs(env.iter().copied())
+        .kill_on_drop(true)
+        .output()
+        .await
+        .expect("run node");
+    let stdout = String::from_utf8_lossy(&out.stdout).to_string();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        out.status.success(),
+        "{file} failed ({}):\n{stdout}\n{stderr}",
+        out.status
+    );
+    assert!(
+        stdout.contains(&format!("# pass {tests}\n")) && stdout.contains("# fail 0\n"),
+        "expected {tests} tests of {file} to pass, none skipped:\n{stdout}"
+    );
+    stdout
+}
+
+#[tokio::test]
+async fn the_console_scripts_parse_matchers_and_metrics() {
+    node_tests("units.test.mjs", 5, &[]).await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_console_in_a_browser() {
     let sink = HttpPeer::start().await;
     let broken = refusing().await;
     let campanile = Campanile::start(&config(&sink, &broken, false)).await;
     let reads_too = Campanile::start(&config(&sink, &broken, true)).await;
     let screenshots = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("console-screenshots");
-
-    let out = tokio::process::Command::new(node)
-        .arg("--test-reporter=tap")
-        .arg("console.test.mjs")
-        .current_dir(folder())
-        .env("CAMPANILE", campanile.url(""))
-        .env("CAMPANILE_READ_AUTH", reads_too.url(""))
-        .env("TOKEN", TOKEN)
-        .env("VERSION", env!("CARGO_PKG_VERSION"))
-        .env("SCREENSHOTS", &screenshots)
-        .kill_on_drop(true)
-        .output()
-        .await
-        .expect("run node");
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(
-        out.status.success(),
-        "the browser tests failed ({}):\n{stdout}\n{stderr}",
-        out.status
-    );
-    assert!(
-        stdout.contains(&format!("# pass {BROWSER_TESTS}\n")) && stdout.contains("# fail 0\n"),
-        "expected {BROWSER_TESTS} browser tests to pass, none skipped:\n{stdout}"
-    );
+    let (base, read_auth) = (campanile.url(""), reads_too.url(""));
+    node_tests(
+        "console.test.mjs",
+        BROWSER_TESTS,
+        &[
+            ("CAMPANILE", base.as_str()),
+            ("CAMPANILE_READ_AUTH", read_auth.as_str()),
+            ("TOKEN", TOKEN),
+            ("VERSION", env!("CARGO_PKG_VERSION")),
+            ("SCREENSHOTS", &screenshots.to_string_lossy()),
+        ],
+    )
+    .await;
     eprintln!("screenshots in {}", screenshots.display());
 
     // The browser acknowledged a group; the API lists it.
