@@ -17,6 +17,7 @@ use crate::cluster::{Leases, Membership, Replicated, StateSync, SyncError};
 use crate::config::{Config, StoreBackend};
 use crate::decisions::Decisions;
 use crate::dedup::AlertCache;
+use crate::deliveries::Deliveries;
 use crate::group::{Dispatcher, FiringGroups};
 use crate::ingest::{Identity, Ingestor};
 use crate::inhibit::Inhibitor;
@@ -135,11 +136,13 @@ pub async fn start(
     .expect("plugin loading task")?;
 
     let ack_links = AckLinks::new(&config.acks, &config.server.external_url).map(Arc::new);
+    let delivery_log = Arc::new(Deliveries::default());
     let receivers = Arc::new(Receivers::start(
         &config.receivers,
         &config.server.external_url,
         ack_links.clone(),
         metrics.clone(),
+        delivery_log.clone(),
         store.clone(),
         &supervisor,
     ));
@@ -293,6 +296,7 @@ pub async fn start(
         acks,
         firing,
         decisions,
+        deliveries: delivery_log,
         reloader,
         started: time::OffsetDateTime::now_utc(),
         supervisor: supervisor.clone(),
