@@ -31,7 +31,7 @@ trials="${BENCH_TRIALS:-10}"
 probes="${BENCH_PROBES:-500}"
 phases="${BENCH_PHASES:-ingest-single ingest-cluster latency failover}"
 pg_port=15432
-sink_port=19999
+sink_port=19989
 base_port=19800 # campanile replica i listens on base_port + i; Alertmanager peer i on 19900 + i
 
 target_dir="${CARGO_TARGET_DIR:-$root/target}"
@@ -109,11 +109,12 @@ for _ in $(seq 200); do
     psql_at postgres "SELECT 1" >/dev/null 2>&1 && break
     sleep 0.1
 done
+# new_db: a fresh database for one measurement, its name in $db (the caller's, if it has one).
 db_seq=0
 new_db() {
     db_seq=$((db_seq + 1))
-    psql_at postgres "CREATE DATABASE bench$db_seq" >/dev/null
-    echo "bench$db_seq"
+    db="bench$db_seq"
+    psql_at postgres "CREATE DATABASE $db" >/dev/null
 }
 
 # --- Configurations -----------------------------------------------------------------------------
@@ -245,7 +246,7 @@ stop_sink() {
 # throughput SERVER PEERS: PEERS loadgens side by side, one per peer, CONNECTIONS/PEERS each.
 throughput() {
     local s="$1" n="$2" db="" jobs=()
-    [[ "$s" == campanile ]] && db="$(new_db)"
+    [[ "$s" == campanile ]] && new_db
     start_sink
     start_cluster "$s" "$n" "$db"
     for i in $(seq 0 $((n - 1))); do
@@ -274,7 +275,7 @@ phase_latency() {
     log "latency: $probes probes to every peer, beside 1,000 alerts/s of re-sends to each"
     for s in campanile alertmanager; do
         local db="" jobs=() urls=()
-        [[ "$s" == campanile ]] && db="$(new_db)"
+        [[ "$s" == campanile ]] && new_db
         start_cluster "$s" 3 "$db"
         for i in 0 1 2; do
             urls+=(--url "$(url_of "$s" "$i")")
@@ -294,7 +295,7 @@ phase_latency() {
 phase_failover() {
     log "failover: $trials trials per server (campanile lease_ttl $ttl)"
     local db
-    db="$(new_db)"
+    new_db
     start_cluster campanile 3 "$db"
     for t in $(seq 1 "$trials"); do
         local top victim urls=()

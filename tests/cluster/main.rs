@@ -226,6 +226,30 @@ async fn a_replica_killed_before_its_groups_were_due_has_them_notified_by_the_ot
     );
 }
 
+/// Alerts that arrive after a replica died, due at once: those of its shards are passed over
+/// by the survivors until one takes the shard, and then told at once — not a group_interval
+/// (1 m) later.
+#[tokio::test(flavor = "multi_thread")]
+async fn alerts_due_during_a_failover_are_told_as_soon_as_their_shard_is_taken() {
+    let pg = Postgres::start().await;
+    let receiver = HttpPeer::start().await;
+    let mut nodes = replicas(&pg, "duringfailover", &receiver, "0s").await;
+    spread(&pg, "duringfailover", 3).await;
+    let victim = top_holder(&pg, "duringfailover").await;
+    nodes[victim].kill();
+    let survivors: Vec<&Campanile> = nodes
+        .iter()
+        .enumerate()
+        .filter(|(i, _)| *i != victim)
+        .map(|(_, n)| n)
+        .collect();
+    let names: Vec<String> = (0..30).map(|i| format!("During{i}")).collect();
+    post_to_all(&survivors, &names).await;
+    all_notified(&receiver, &names, Duration::from_secs(30)).await;
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    assert_once(&receiver, &names);
+}
+
 /// The replica holding the most shards, by its index in `["a", "b", "c"]`.
 async fn top_holder(pg: &Postgres, db: &str) -> usize {
     let top = pg
