@@ -41,16 +41,10 @@ plugins="${CAMPANILE_PLUGIN_DIR:-$target_dir/wasm32-wasip2/plugin}"
 am_bin=/usr/bin/prometheus-alertmanager
 out="$root/target/bench-cluster"
 
-log() { printf '\n== %s\n' "$*" >&2; }
+# shellcheck source=scripts/bench-lib.sh
+source "$root/scripts/bench-lib.sh"
 
-for pkg in prometheus-alertmanager postgresql; do
-    if ! dpkg -s "$pkg" >/dev/null 2>&1; then
-        log "installing $pkg"
-        sudo=""
-        [[ "$(id -u)" -eq 0 ]] || sudo="sudo"
-        $sudo apt-get install -y "$pkg"
-    fi
-done
+install_missing prometheus-alertmanager postgresql
 pg_bin="$(ls -d /usr/lib/postgresql/*/bin | sort -V | tail -1)"
 
 log "building campanile, loadgen and the plugins"
@@ -66,18 +60,6 @@ work="$(mktemp -d "$out/work.XXXXXX")"
 # --- Processes ----------------------------------------------------------------------------------
 
 declare -A pids=()
-stop_pid() {
-    local pid="$1"
-    if [[ -n "$pid" ]] && kill -0 "$pid" 2>/dev/null; then
-        kill -TERM "$pid" 2>/dev/null || true
-        for _ in $(seq 300); do
-            kill -0 "$pid" 2>/dev/null || break
-            sleep 0.05
-        done
-        kill -KILL "$pid" 2>/dev/null || true
-    fi
-    wait "$pid" 2>/dev/null || true
-}
 stop_all() {
     for name in "${!pids[@]}"; do
         [[ "$name" == postgres ]] && continue
