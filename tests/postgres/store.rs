@@ -238,6 +238,46 @@ async fn a_schema_one_release_ahead_is_served_when_its_migrations_say_so() {
     assert!(err.contains("knowing schema 6 or newer"), "{err}");
 }
 
+/// Prometheus sends every alert to every replica: their stores upsert the same rows at once,
+/// each batch in its own order of arrival. Written in one agreed order, they never deadlock
+/// (PostgreSQL would abort one transaction of each cycle, and its writer back off for seconds).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn replicas_writing_the_same_alerts_at_once_never_deadlock() {
+    let pg = Postgres::start().await;
+    let url = pg.database("same").await;
+    let config = config(&url, Durability::Immediate);
+    let (a, _) = open(&config).await.unwrap();
+    let (b, _) = open(&config).await.unwrap();
+    let batch = |reversed: bool, round: u64| -> Vec<Op> {
+        let mut fps: Vec<u64> = (0..500).collect();
+        if reversed {
+            fps.reverse();
+        }
+        fps.into_iter()
+            .map(|fp| Op::PutAlert(fp * 7919 + round % 2, alert(&format!("A{fp}"))))
+            .collect()
+    };
+    let write = |store: Arc<Store>, reversed: bool| async move {
+        for round in 0..20 {
+            store.commit(batch(reversed, round)).await?;
+        }
+        Ok::<(), campanile::store::StoreError>(())
+    };
+    let (ra, rb) = tokio::join!(
+        tokio::spawn(write(a.clone(), false)),
+        tokio::spawn(write(b.clone(), true))
+    );
+    ra.unwrap().expect("a's writes, none refused");
+    rb.unwrap().expect("b's writes, none refused");
+    close(a).await;
+    close(b).await;
+    assert_eq!(
+        pg.query("same", "SELECT count(*)::text FROM campanile.alerts")
+            .await,
+        ["1000"]
+    );
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn replicas_starting_together_migrate_once() {
     let pg = Postgres::start().await;

@@ -85,7 +85,8 @@ pub enum Op {
 }
 
 /// The record an [`Op`] writes: of several ops on one record, the last decides what is stored.
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+/// Ordered, so that a backend can write a batch's records in one order every process agrees on.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
 enum Record {
     Alert(u64),
     Notified(String),

@@ -21,7 +21,7 @@ pub(crate) use schema::migrate;
 pub(crate) const FENCE: &str =
     "l.shard = $1 AND l.holder = $2 AND l.epoch = $3 AND l.expires_at > now()";
 
-use std::collections::HashMap;
+use std::collections::BTreeMap;
 
 use deadpool_postgres::{Object, Pool};
 use tokio::runtime::Runtime;
@@ -319,8 +319,10 @@ fn unsigned(n: i64) -> u64 {
 }
 
 impl Batch {
+    /// Ordered by record: replicas writing the same alerts at once (Prometheus sends every
+    /// alert to every replica) then lock their rows in one order, and never deadlock.
     fn of<'a>(ops: impl Iterator<Item = &'a Op>) -> Batch {
-        let mut last: HashMap<Record, &Op> = HashMap::new();
+        let mut last: BTreeMap<Record, &Op> = BTreeMap::new();
         for op in ops {
             last.insert(op.record(), op);
         }
