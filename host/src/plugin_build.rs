@@ -94,7 +94,12 @@ pub fn build(source: &Path, output: Option<&Path>) -> Result<Built, BuildError> 
         .ok()
         .and_then(|p| p.parent().map(Path::to_path_buf))
         .unwrap_or_else(|| PathBuf::from("."));
-    let out = Command::new(&tool)
+    let mut command = Command::new(&tool);
+    if let Some(env) = venv_of(&tool) {
+        // componentize-py finds packages (the SDK) in $VIRTUAL_ENV's site-packages.
+        command.env("VIRTUAL_ENV", env);
+    }
+    let out = command
         .arg("--quiet")
         .arg("-d")
         .arg(work.path.join("router.wit"))
@@ -180,6 +185,14 @@ fn componentize_py() -> Result<PathBuf, BuildError> {
         .ok_or(BuildError::ToolMissing {
             looked: "CAMPANILE_COMPONENTIZE_PY is not set and PATH has no componentize-py".into(),
         })
+}
+
+/// The virtual environment `tool` is installed in (`ENV/bin/componentize-py` beside
+/// `ENV/pyvenv.cfg`), whose packages the build must see.
+fn venv_of(tool: &Path) -> Option<PathBuf> {
+    let tool = std::path::absolute(tool).ok()?;
+    let env = tool.parent()?.parent()?;
+    env.join("pyvenv.cfg").is_file().then(|| env.to_path_buf())
 }
 
 /// Refuses a componentize-py of another version than the pinned one.

@@ -27,8 +27,8 @@ RECEIVER_KEY = {
 def route(group: Group) -> Notify:
     severity = group.highest_severity
     key = RECEIVER_KEY[severity] if severity is not None else "default"
-    receiver = (config.get(key) or "").strip()
-    if not receiver:
+    receiver = config.get(key)
+    if receiver is None or not receiver.strip():
         routed_on = severity.value if severity is not None else "no known severity"
         message = (
             f"config key `{key}` is not set: sending group {group.key} ({routed_on}) "
