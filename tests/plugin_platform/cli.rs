@@ -56,8 +56,29 @@ fn plugin_check_names_the_contract_and_refuses_what_does_not_load() {
     assert_eq!(code, 2, "{err}");
     assert!(
         err.contains("does not fit the campanile:router@0.3.0 contract")
-            && err.contains("rebuild it with campanile-sdk 0.3")
-            && err.contains("campanile:router/host@0.2.0"),
+            && err.contains("built for campanile:router 0.2.0")
+            && err.contains("campanile-sdk 0.3 for Rust")
+            && err.contains("`campanile plugin build` for Python"),
+        "{err}"
+    );
+
+    // A JavaScript component built without `-d http -d fetch-event` imports wasi:http: the
+    // error names that import and the flags, not a Rust SDK.
+    let http = dir.path().join("http.wasm");
+    let component = wat::parse_str(
+        r#"(component
+            (import "wasi:http/types@0.2.3" (instance
+                (export "now" (func (result s64)))))
+        )"#,
+    )
+    .unwrap();
+    std::fs::write(&http, component).unwrap();
+    let (code, _, err) = campanile_cli(&["plugin", "check", http.to_str().unwrap()]);
+    assert_eq!(code, 2, "{err}");
+    assert!(
+        err.contains("imports wasi:http/types@0.2.3")
+            && err.contains("-d http -d fetch-event")
+            && !err.contains("campanile-sdk 0.3"),
         "{err}"
     );
 }
