@@ -151,9 +151,17 @@ fn python_module(source: &Path) -> Result<String, BuildError> {
         });
     }
     let stem = source.file_stem().and_then(|s| s.to_str()).unwrap_or("");
-    let importable = stem.chars().next().is_some_and(|c| c.is_alphabetic() || c == '_')
+    let importable = stem
+        .chars()
+        .next()
+        .is_some_and(|c| c.is_alphabetic() || c == '_')
         && stem.chars().all(|c| c.is_alphanumeric() || c == '_');
-    let reserved = ["campanile_sdk", PYTHON_ENTRY, "wit_world", "componentize_py_types"];
+    let reserved = [
+        "campanile_sdk",
+        PYTHON_ENTRY,
+        "wit_world",
+        "componentize_py_types",
+    ];
     if !importable || reserved.contains(&stem) {
         return Err(BuildError::Source {
             path,
@@ -205,7 +213,11 @@ fn check_version(tool: &Path) -> Result<(), BuildError> {
             source: e,
         })?;
     let text = String::from_utf8_lossy(&out.stdout);
-    let found = text.split_whitespace().last().unwrap_or("unknown").to_string();
+    let found = text
+        .split_whitespace()
+        .last()
+        .unwrap_or("unknown")
+        .to_string();
     if found == COMPONENTIZE_PY_VERSION {
         Ok(())
     } else {
@@ -227,10 +239,8 @@ impl WorkDir {
             .duration_since(std::time::UNIX_EPOCH)
             .map(|d| d.subsec_nanos())
             .unwrap_or(0);
-        let path = std::env::temp_dir().join(format!(
-            "campanile-build-{}-{nanos}",
-            std::process::id()
-        ));
+        let path =
+            std::env::temp_dir().join(format!("campanile-build-{}-{nanos}", std::process::id()));
         std::fs::create_dir_all(&path).map_err(|e| BuildError::Io {
             path: path.display().to_string(),
             source: e,

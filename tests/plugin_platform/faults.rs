@@ -264,10 +264,16 @@ async fn plugin_giant_answer_falls_back() {
 /// The hostile plugin in Python (`tests/plugins/python-hostile`), at the default memory limit,
 /// one configured plugin per mode in one campanile: a loop, runaway memory and an exception
 /// each fall back to the route's receiver, counted by kind, while the same build in mode `ok`
-/// routes; and a fault leaves each plugin usable for the next group.
+/// routes; a fault leaves each plugin usable for the next group; and the instance that routed
+/// the first `ok` group, although its interpreter fills more than half the memory limit, is
+/// kept warm for the second.
 #[tokio::test(flavor = "multi_thread")]
 async fn python_plugin_faults_fall_back() {
-    const MODES: [(&str, &str); 3] = [("loop", "timeout"), ("memory", "memory"), ("exception", "error")];
+    const MODES: [(&str, &str); 3] = [
+        ("loop", "timeout"),
+        ("memory", "memory"),
+        ("exception", "error"),
+    ];
     let sink = HttpPeer::start().await;
     let plugin = crate::languages::Language::Python.example("hostile");
     let mut config = format!(
@@ -317,7 +323,11 @@ repeat_interval = "1h"
         let started = Instant::now();
         let reply = campanile.post_alerts(&json!(alerts)).await;
         assert_eq!(reply.status, 200, "{reply:?}");
-        assert!(started.elapsed() < RESPONSIVE, "posting took {:?}", started.elapsed());
+        assert!(
+            started.elapsed() < RESPONSIVE,
+            "posting took {:?}",
+            started.elapsed()
+        );
         let faulty: Vec<String> = MODES.iter().map(|(mode, _)| name(mode)).collect();
         let faulty: Vec<&str> = faulty.iter().map(String::as_str).collect();
         wait_delivered_while_healthy(&campanile, &sink, "/fallback", &faulty).await;
@@ -341,11 +351,24 @@ repeat_interval = "1h"
         campanile.log().contains("ZeroDivisionError"),
         "the exception is logged by name"
     );
+    let mut titles = Vec::new();
     for payload in sink.payloads("/named") {
+        let decisions = campanile
+            .decisions(payload["groupKey"].as_str().unwrap())
+            .await;
+        titles.push(decisions[0]["actions"][0].clone());
         let alerts = webhook_alerts(&payload);
         assert!(
             alerts.iter().all(|a| a["labels"]["mode"] == "ok"),
             "a faulty mode reached the plugin's receiver: {payload:#}"
         );
     }
+    assert_eq!(
+        titles,
+        [
+            json!("notify named title=\"python ok 1\""),
+            json!("notify named title=\"python ok 2\"")
+        ],
+        "the second call met the instance the first one left"
+    );
 }

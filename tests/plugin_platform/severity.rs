@@ -19,21 +19,75 @@ struct Case {
 }
 
 const CASES: &[Case] = &[
-    Case { what: "critical pages", severities: &[Some("critical")], plugin: "full", receiver: "pager", severity: Some("critical") },
-    Case { what: "page is critical", severities: &[Some("page")], plugin: "full", receiver: "pager", severity: Some("critical") },
-    Case { what: "case is ignored", severities: &[Some("PAGE")], plugin: "full", receiver: "pager", severity: Some("critical") },
-    Case { what: "error pages", severities: &[Some("error")], plugin: "full", receiver: "pager", severity: Some("error") },
-    Case { what: "warning to chat", severities: &[Some("warning")], plugin: "full", receiver: "chat", severity: Some("warning") },
-    Case { what: "info to email", severities: &[Some("info")], plugin: "full", receiver: "email", severity: Some("info") },
     Case {
-        what: "the most urgent wins",
-        severities: &[Some("info"), Some("error"), Some("warning"), None, Some("bogus")],
+        what: "critical pages",
+        severities: &[Some("critical")],
+        plugin: "full",
+        receiver: "pager",
+        severity: Some("critical"),
+    },
+    Case {
+        what: "page is critical",
+        severities: &[Some("page")],
+        plugin: "full",
+        receiver: "pager",
+        severity: Some("critical"),
+    },
+    Case {
+        what: "case is ignored",
+        severities: &[Some("PAGE")],
+        plugin: "full",
+        receiver: "pager",
+        severity: Some("critical"),
+    },
+    Case {
+        what: "error pages",
+        severities: &[Some("error")],
         plugin: "full",
         receiver: "pager",
         severity: Some("error"),
     },
-    Case { what: "unknown to default", severities: &[Some("urgent")], plugin: "full", receiver: "catch-all", severity: None },
-    Case { what: "none to default", severities: &[None], plugin: "full", receiver: "catch-all", severity: None },
+    Case {
+        what: "warning to chat",
+        severities: &[Some("warning")],
+        plugin: "full",
+        receiver: "chat",
+        severity: Some("warning"),
+    },
+    Case {
+        what: "info to email",
+        severities: &[Some("info")],
+        plugin: "full",
+        receiver: "email",
+        severity: Some("info"),
+    },
+    Case {
+        what: "the most urgent wins",
+        severities: &[
+            Some("info"),
+            Some("error"),
+            Some("warning"),
+            None,
+            Some("bogus"),
+        ],
+        plugin: "full",
+        receiver: "pager",
+        severity: Some("error"),
+    },
+    Case {
+        what: "unknown to default",
+        severities: &[Some("urgent")],
+        plugin: "full",
+        receiver: "catch-all",
+        severity: None,
+    },
+    Case {
+        what: "none to default",
+        severities: &[None],
+        plugin: "full",
+        receiver: "catch-all",
+        severity: None,
+    },
     Case {
         what: "a missing key falls back to the route",
         severities: &[Some("warning")],
@@ -101,7 +155,8 @@ async fn routes_the_table(language: Language) {
     let mut alerts = Vec::new();
     for (case, name) in CASES.iter().zip(&names) {
         for (i, severity) in case.severities.iter().enumerate() {
-            let mut labels = json!({"alertname": name, "instance": format!("i{i}"), "plugin": case.plugin});
+            let mut labels =
+                json!({"alertname": name, "instance": format!("i{i}"), "plugin": case.plugin});
             if let Some(severity) = severity {
                 labels["severity"] = json!(severity);
             }
@@ -115,7 +170,9 @@ async fn routes_the_table(language: Language) {
         let what = format!("{language}: {}", case.what);
         let path = format!("/{}", case.receiver);
         let (payload, _) = sink
-            .wait_for_alert(&path, &what, |a: &Value| a["labels"]["alertname"] == name.as_str())
+            .wait_for_alert(&path, &what, |a: &Value| {
+                a["labels"]["alertname"] == name.as_str()
+            })
             .await;
         assert_eq!(
             webhook_alerts(&payload).len(),
@@ -128,7 +185,11 @@ async fn routes_the_table(language: Language) {
             Some(severity) => format!("notify {} severity={severity}", case.receiver),
             None => format!("notify {}", case.receiver),
         };
-        assert_eq!(decisions[0]["actions"], json!([expected]), "{what}: {decisions:#}");
+        assert_eq!(
+            decisions[0]["actions"],
+            json!([expected]),
+            "{what}: {decisions:#}"
+        );
         assert_eq!(decisions[0]["faults"], json!([]), "{what}: {decisions:#}");
     }
     // Nobody else heard of any case.

@@ -56,9 +56,15 @@ mod tests {
     #[test]
     fn an_older_contract_is_told_to_rebuild_in_any_language() {
         let advice = advice(&missing("campanile:router/host@0.2.0"));
-        assert!(advice.contains("built for campanile:router 0.2.0"), "{advice}");
+        assert!(
+            advice.contains("built for campanile:router 0.2.0"),
+            "{advice}"
+        );
         assert!(advice.contains("campanile-sdk 0.3 for Rust"), "{advice}");
-        assert!(advice.contains("`campanile plugin build` for Python"), "{advice}");
+        assert!(
+            advice.contains("`campanile plugin build` for Python"),
+            "{advice}"
+        );
         assert!(advice.contains("npm run build"), "{advice}");
     }
 

@@ -175,7 +175,10 @@ mod tests {
         assert!(!keeps(2, memory(MIB, 8 * MIB + MIB / 2 + 1), 0), "grown");
         // An interpreter that settles at 12 MiB is kept at 12 MiB (past half the limit), and
         // recycled only once it grows past 14 MiB.
-        assert!(keeps(500, memory(12 * MIB, 12 * MIB), 0), "large but steady");
+        assert!(
+            keeps(500, memory(12 * MIB, 12 * MIB), 0),
+            "large but steady"
+        );
         assert!(keeps(2, memory(12 * MIB, 14 * MIB), 0));
         assert!(!keeps(2, memory(12 * MIB, 14 * MIB + 1), 0), "grown");
         // One that settled at the limit has no room: any growth recycles it.
