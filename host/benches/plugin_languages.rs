@@ -12,6 +12,9 @@
 //!
 //! then, by criterion, `route_<language>`: one `route` call of a 10-alert group on a warm
 //! instance, as the service makes it (the same group as `hot_paths`' `plugin_route`).
+//!
+//! `BENCH_PLUGIN=FILE.wasm` measures that component instead (as `custom`), and
+//! `BENCH_MEMORY_LIMIT` sets the plugins' `memory_limit` (default 16MiB).
 
 use std::hint::black_box;
 use std::path::{Path, PathBuf};
@@ -49,9 +52,10 @@ fn plugin_dir() -> PathBuf {
 fn config(plugin: &Path) -> Config {
     let toml = format!(
         "[[receivers]]\nname = \"hook\"\ntype = \"log\"\n\
-         [[plugins]]\nname = \"router\"\npath = '{}'\n[plugins.config]\npager = \"hook\"\nchat = \"hook\"\n\
+         [[plugins]]\nname = \"router\"\npath = '{}'\nmemory_limit = \"{}\"\n[plugins.config]\npager = \"hook\"\nchat = \"hook\"\n\
          [route]\nreceiver = \"hook\"\ngroup_by = [\"alertname\"]\nplugin = \"router\"\n",
-        plugin.display()
+        plugin.display(),
+        std::env::var("BENCH_MEMORY_LIMIT").unwrap_or_else(|_| "16MiB".into()),
     );
     Config::parse(&toml, "bench", Path::new(".")).unwrap()
 }
@@ -123,8 +127,16 @@ fn load(config: &Config, cache: Option<&Path>) -> (PluginRuntime, Duration) {
 
 fn languages(c: &mut Criterion) {
     const MIB: f64 = (1 << 20) as f64;
-    for (language, file) in LANGUAGES {
-        let wasm = plugin_dir().join(format!("{file}.wasm"));
+    // `BENCH_PLUGIN=FILE.wasm` measures that component alone, as `custom`: your own plugin.
+    let custom = std::env::var_os("BENCH_PLUGIN").map(PathBuf::from);
+    let builds: Vec<(&str, PathBuf)> = match custom {
+        Some(path) => vec![("custom", path)],
+        None => LANGUAGES
+            .iter()
+            .map(|(language, file)| (*language, plugin_dir().join(format!("{file}.wasm"))))
+            .collect(),
+    };
+    for (language, wasm) in builds {
         if !wasm.is_file() {
             eprintln!("{language}: skipped, {} is missing", wasm.display());
             continue;

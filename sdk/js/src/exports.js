@@ -19,7 +19,7 @@ function groupIn(g) {
     alerts: g.alerts.map(
       (a) =>
         new Alert({
-          fingerprint: BigInt(a.fingerprint),
+          fingerprint: a.fingerprint,
           status: a.status,
           labels: labelsIn(a.labels),
           annotations: labelsIn(a.annotations),

@@ -30,20 +30,35 @@ export class Labels {
 
   /** The set the host sent as `text` and `ends`. */
   static packed(text, ends) {
-    return new Labels(PACKED, [text, Array.from(ends)]);
+    return new Labels(PACKED, [text, ends]);
   }
 
   get text() { return this.#text; }
-  get ends() { return this.#ends; }
+  get ends() { return Array.from(this.#ends); }
   get size() { return this.#ends.length >> 1; }
 
   #decoded() {
-    if (this.#map === undefined) this.#map = new Map(unpack(this.#text, this.#ends));
+    if (this.#map === undefined) this.#map = unpack(this.#text, this.#ends);
     return this.#map;
   }
 
-  get(name) { return this.#decoded().get(name); }
-  has(name) { return this.#decoded().has(name); }
+  get(name) {
+    if (this.#map !== undefined) return this.#map.get(name);
+    // Read in place: compare names without cutting them out (a plugin reading one label of
+    // each alert, as most do, decodes nothing else). ASCII only; other sets are decoded.
+    const text = this.#text, ends = this.#ends;
+    const count = ends.length - (ends.length & 1);
+    if (count === 0 || ends[count - 1] !== text.length) return this.#decoded().get(name);
+    let start = 0;
+    for (let i = 0; i < count; i += 2) {
+      const nameEnd = ends[i], valueEnd = ends[i + 1];
+      if (!(start <= nameEnd && nameEnd <= valueEnd)) return undefined;
+      if (nameEnd - start === name.length && text.startsWith(name, start)) return text.slice(nameEnd, valueEnd);
+      start = valueEnd;
+    }
+    return undefined;
+  }
+  has(name) { return this.get(name) !== undefined; }
   keys() { return this.#decoded().keys(); }
   values() { return this.#decoded().values(); }
   entries() { return this.#decoded().entries(); }
@@ -54,7 +69,8 @@ export class Labels {
   /** Whether both hold the same labels. */
   equals(other) {
     const them = other instanceof Labels ? other : new Labels(other);
-    return this.#text === them.text && this.#ends.length === them.ends.length && this.#ends.every((e, i) => e === them.ends[i]);
+    const mine = this.ends, theirs = them.ends;
+    return this.#text === them.text && mine.length === theirs.length && mine.every((e, i) => e === theirs[i]);
   }
 
   /** The set without the labels for which `keep(name, value)` is false. */
@@ -94,25 +110,27 @@ function pack(ordered) {
   return [text, ends];
 }
 
-/** The pairs of a packed set; a malformed one (never sent by the host) stops at the first
- * entry that does not fit the text, as the Rust SDK does. */
-function* unpack(text, ends) {
-  const ascii = ASCII.test(text);
+/** The pairs of a packed set, as a Map; a malformed one (never sent by the host) stops at the
+ * first entry that does not fit the text, as the Rust SDK does. A plain loop, not a generator:
+ * inside the component the engine interprets, and this runs for every label set read. */
+function unpack(text, ends) {
+  const map = new Map();
+  const count = ends.length - (ends.length & 1);
+  // UTF-8 is as long as UTF-16 only when every character is ASCII: then offsets are indices.
+  const ascii = count === 0 || ends[count - 1] === text.length;
   const bytes = ascii ? null : encoder.encode(text);
   const size = ascii ? text.length : bytes.length;
-  const slice = (a, b) => (ascii ? text.slice(a, b) : decoder.decode(bytes.subarray(a, b)));
   let start = 0;
-  for (let i = 0; i + 1 < ends.length; i += 2) {
+  for (let i = 0; i < count; i += 2) {
     const nameEnd = ends[i], valueEnd = ends[i + 1];
-    if (!(start <= nameEnd && nameEnd <= valueEnd && valueEnd <= size)) return;
-    let name, value;
+    if (!(start <= nameEnd && nameEnd <= valueEnd && valueEnd <= size)) break;
     try {
-      name = slice(start, nameEnd);
-      value = slice(nameEnd, valueEnd);
+      if (ascii) map.set(text.slice(start, nameEnd), text.slice(nameEnd, valueEnd));
+      else map.set(decoder.decode(bytes.subarray(start, nameEnd)), decoder.decode(bytes.subarray(nameEnd, valueEnd)));
     } catch {
-      return;
+      break;
     }
-    yield [name, value];
     start = valueEnd;
   }
+  return map;
 }

@@ -10,7 +10,8 @@ const NAMES = { critical: "critical", page: "critical", error: "error", warning:
 /** Reads a `severity` label as the host does: case and surrounding spaces ignored, `page` is
  * critical, `warn` is warning; anything else is undefined. */
 export function severityFromLabel(value) {
-  return Object.hasOwn(NAMES, value.trim().toLowerCase()) ? NAMES[value.trim().toLowerCase()] : undefined;
+  const name = value.trim().toLowerCase();
+  return Object.hasOwn(NAMES, name) ? NAMES[name] : undefined;
 }
 
 /** Whether severity `a` is more urgent than `b`. */
