@@ -1,5 +1,5 @@
-//! `campanile plugin check` (the contract a plugin was built against, and what does not load)
-//! and `campanile plugin test` (a dry run of recorded alerts).
+//! `campanile plugin check` (the contract a plugin was built against, and what does not load),
+//! `campanile plugin test` (a dry run of recorded alerts) and `campanile plugin build`'s errors.
 
 use serde_json::json;
 
@@ -201,4 +201,35 @@ group_by = ["alertname"]
     let (code, out, _) = run(&hostile);
     assert_eq!(code, 1, "{out}");
     assert!(out.contains("told: fallback, chat\n"), "{out}");
+}
+
+/// `campanile plugin build` says what is missing and how to install it, and which tool builds a
+/// plugin in another language. (Building for real is `scripts/build-sdk-plugins.sh`, whose
+/// components the other tests route with.)
+#[test]
+fn plugin_build_names_the_missing_toolchain_and_the_right_tool() {
+    let dir = tempfile::tempdir().unwrap();
+    let app = dir.path().join("my_router.py");
+    std::fs::write(&app, "from campanile_sdk import router\n").unwrap();
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_campanile"))
+        .args(["plugin", "build", app.to_str().unwrap()])
+        .env("CAMPANILE_COMPONENTIZE_PY", dir.path().join("nowhere"))
+        .output()
+        .expect("run campanile");
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(
+        err.contains("componentize-py was not found")
+            && err.contains("pip install componentize-py==0.25.1 campanile-sdk"),
+        "{err}"
+    );
+
+    let js = dir.path().join("router.ts");
+    std::fs::write(&js, "").unwrap();
+    let (code, _, err) = campanile_cli(&["plugin", "build", js.to_str().unwrap()]);
+    assert_eq!(code, 2, "{err}");
+    assert!(
+        err.contains("npm run build") && err.contains("sdk/js/README.md"),
+        "{err}"
+    );
 }
