@@ -24,7 +24,8 @@ am_bin=/usr/bin/prometheus-alertmanager
 loadgen="$root/target/release/loadgen"
 out="$root/target/bench-silences"
 
-log() { printf '\n== %s\n' "$*" >&2; }
+# shellcheck source=scripts/bench-lib.sh
+source "$root/scripts/bench-lib.sh"
 
 if [[ -n "${SILENCE_BENCH_CAMPANILE:-}" ]]; then
     campanile_bin="$SILENCE_BENCH_CAMPANILE"
@@ -41,15 +42,7 @@ rm -f "$out"/campanile.json "$out"/alertmanager.json
 work="$(mktemp -d "$out/work.XXXXXX")"
 server_pid=""
 stop_server() {
-    if [[ -n "$server_pid" ]] && kill -0 "$server_pid" 2>/dev/null; then
-        kill -TERM "$server_pid" 2>/dev/null || true
-        for _ in $(seq 200); do
-            kill -0 "$server_pid" 2>/dev/null || break
-            sleep 0.05
-        done
-        kill -KILL "$server_pid" 2>/dev/null || true
-        wait "$server_pid" 2>/dev/null || true
-    fi
+    stop_pid "$server_pid"
     server_pid=""
 }
 cleanup() {

@@ -5,18 +5,23 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 # The end-to-end tests run the Debian binaries; python3-aiosmtpd serves as a test SMTP server,
-# postgresql gives the PostgreSQL store tests a throw-away server (initdb in a temporary folder).
+# postgresql gives the PostgreSQL store tests a throw-away server (initdb in a temporary folder),
+# chromium is the browser the web console's tests drive (with Node.js, unless one is installed).
 missing=()
-for pkg in prometheus prometheus-alertmanager python3-aiosmtpd postgresql; do
+for pkg in prometheus prometheus-alertmanager python3-aiosmtpd postgresql chromium; do
     dpkg -s "$pkg" >/dev/null 2>&1 || missing+=("$pkg")
 done
-# The Python and JavaScript SDKs need a python3 that makes venvs, and Node 20 with npm.
+# The Python SDK needs a python3 that makes venvs; the JavaScript SDK, Node 20 with npm.
 python3 -c 'import ensurepip, venv' 2>/dev/null || missing+=(python3-venv)
-command -v npm >/dev/null 2>&1 || missing+=(nodejs npm)
+command -v node >/dev/null 2>&1 || missing+=(nodejs)
+command -v npm >/dev/null 2>&1 || missing+=(npm)
 if [ ${#missing[@]} -gt 0 ]; then
     apt-get update
     DEBIAN_FRONTEND=noninteractive apt-get install -y "${missing[@]}"
 fi
+# playwright-core for the console's browser tests, from the lock file; it downloads no browser
+# (they run Debian's /usr/bin/chromium).
+(cd tests/console && PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 npm ci --no-audit --no-fund)
 rustup target add wasm32-wasip2
 # A one-shot build gains nothing from incremental state, which is gigabytes on disk.
 export CARGO_INCREMENTAL=0

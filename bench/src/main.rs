@@ -10,6 +10,7 @@ mod labels;
 mod latency;
 mod memory;
 mod pool;
+mod probe;
 mod procfs;
 mod read;
 mod report;
@@ -81,6 +82,10 @@ enum Cmd {
     Silences(silences::Plan),
     /// Start-up time: runs COMMAND repeatedly, timing spawn → 200 from the readiness URL.
     Startup(startup::Plan),
+    /// Probes of a cluster, each posted to every replica given (as Prometheus posts): with
+    /// --kill, a failover trial (the time from the kill to the last probe's notification waits
+    /// for the dead replica's shards to be taken over); with --interval, per-probe latency.
+    Probe(probe::Plan),
     /// Waits until URL answers 200 (exit status 1 after the timeout).
     WaitReady {
         #[arg(long)]
@@ -114,6 +119,7 @@ async fn main() -> Result<()> {
         Cmd::Memory(plan) => print_line(&memory::run(plan).await?),
         Cmd::Silences(plan) => print_line(&silences::run(plan).await?),
         Cmd::Startup(plan) => print_line(&startup::run(plan).await?),
+        Cmd::Probe(plan) => print_line(&probe::run(plan).await?),
         Cmd::WaitReady {
             url,
             ready_path,

@@ -13,10 +13,11 @@ use tokio_util::task::TaskTracker;
 
 use crate::ack::link::AckLinks;
 use crate::ack::Acks;
-use crate::cluster::{Leases, Replicated, StateSync, SyncError};
+use crate::cluster::{Leases, Membership, Replicated, StateSync, SyncError};
 use crate::config::{Config, StoreBackend};
 use crate::decisions::Decisions;
 use crate::dedup::AlertCache;
+use crate::deliveries::Deliveries;
 use crate::group::{Dispatcher, FiringGroups};
 use crate::ingest::{Identity, Ingestor};
 use crate::inhibit::Inhibitor;
@@ -60,6 +61,8 @@ pub struct Running {
     pub supervisor: Arc<Supervisor>,
     /// Deliveries in flight, which shutdown waits for (see [`Receivers::in_flight`]).
     pub deliveries: TaskTracker,
+    /// In a cluster: the lease rounds, ended last.
+    pub membership: Option<Membership>,
 }
 
 /// With `[cluster]`: this replica's leases, joined in the store's database.
@@ -133,11 +136,13 @@ pub async fn start(
     .expect("plugin loading task")?;
 
     let ack_links = AckLinks::new(&config.acks, &config.server.external_url).map(Arc::new);
+    let delivery_log = Arc::new(Deliveries::default());
     let receivers = Arc::new(Receivers::start(
         &config.receivers,
         &config.server.external_url,
         ack_links.clone(),
         metrics.clone(),
+        delivery_log.clone(),
         store.clone(),
         &supervisor,
     ));
@@ -182,10 +187,12 @@ pub async fn start(
     .with_queries(firing_rx);
     let cluster = join_cluster(&config).await?;
     let (replay_tx, mut replay_rx) = mpsc::unbounded_channel::<crate::cluster::Replay>();
+    let mut membership = None;
     if let Some(leases) = &cluster {
         let (takeover_tx, takeover_rx) = mpsc::unbounded_channel();
         dispatcher = dispatcher.with_owner(leases.clone(), takeover_rx);
-        supervisor.spawn(
+        let leave = CancellationToken::new();
+        let rounds = supervisor.spawn(
             "the cluster's leases",
             crate::cluster::run(
                 leases.clone(),
@@ -193,8 +200,10 @@ pub async fn start(
                 replay_tx,
                 metrics.clone(),
                 shutdown.clone(),
+                leave.clone(),
             ),
         );
+        membership = Some(Membership::new(leave, rounds));
     }
     dispatcher.restore(restored);
     supervisor.spawn(
@@ -214,7 +223,10 @@ pub async fn start(
             dispatcher: batch_tx.clone(),
             retention: config.ingest.retention,
         };
-        supervisor.spawn("the change feed", state_sync.run(to, shutdown.clone()));
+        supervisor.spawn(
+            "the change feed",
+            state_sync.run(to, metrics.clone(), shutdown.clone()),
+        );
     }
     let plugins = Arc::new(plugins);
     let live = Arc::new(Live::new(Arc::new(Generation {
@@ -284,6 +296,7 @@ pub async fn start(
         acks,
         firing,
         decisions,
+        deliveries: delivery_log,
         reloader,
         started: time::OffsetDateTime::now_utc(),
         supervisor: supervisor.clone(),
@@ -320,6 +333,7 @@ pub async fn start(
         store,
         supervisor,
         deliveries,
+        membership,
     })
 }
 
@@ -442,6 +456,10 @@ async fn watch_plugin_files(state: Arc<AppState>, shutdown: CancellationToken) {
     }
 }
 
+/// How long a stopping replica waits to give its leases back (one statement, unless the
+/// database is out of reach: then the others take them after the TTL).
+const LEAVE_WITHIN: Duration = Duration::from_secs(5);
+
 /// Waits for SIGTERM or SIGINT (or a long-lived task's death), stops accepting and starting
 /// deliveries, gives open requests and deliveries in flight `grace` to end, and closes the
 /// store (writing anything deferred).
@@ -467,6 +485,10 @@ pub async fn run_until_signal(running: Running, grace: Duration) -> Stopped {
     }
     let store = running.store.clone();
     let _ = tokio::task::spawn_blocking(move || store.close()).await;
+    // Only now, with every record written: the next holders read them as they take over.
+    if let Some(membership) = running.membership {
+        membership.leave(LEAVE_WITHIN).await;
+    }
     tracing::info!("stopped");
     match running.supervisor.failed() {
         Some(task) => Stopped::Failed(task.to_string()),

@@ -17,8 +17,10 @@ pub mod app;
 pub mod clock;
 pub mod cluster;
 pub mod config;
+pub mod console;
 pub mod decisions;
 pub mod dedup;
+pub mod deliveries;
 pub mod dry_run;
 #[doc(hidden)]
 pub mod fuzzing;

@@ -10,6 +10,7 @@ use crate::cluster::Leases;
 use crate::config::Config;
 use crate::decisions::Decisions;
 use crate::dedup::AlertCache;
+use crate::deliveries::Deliveries;
 use crate::group::FiringGroups;
 use crate::ingest::Ingestor;
 use crate::live::Live;
@@ -37,6 +38,8 @@ pub struct AppState {
     pub firing: FiringGroups,
     /// Every group's recent routing decisions.
     pub decisions: Arc<Decisions>,
+    /// Every group's recent deliveries, and every receiver's last error.
+    pub deliveries: Arc<Deliveries>,
     /// Reloads the configuration (`POST /-/reload`, SIGHUP) and the plugin files.
     pub reloader: Reloader,
     /// When this instance started (`uptime` in `GET /api/v2/status`).

@@ -7,6 +7,7 @@
 mod harness;
 
 mod shared_state;
+mod under_load;
 
 use std::collections::HashMap;
 use std::time::Duration;
@@ -225,6 +226,30 @@ async fn a_replica_killed_before_its_groups_were_due_has_them_notified_by_the_ot
     );
 }
 
+/// Alerts that arrive after a replica died, due at once: those of its shards are passed over
+/// by the survivors until one takes the shard, and then told at once — not a group_interval
+/// (1 m) later.
+#[tokio::test(flavor = "multi_thread")]
+async fn alerts_due_during_a_failover_are_told_as_soon_as_their_shard_is_taken() {
+    let pg = Postgres::start().await;
+    let receiver = HttpPeer::start().await;
+    let mut nodes = replicas(&pg, "duringfailover", &receiver, "0s").await;
+    spread(&pg, "duringfailover", 3).await;
+    let victim = top_holder(&pg, "duringfailover").await;
+    nodes[victim].kill();
+    let survivors: Vec<&Campanile> = nodes
+        .iter()
+        .enumerate()
+        .filter(|(i, _)| *i != victim)
+        .map(|(_, n)| n)
+        .collect();
+    let names: Vec<String> = (0..30).map(|i| format!("During{i}")).collect();
+    post_to_all(&survivors, &names).await;
+    all_notified(&receiver, &names, Duration::from_secs(30)).await;
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    assert_once(&receiver, &names);
+}
+
 /// The replica holding the most shards, by its index in `["a", "b", "c"]`.
 async fn top_holder(pg: &Postgres, db: &str) -> usize {
     let top = pg
@@ -300,6 +325,18 @@ async fn groups_notified_before_a_failover_are_not_notified_again_by_the_new_hol
     // And a graceful stop hands over at once, also without repeats.
     let next = (0..3).find(|i| *i != victim).expect("another replica");
     nodes[next].stop().await;
+    // It gave its leases back and left before it exited (not after the TTL).
+    let name = ["a", "b", "c"][next];
+    let left = pg
+        .query(
+            "handover",
+            &format!(
+                "SELECT (SELECT count(*) FROM campanile.leases WHERE holder = '{name}') \
+                 + (SELECT count(*) FROM campanile.replicas WHERE name = '{name}')"
+            ),
+        )
+        .await;
+    assert_eq!(left, ["0"], "{name} still holds leases or is still listed");
     tokio::time::sleep(Duration::from_secs(3)).await;
     assert_once(&receiver, &names);
 }
@@ -329,6 +366,17 @@ async fn pages_due_while_the_database_is_down_still_go_out() {
             .unwrap()
             .contains("database is unreachable"));
     }
+    // And the metrics tell it: rounds fail, the database is unreachable.
+    let failures = nodes[1]
+        .metric("campanile_cluster_round_failures_total", &[])
+        .await;
+    assert!(failures >= 1.0, "{failures}");
+    assert_eq!(
+        nodes[1]
+            .metric("campanile_cluster_database_reachable", &[])
+            .await,
+        0.0
+    );
     // While it is down, alerts cannot be stored: senders are told to retry.
     let reply = harness::client()
         .post(nodes[0].url("/api/v2/alerts"))

@@ -120,7 +120,7 @@ async fn records_survive_a_reopen_with_the_last_op_per_record_winning() {
             "SELECT max(version)::text FROM campanile.schema_migrations"
         )
         .await,
-        ["3"]
+        ["4"]
     );
 }
 
@@ -176,6 +176,68 @@ async fn a_database_migrated_by_a_newer_campanile_is_refused() {
     );
 }
 
+/// Version skew in a rolling upgrade: a newer release's additive migrations leave a schema this
+/// binary still serves (reads and writes), one that is not additive is refused, naming the
+/// version to run; and a record a newer release wrote with a field this one does not know is
+/// read, the field skipped.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_schema_one_release_ahead_is_served_when_its_migrations_say_so() {
+    let pg = Postgres::start().await;
+    let url = pg.database("skew").await;
+    let config = config(&url, Durability::Immediate);
+    let (store, _) = open(&config).await.unwrap();
+    close(store).await;
+    // The next release added a nullable column and said schema 4 reads its schema.
+    pg.query(
+        "skew",
+        "ALTER TABLE campanile.alerts ADD COLUMN added_later text; \
+         INSERT INTO campanile.schema_migrations (version, applied_by, readable_from) \
+         VALUES (5, 'campanile 9.9.0', 4)",
+    )
+    .await;
+    // And wrote a record with a field of its own.
+    let newer = serde_json::json!({
+        "labels": {"alertname": "FromNewer"},
+        "annotations": {},
+        "starts_at": "2026-01-01T00:00:00Z",
+        "ends_at": "9999-01-01T00:00:00Z",
+        "timeout": false,
+        "generator_url": "",
+        "updated_at": "2026-01-01T00:00:00Z",
+        "field_of_a_newer_release": {"nested": [1, 2]},
+    });
+    pg.query(
+        "skew",
+        &format!(
+            "INSERT INTO campanile.alerts (fingerprint, record) VALUES (7, convert_to('{newer}', 'UTF8'))"
+        ),
+    )
+    .await;
+    let (store, snap) = open(&config).await.expect("served one release behind");
+    assert_eq!(snap.alerts.len(), 1, "{:?}", snap.alerts);
+    assert_eq!(snap.alerts[0].1.labels.get("alertname"), Some("FromNewer"));
+    store
+        .commit(vec![Op::PutAlert(8, alert("FromOlder"))])
+        .await
+        .expect("writes too");
+    close(store).await;
+    assert_eq!(
+        pg.query("skew", "SELECT count(*)::text FROM campanile.alerts")
+            .await,
+        ["2"]
+    );
+    // The release after that changed something older binaries would write wrongly.
+    pg.query(
+        "skew",
+        "INSERT INTO campanile.schema_migrations (version, applied_by, readable_from) \
+         VALUES (6, 'campanile 9.10.0', 6)",
+    )
+    .await;
+    let err = open(&config).await.err().expect("refused");
+    assert!(err.contains("schema is version 6"), "{err}");
+    assert!(err.contains("knowing schema 6 or newer"), "{err}");
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn replicas_starting_together_migrate_once() {
     let pg = Postgres::start().await;
@@ -196,7 +258,7 @@ async fn replicas_starting_together_migrate_once() {
             "SELECT count(*)::text FROM campanile.schema_migrations"
         )
         .await,
-        ["3"]
+        ["4"]
     );
 }
 

@@ -37,6 +37,8 @@ struct Replica {
     /// What the dispatcher would file: alerts ingested here and alerts from the feed.
     dispatched: mpsc::Receiver<Vec<SharedAlert>>,
     sync: Option<StateSync>,
+    /// What its feed poller counts.
+    metrics: Arc<Metrics>,
 }
 
 impl Replica {
@@ -74,13 +76,14 @@ impl Replica {
             ingestor,
             dispatched,
             sync: Some(sync),
+            metrics: Arc::new(Metrics::new()),
         }
     }
 
     /// Runs its feed's poller in the background until `stop`.
     fn follow(&mut self, stop: &CancellationToken) {
         let sync = self.sync.take().expect("not following yet");
-        tokio::spawn(sync.run(self.to.clone(), stop.clone()));
+        tokio::spawn(sync.run(self.to.clone(), self.metrics.clone(), stop.clone()));
     }
 
     /// One poll, by hand.
@@ -212,6 +215,16 @@ async fn a_silence_set_on_one_replica_mutes_on_the_other_within_a_second() {
     let took = within("the expiry reaches b", WITHIN, || !b.silenced(&web)).await;
     eprintln!("expiry on b after {took:?}");
     assert!(b.to.silences.get(&id).is_some(), "kept for its retention");
+    // The poller counts what it took in (the silence, then its expiry) and when it last read.
+    let metrics = b.metrics.encode();
+    assert!(
+        metrics.contains("campanile_cluster_feed_records_total{kind=\"silence\"} 2"),
+        "{metrics}"
+    );
+    assert!(
+        !metrics.contains("campanile_cluster_feed_last_read_timestamp_seconds 0\n"),
+        "{metrics}"
+    );
 
     // b's own change reaches a (a follows too).
     let mut a = a;

@@ -2,7 +2,9 @@
 //! write — ingest, silences, acknowledgements — needs `Authorization: Bearer <token>`; reads
 //! (the operator API, `/metrics`) need it too when `server.read_auth = true`. Health probes
 //! never do, nor the two routes of acknowledgement links (`GET`/`POST /ack/<token>`), whose
-//! signed token authorizes them; anything else under `/ack/` is an ordinary read or write.
+//! signed token authorizes them; anything else under `/ack/` is an ordinary read or write. The
+//! web console's page and files (`GET /`, `GET /console/<file>`) are open too: they hold no
+//! data, and the console sends the token with the API calls it makes.
 //! Tokens are compared in constant time.
 
 use hyper::header::{HeaderMap, AUTHORIZATION, WWW_AUTHENTICATE};
@@ -24,7 +26,7 @@ pub fn refusal(
         return None;
     };
     match access(method, path) {
-        Access::Probe | Access::Signed => return None,
+        Access::Probe | Access::Signed | Access::Console => return None,
         Access::Read if !server.read_auth => return None,
         Access::Read | Access::Write => {}
     }
@@ -107,6 +109,12 @@ mod tests {
             "links carry their own authorization"
         );
         assert!(refusal(&s, &post, "/api/v1/groups/ack", &none).is_some());
+        assert!(
+            refusal(&s, &get, "/", &none).is_none(),
+            "the console's page"
+        );
+        assert!(refusal(&s, &get, "/console/app.js", &none).is_none());
+        assert!(refusal(&s, &post, "/", &none).is_some());
     }
 
     #[test]

@@ -11,7 +11,10 @@
 pub(crate) mod acks;
 pub(crate) mod alerts;
 pub mod auth;
+pub(crate) mod deliveries;
 pub(crate) mod groups;
+pub(crate) mod plugins;
+pub(crate) mod routes;
 pub(crate) mod silences;
 pub(crate) mod status;
 

@@ -93,6 +93,8 @@ pub struct Leases {
     unreachable: AtomicBool,
     /// The live replicas as the last round saw them.
     peers: RwLock<Vec<Peer>>,
+    /// Set once this replica is stopping: its rounds renew and give back, never take.
+    leaving: AtomicBool,
 }
 
 impl Leases {
@@ -123,6 +125,7 @@ impl Leases {
             held: RwLock::new(BTreeMap::new()),
             unreachable: AtomicBool::new(false),
             peers: RwLock::new(Vec::new()),
+            leaving: AtomicBool::new(false),
         };
         let mut client = leases.client().await?;
         // The store migrated at its open; a replica that joins by itself migrates too (once,
@@ -226,6 +229,12 @@ impl Leases {
         result
     }
 
+    /// From now on this replica's rounds take no shard: it is stopping, and keeps what it
+    /// holds only until its deliveries in flight are done and it [`Leases::leave`]s.
+    pub fn stop_taking(&self) {
+        self.leaving.store(true, Ordering::Relaxed);
+    }
+
     /// Records that a round did not complete (it timed out).
     pub fn mark_unreachable(&self) {
         self.unreachable.store(true, Ordering::Relaxed);
@@ -305,7 +314,7 @@ impl Leases {
                 .await
                 .map_err(db)?;
             round.released = give;
-        } else if holding < share {
+        } else if holding < share && !self.leaving.load(Ordering::Relaxed) {
             let want = i64::from(share.saturating_sub(holding));
             let t0 = Instant::now();
             let taken = client

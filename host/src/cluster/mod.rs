@@ -9,6 +9,6 @@ mod shard;
 mod sync;
 
 pub use lease::{ClusterError, Held, Leases, Peer, Round};
-pub use runner::{run, Replay};
+pub use runner::{run, Membership, Replay};
 pub use shard::shard_of;
 pub use sync::{Applied, Replicated, StateSync, SyncError, KEEP, POLL};

@@ -1,11 +1,17 @@
 //! The cluster's task: a lease round every `lease_ttl / 3`, and for each shard taken, its
 //! groups' records handed to the dispatcher ([`Takeover`]) and its undelivered outbox entries
-//! to the routing stage, to deliver under the new lease. At shutdown the leases are given back.
+//! to the routing stage, to deliver under the new lease. At shutdown the rounds go on renewing
+//! (taking nothing) while deliveries in flight finish and the store writes what it holds; then
+//! [`Membership::leave`] gives the leases back, so the others take over at once and read every
+//! record this replica wrote.
 
 use std::collections::HashMap;
 use std::sync::Arc;
 
+use std::time::Duration;
+
 use tokio::sync::mpsc;
+use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 
 use super::lease::{log_round, Leases, Round};
@@ -24,21 +30,56 @@ impl Owner for Leases {
     fn fence(&self, shard: u32) -> Option<Fence> {
         self.holds(shard).map(|epoch| self.fence_at(shard, epoch))
     }
+
+    /// The lease runs out, and the next round (a third of it later) takes it: twice the TTL
+    /// bounds it with room for a slow round.
+    fn takeover_within(&self) -> std::time::Duration {
+        self.lease_ttl().saturating_mul(2)
+    }
 }
 
-/// Runs the rounds until `shutdown`, then leaves the cluster.
+/// A running replica's lease rounds, and how to end them.
+pub struct Membership {
+    leave: CancellationToken,
+    rounds: JoinHandle<()>,
+}
+
+impl Membership {
+    /// `rounds` is [`run`] with `leave`.
+    pub fn new(leave: CancellationToken, rounds: JoinHandle<()>) -> Membership {
+        Membership { leave, rounds }
+    }
+
+    /// Gives the leases back and leaves the replicas' table, waiting at most `within`. Call it
+    /// once nothing more will be written: the next holders read the records at once.
+    pub async fn leave(self, within: Duration) {
+        self.leave.cancel();
+        if tokio::time::timeout(within, self.rounds).await.is_err() {
+            tracing::warn!(
+                "leaving the cluster took too long; the others take the shards after the TTL"
+            );
+        }
+    }
+}
+
+/// Runs the rounds until `leave`, then leaves the cluster. From `shutdown` on, they take no
+/// shard.
 pub async fn run(
     leases: Arc<Leases>,
     takeovers: mpsc::UnboundedSender<Takeover>,
     replays: mpsc::UnboundedSender<Replay>,
     metrics: Arc<Metrics>,
     shutdown: CancellationToken,
+    leave: CancellationToken,
 ) {
     let every = leases.lease_ttl() / 3;
     // The epoch each held shard was handed over at; a shard held at another epoch (taken this
     // round, or whose records could not be read before) is handed over now.
     let mut handed: HashMap<u32, i64> = HashMap::new();
     loop {
+        if shutdown.is_cancelled() {
+            leases.stop_taking();
+        }
         let started = std::time::Instant::now();
         let result = tokio::time::timeout(every, leases.tick()).await;
         metrics
@@ -59,10 +100,12 @@ pub async fn run(
                 }
             }
             Ok(Err(e)) => {
+                metrics.cluster_round_failures.inc();
                 tracing::warn!(replica = %leases.replica(), error = %e, "lease round failed; held leases run out unless a later round renews them")
             }
             Err(_) => {
                 // A round that hangs is a database out of reach too.
+                metrics.cluster_round_failures.inc();
                 leases.mark_unreachable();
                 tracing::warn!(replica = %leases.replica(), "lease round timed out");
             }
@@ -74,7 +117,7 @@ pub async fn run(
             .cluster_shards_held
             .set(i64::try_from(leases.held().len()).unwrap_or(i64::MAX));
         tokio::select! {
-            () = shutdown.cancelled() => break,
+            () = leave.cancelled() => break,
             () = tokio::time::sleep(every) => {}
         }
     }

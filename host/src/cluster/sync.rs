@@ -55,6 +55,7 @@ use crate::model::{Alert, Fingerprint, SharedAlert};
 use crate::plugin::PluginState;
 use crate::silence::Silences;
 use crate::store::postgres::feed::{Changes, Committed, Feed, Which};
+use crate::telemetry::Metrics;
 
 /// How often the feed is read.
 pub const POLL: Duration = Duration::from_millis(250);
@@ -99,6 +100,16 @@ pub struct Applied {
 impl Applied {
     pub fn is_empty(&self) -> bool {
         self.silences == 0 && self.acks == 0 && self.state == 0 && self.alerts == 0
+    }
+
+    /// The records read, by the kind `campanile_cluster_feed_records_total` names.
+    fn by_kind(&self) -> [(&'static str, usize); 4] {
+        [
+            ("silence", self.silences),
+            ("ack", self.acks),
+            ("plugin_state", self.state),
+            ("alert", self.alerts),
+        ]
     }
 }
 
@@ -161,12 +172,13 @@ impl StateSync {
     /// early only if the dispatcher has stopped. A poll is not cut short by a timeout of its
     /// own (the server's `statement_timeout` and the pool's bound each step), which could
     /// drop it between reading and applying.
-    pub async fn run(mut self, to: Replicated, shutdown: CancellationToken) {
+    pub async fn run(mut self, to: Replicated, metrics: Arc<Metrics>, shutdown: CancellationToken) {
         let mut failing = false;
         let mut trimmed = Instant::now();
         loop {
             match self.poll(&to).await {
                 Ok(applied) => {
+                    metrics.feed_read(applied.by_kind());
                     if failing {
                         tracing::info!(replica = %self.replica, "the change feed is read again");
                         failing = false;
@@ -177,6 +189,7 @@ impl StateSync {
                 }
                 Err(SyncError::Stopped) => return,
                 Err(e) => {
+                    metrics.cluster_feed_failures.inc();
                     if !failing {
                         tracing::warn!(replica = %self.replica, error = %e, "cannot read the change feed; other replicas' changes wait until it can");
                     }

@@ -29,6 +29,8 @@ pub struct AggrGroup {
     last: Option<LastNotified>,
     /// When the group is next looked at.
     pub next_flush: Instant,
+    /// When it was first due, as a new group: after group_wait, or at once for an old alert.
+    first_due: Instant,
     /// What the group was sent, oldest first, as its routing plugin sees it.
     history: Vec<SentRecord>,
     /// A wake-up the routing plugin asked for: when, on both clocks.
@@ -46,6 +48,7 @@ impl AggrGroup {
             alerts: HashMap::new(),
             last: None,
             next_flush,
+            first_due: next_flush,
             history: Vec::new(),
             wake: None,
         }
@@ -58,6 +61,7 @@ impl AggrGroup {
         if self.last.is_none() && clock::after(alert.starts_at, self.route.config.group_wait) < wall
         {
             self.next_flush = self.next_flush.min(now);
+            self.first_due = self.first_due.min(now);
         }
         self.alerts.insert(alert.fingerprint, alert);
     }
@@ -81,11 +85,13 @@ impl AggrGroup {
 
     /// Forgets what the group notified, as if it never had: taken over in a cluster with no
     /// record in the store, it was never notified by anyone (or its record went when it last
-    /// emptied), so its alerts are new to its receivers.
+    /// emptied), so its alerts are new to its receivers, and it is due when it was first due
+    /// as a new group — at once, if its wait ran out during the failover.
     pub fn forget_notified(&mut self) {
         self.last = None;
         self.history.clear();
         self.wake = None;
+        self.next_flush = self.first_due;
     }
 
     /// Takes in what the routing stage decided for a flush of this group: what it sent, and
@@ -145,6 +151,17 @@ impl AggrGroup {
             acknowledged: None,
             lease: None,
         })
+    }
+
+    /// The group is due on a replica that does not hold its shard: nothing is told (that is
+    /// the holder's), alerts resolved more than `told_within` ago are dropped — a live holder
+    /// has told them by then, and a dead one's successor resumes from its record, not from this
+    /// copy — and the next look is a group_interval on. Without it a group would stay in every
+    /// other replica's memory for good.
+    pub fn pass(&mut self, now: Instant, wall: OffsetDateTime, told_within: std::time::Duration) {
+        self.alerts
+            .retain(|_, a| !a.resolved_at(wall) || clock::after(a.ends_at, told_within) > wall);
+        self.next_flush = clock::deadline(now, self.route.config.group_interval);
     }
 
     pub fn is_empty(&self) -> bool {
@@ -452,6 +469,51 @@ repeat_interval = "4h"
             restored.flush(t0, w0).is_none(),
             "notified at the end of time: its repeat interval saturates"
         );
+    }
+
+    #[test]
+    fn a_pass_forgets_only_what_its_holder_has_surely_told() {
+        let (now, wall) = (Instant::now(), OffsetDateTime::now_utc());
+        let mut g = AggrGroup::new("k".into(), route(), Labels::default(), now);
+        g.insert(alert("firing", wall, time::Duration::hours(1)), now, wall);
+        g.insert(
+            alert("just-resolved", wall, -time::Duration::seconds(30)),
+            now,
+            wall,
+        );
+        g.insert(
+            alert("long-resolved", wall, -time::Duration::minutes(30)),
+            now,
+            wall,
+        );
+        g.pass(now, wall, Duration::from_secs(5 * 60 + 20));
+        let mut left: Vec<&str> = g
+            .alerts()
+            .map(|a| a.labels.get("instance").unwrap())
+            .collect();
+        left.sort_unstable();
+        assert_eq!(left, ["firing", "just-resolved"]);
+        // Nothing told, and looked at again a group_interval on.
+        assert!(g.notified_record().is_none());
+        assert_eq!(g.next_flush, now + Duration::from_secs(300));
+        let later = wall + time::Duration::minutes(6);
+        g.pass(now, later, Duration::from_secs(5 * 60 + 20));
+        assert_eq!(g.alerts().count(), 1);
+    }
+
+    #[test]
+    fn a_group_passed_over_and_then_taken_over_is_due_when_it_first_was() {
+        let (now, wall) = (Instant::now(), OffsetDateTime::now_utc());
+        let mut g = AggrGroup::new("k".into(), route(), Labels::default(), now);
+        g.insert(alert("a", wall, time::Duration::hours(1)), now, wall);
+        let due = g.next_flush;
+        assert_eq!(due, now + Duration::from_secs(30));
+        // Due on a replica that does not hold it: looked at again a group_interval on.
+        g.pass(due, wall, Duration::from_secs(320));
+        assert_eq!(g.next_flush, due + Duration::from_secs(300));
+        // Taken over with no record: nobody told it, so it is due as it was, not 5 min on.
+        g.forget_notified();
+        assert_eq!(g.next_flush, due);
     }
 
     #[test]

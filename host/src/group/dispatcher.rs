@@ -51,9 +51,6 @@ pub struct Dispatcher<G = ()> {
     /// Shards taken over, at the epoch their groups' records were read under: a group is
     /// flushed only when its shard is held at that epoch.
     ready: HashMap<u32, i64>,
-    /// Groups that were due while another replica held their shard, by shard: their timers
-    /// resume when this replica takes the shard over.
-    parked: HashMap<u32, HashSet<Arc<str>>>,
     /// Shards this replica has taken over, with their groups' records.
     takeovers: Option<mpsc::UnboundedReceiver<Takeover>>,
 }
@@ -80,7 +77,6 @@ impl<G: Send + Sync + 'static> Dispatcher<G> {
             queries: None,
             owner: None,
             ready: HashMap::new(),
-            parked: HashMap::new(),
             takeovers: None,
         }
     }
@@ -220,7 +216,6 @@ impl<G: Send + Sync + 'static> Dispatcher<G> {
                 self.wakes.insert((at, key));
             }
         }
-        self.parked.remove(&t.shard);
         // Records of groups whose alerts have not reached this replica yet: taken when the
         // group is made.
         self.history.extend(records);
@@ -355,9 +350,10 @@ impl<G: Send + Sync + 'static> Dispatcher<G> {
             self.timers.pop_first();
             let lease = match self.lease(&key) {
                 Ok(lease) => lease,
-                Err(shard) => {
-                    // Another replica's to flush: resumed if this one takes the shard over.
-                    self.parked.entry(shard).or_default().insert(key);
+                Err(_) => {
+                    // Another replica's to flush: kept (a takeover resumes it from its
+                    // holder's record) without what its holder has told resolved.
+                    self.pass(key, now, wall);
                     continue;
                 }
             };
@@ -378,6 +374,7 @@ impl<G: Send + Sync + 'static> Dispatcher<G> {
                 (None, Some(mute)) => group.flush_muted(now, wall, |a| mute.mutes(a, wall)),
                 (None, None) => group.flush(now, wall),
             };
+            let fence = lease.as_ref().map(|l| l.fence.clone());
             if let Some(mut flush) = flushed {
                 flush.lease = lease;
                 send(&self.flushes, flush);
@@ -387,12 +384,42 @@ impl<G: Send + Sync + 'static> Dispatcher<G> {
                     self.wakes.remove(&(at, key.clone()));
                 }
                 self.groups.remove(&key);
-                self.store.submit(vec![Op::DeleteNotified(key.to_string())]);
+                // Under the flush's fence: a replica that lost the shard must not delete
+                // the record its new holder keeps.
+                let delete = vec![Op::DeleteNotified(key.to_string())];
+                match fence {
+                    Some(fence) => self.store.submit_fenced(fence, delete),
+                    None => self.store.submit(delete),
+                }
             } else {
                 self.timers.insert((group.next_flush, key));
             }
         }
         self.metrics.groups.set(self.groups.len() as i64);
+    }
+}
+
+impl<G: Send + Sync + 'static> Dispatcher<G> {
+    /// A group due while another replica holds its shard (see [`AggrGroup::pass`]); dropped
+    /// from memory once it holds nothing.
+    fn pass(&mut self, key: Arc<str>, now: Instant, wall: OffsetDateTime) {
+        let (Some(owner), Some(group)) = (&self.owner, self.groups.get_mut(&key)) else {
+            return;
+        };
+        let told_within = group
+            .route
+            .config
+            .group_interval
+            .saturating_add(owner.takeover_within());
+        group.pass(now, wall, told_within);
+        if group.is_empty() {
+            if let Some((at, _)) = group.wake {
+                self.wakes.remove(&(at, key.clone()));
+            }
+            self.groups.remove(&key);
+        } else {
+            self.timers.insert((group.next_flush, key));
+        }
     }
 }
 

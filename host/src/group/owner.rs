@@ -16,6 +16,10 @@ pub trait Owner: Send + Sync {
     fn shard(&self, key: &str) -> u32;
     /// The fence under which this replica holds `shard` now, if it does.
     fn fence(&self, shard: u32) -> Option<Fence>;
+    /// How long after its holder stops a shard is held by another replica, at most: a
+    /// replica that does not hold a group forgets its resolved alerts after this and the
+    /// group's interval (see [`super::AggrGroup::pass`]).
+    fn takeover_within(&self) -> std::time::Duration;
 }
 
 /// The lease a flush was made under.

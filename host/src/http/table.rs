@@ -31,11 +31,23 @@ pub enum Endpoint {
     DeleteAck,
     ListAcks,
     Decisions,
+    /// `GET /api/v1/groups/deliveries`: a group's recent notifications and their outcomes.
+    Deliveries,
+    /// `GET /api/v1/receivers`: the receivers with their types and last errors.
+    ReceiverStates,
+    /// `GET /api/v1/plugins`: the routing plugins in force, with their versions.
+    Plugins,
+    /// `GET /api/v1/routes`: the routing tree in force.
+    Routes,
     Reload,
     /// `GET`/`HEAD /ack/{token}`: the page of a signed acknowledgement link.
     ShowAckLink,
     /// `POST /ack/{token}`: acknowledges through a signed link.
     PostAckLink,
+    /// `GET /`: the web console's page.
+    ConsolePage,
+    /// `GET /console/{file}`: the console's scripts, styles and icon.
+    ConsoleAsset,
 }
 
 /// What a request does, for authentication.
@@ -46,6 +58,9 @@ pub enum Access {
     /// Acknowledgement links' two routes: the signed token in the path is the authorization
     /// (checked by the handler), as the people who open them have no API token.
     Signed,
+    /// The web console's page and files: open, as they hold no data (what the page then asks
+    /// of the API is a read or a write like any other).
+    Console,
     Read,
     Write,
 }
@@ -121,10 +136,24 @@ static ROUTES: &[(Method, Path, Endpoint)] = &[
         Path::Exact("/api/v1/groups/decisions"),
         E::Decisions,
     ),
+    (
+        Method::GET,
+        Path::Exact("/api/v1/groups/deliveries"),
+        E::Deliveries,
+    ),
+    (
+        Method::GET,
+        Path::Exact("/api/v1/receivers"),
+        E::ReceiverStates,
+    ),
+    (Method::GET, Path::Exact("/api/v1/plugins"), E::Plugins),
+    (Method::GET, Path::Exact("/api/v1/routes"), E::Routes),
     (Method::POST, Path::Exact("/-/reload"), E::Reload),
     (Method::GET, Path::Segment(LINK), E::ShowAckLink),
     (Method::HEAD, Path::Segment(LINK), E::ShowAckLink),
     (Method::POST, Path::Segment(LINK), E::PostAckLink),
+    (Method::GET, Path::Exact("/"), E::ConsolePage),
+    (Method::GET, Path::Segment("/console/"), E::ConsoleAsset),
 ];
 
 /// Where a request goes.
@@ -165,6 +194,7 @@ pub fn access(method: &Method, path: &str) -> Access {
     match lookup(method, path) {
         _ if probe_path => Access::Probe,
         Lookup::Found(E::ShowAckLink | E::PostAckLink, _) => Access::Signed,
+        Lookup::Found(E::ConsolePage | E::ConsoleAsset, _) => Access::Console,
         _ if matches!(*method, Method::GET | Method::HEAD) => Access::Read,
         _ => Access::Write,
     }
@@ -219,5 +249,10 @@ mod tests {
         assert_eq!(access(&Method::POST, "/-/ready"), Access::Probe);
         assert_eq!(access(&Method::GET, "/api/v2/alerts"), Access::Read);
         assert_eq!(access(&Method::POST, "/nope"), Access::Write);
+        assert_eq!(access(&Method::GET, "/"), Access::Console);
+        assert_eq!(access(&Method::GET, "/console/app.js"), Access::Console);
+        // Only the table's two console routes are open: a write to them is still a write.
+        assert_eq!(access(&Method::POST, "/"), Access::Write);
+        assert_eq!(access(&Method::GET, "/console/a/b"), Access::Read);
     }
 }

@@ -50,6 +50,7 @@ use tokio_util::task::TaskTracker;
 
 use crate::ack::link::AckLinks;
 use crate::config::ReceiverConfig;
+use crate::deliveries::Deliveries;
 use crate::group::GroupFlush;
 use crate::model::AlertStatus;
 use crate::model::Severity;
@@ -150,6 +151,7 @@ struct Queue {
 struct Workers {
     client: reqwest::Client,
     metrics: Arc<Metrics>,
+    deliveries: Arc<Deliveries>,
     store: Arc<Store>,
     supervisor: Arc<Supervisor>,
     in_flight: TaskTracker,
@@ -172,6 +174,7 @@ impl Workers {
                 })
                 .clone(),
             metrics: self.metrics.clone(),
+            deliveries: self.deliveries.clone(),
             store: self.store.clone(),
             shutdown: self.supervisor.shutdown(),
             in_flight: self.in_flight.clone(),
@@ -211,6 +214,7 @@ impl Receivers {
         external_url: &str,
         ack_links: Option<Arc<AckLinks>>,
         metrics: Arc<Metrics>,
+        deliveries: Arc<Deliveries>,
         store: Arc<Store>,
         supervisor: &Arc<Supervisor>,
     ) -> Self {
@@ -221,6 +225,7 @@ impl Receivers {
         let starter = Arc::new(Workers {
             client,
             metrics,
+            deliveries,
             store,
             supervisor: supervisor.clone(),
             in_flight: TaskTracker::new(),

@@ -22,6 +22,7 @@ use tokio_util::sync::CancellationToken;
 use super::attempt::Attempts;
 use super::{count, Notification};
 use crate::clock;
+use crate::deliveries::{Deliveries, Delivery, Outcome};
 use crate::telemetry::{Metrics, ReceiverLabels};
 
 const FIRST_BACKOFF: Duration = Duration::from_millis(250);
@@ -51,16 +52,32 @@ pub fn backoff(attempt: u32) -> Duration {
 
 /// Delivers `n`, retrying as long as it may help. Returns whether the notification is finished
 /// with (sent, or failed for good); `false` when shutdown came first. `scheduled` is told of
-/// every retry before its wait begins.
+/// every retry before its wait begins; the delivery log `log` of every outcome.
 pub async fn deliver(
     attempts: &Attempts,
     n: &Notification,
     retry_for: Duration,
     metrics: &Metrics,
+    log: &Deliveries,
     shutdown: &CancellationToken,
     mut scheduled: impl FnMut(Schedule),
 ) -> bool {
     let integration = attempts.integration();
+    let id = log.start();
+    let record = |outcome, attempts: u32, last_error: Option<String>| {
+        let delivery = Delivery {
+            at: OffsetDateTime::now_utc(),
+            receiver: n.receiver.to_string(),
+            integration,
+            reason: n.flush.reason.as_str(),
+            alerts: n.flush.alerts.len(),
+            outcome,
+            attempts,
+            last_error,
+        };
+        log.record(&n.flush.key, id, delivery);
+    };
+    let mut last_error: Option<String> = None;
     // Resumed from the outbox: the wait a retry asked for before the restart, and its deadline.
     let mut wait = n
         .schedule
@@ -105,6 +122,7 @@ pub async fn deliver(
         let err = match attempts.attempt(n).await {
             Ok(()) => {
                 count(metrics, n, integration, "sent");
+                record(Outcome::Sent, attempt.saturating_add(1), last_error);
                 tracing::info!(
                     receiver = %n.receiver,
                     integration,
@@ -121,8 +139,10 @@ pub async fn deliver(
         let left = deadline.map_or(Duration::MAX, |d| {
             d.saturating_duration_since(Instant::now())
         });
+        let error = err.to_string();
         if !err.is_retryable() || left.is_zero() {
             count(metrics, n, integration, "failed");
+            record(Outcome::Failed, attempt.saturating_add(1), Some(error));
             tracing::error!(
                 receiver = %n.receiver,
                 integration,
@@ -143,6 +163,12 @@ pub async fn deliver(
             first_attempt_at: Some(first),
             not_before: Some(clock::after(OffsetDateTime::now_utc(), wait)),
         });
+        record(
+            Outcome::Retrying,
+            attempt.saturating_add(1),
+            Some(error.clone()),
+        );
+        last_error = Some(error);
         metrics
             .notification_retries
             .get_or_create(&ReceiverLabels {

@@ -18,6 +18,7 @@ use tokio_util::task::TaskTracker;
 
 use super::attempt::Attempts;
 use super::{outbox, retry, Notification};
+use crate::deliveries::Deliveries;
 use crate::store::{Op, Store};
 use crate::telemetry::Metrics;
 
@@ -37,6 +38,8 @@ pub struct Worker {
     pub concurrency: usize,
     pub queue_gauge: Gauge,
     pub metrics: Arc<Metrics>,
+    /// The delivery log (outcomes, attempts, last errors).
+    pub deliveries: Arc<Deliveries>,
     pub store: Arc<Store>,
     pub shutdown: CancellationToken,
     /// Every delivery task, so shutdown can wait for those in flight.
@@ -68,6 +71,7 @@ impl Worker {
             self.queue_gauge.dec();
             let attempts = self.attempts.clone();
             let metrics = self.metrics.clone();
+            let deliveries = self.deliveries.clone();
             let shutdown = self.shutdown.clone();
             let store = self.store.clone();
             let retry_for = self.retry_for;
@@ -86,6 +90,7 @@ impl Worker {
                     &n,
                     retry_for,
                     &metrics,
+                    &deliveries,
                     &shutdown,
                     keep_schedule,
                 )

@@ -160,9 +160,15 @@ async fn serve(
         }
         Endpoint::ListAcks => acks::list(state),
         Endpoint::Decisions => api::decisions(state, &query()),
+        Endpoint::Deliveries => api::deliveries::of_group(state, &query()),
+        Endpoint::ReceiverStates => api::deliveries::receivers(state),
+        Endpoint::Plugins => api::plugins::list(state),
+        Endpoint::Routes => api::routes::get(state),
         Endpoint::Reload => api::reload(state).await,
         Endpoint::ShowAckLink => acks::link_page(state, arg).await,
         Endpoint::PostAckLink => acks::link_post(state, arg, req).await,
+        Endpoint::ConsolePage => crate::console::index(req.headers()),
+        Endpoint::ConsoleAsset => crate::console::asset(arg, req.headers()),
     }
 }
 

@@ -339,6 +339,21 @@ impl Store {
         }
     }
 
+    /// As [`Store::submit`], under `fence`: written only while the lease holds, and never
+    /// kept for a retry (the bookkeeping of a flush: a group's record deleted as it empties).
+    pub fn submit_fenced(&self, fence: Fence, ops: Vec<Op>) {
+        if let Some(tx) = &self.tx {
+            let request = Request {
+                fence: Some(fence),
+                keep: false,
+                ..Request::ops(ops, None)
+            };
+            if tx.send(request).is_err() {
+                tracing::warn!("store writer stopped; a bookkeeping write was not made");
+            }
+        }
+    }
+
     /// Whether the last write failed and its writes wait for the next attempt.
     pub fn is_failing(&self) -> bool {
         self.failing.load(Ordering::Relaxed)

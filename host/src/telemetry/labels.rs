@@ -38,6 +38,13 @@ pub struct LeaseChangeLabels {
     pub change: &'static str,
 }
 
+/// `campanile_cluster_feed_records_total`: `kind` is `silence`, `ack`, `plugin_state` or
+/// `alert`.
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct FeedLabels {
+    pub kind: &'static str,
+}
+
 /// `campanile_notifications_total`: `outcome` is `sent` or `failed` (for good).
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 pub struct NotifyLabels {

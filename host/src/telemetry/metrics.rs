@@ -13,8 +13,8 @@ use prometheus_client::metrics::histogram::Histogram;
 use prometheus_client::registry::{Registry, Unit};
 
 use super::labels::{
-    BuildLabels, CommitLabels, IngestLabels, LeaseChangeLabels, NotifyLabels, PluginFaultLabels,
-    PluginLabels, ReceiverLabels, RefusedLabels, ReloadLabels, SlowClientLabels,
+    BuildLabels, CommitLabels, FeedLabels, IngestLabels, LeaseChangeLabels, NotifyLabels,
+    PluginFaultLabels, PluginLabels, ReceiverLabels, RefusedLabels, ReloadLabels, SlowClientLabels,
 };
 use crate::store::Commit;
 
@@ -65,6 +65,11 @@ pub struct Metrics {
     pub cluster_database_reachable: Gauge,
     pub cluster_lease_changes: Family<LeaseChangeLabels, Counter>,
     pub cluster_round_duration: Histogram,
+    pub cluster_round_failures: Counter,
+    pub cluster_feed_records: Family<FeedLabels, Counter>,
+    pub cluster_feed_failures: Counter,
+    /// When the change feed was last read whole (the others' changes are at most this old).
+    pub cluster_feed_last_read: Gauge<f64, AtomicU64>,
 }
 
 impl Default for Metrics {
@@ -104,6 +109,10 @@ impl Metrics {
             cluster_database_reachable: Gauge::default(),
             cluster_lease_changes: Family::default(),
             cluster_round_duration: Histogram::new(COMMIT_BUCKETS),
+            cluster_round_failures: Counter::default(),
+            cluster_feed_records: Family::default(),
+            cluster_feed_failures: Counter::default(),
+            cluster_feed_last_read: Gauge::default(),
         };
         m.register_all()
     }
@@ -221,6 +230,27 @@ impl Metrics {
             self.cluster_round_duration.clone(),
         );
         r.register(
+            "cluster_round_failures",
+            "Lease rounds that failed or timed out (the database unreachable, slow or refusing)",
+            self.cluster_round_failures.clone(),
+        );
+        r.register(
+            "cluster_feed_records",
+            "Records other replicas changed, read from the change feed into this replica's memory",
+            self.cluster_feed_records.clone(),
+        );
+        r.register(
+            "cluster_feed_failures",
+            "Reads of the change feed that failed (the next one reads the same changes again)",
+            self.cluster_feed_failures.clone(),
+        );
+        r.register_with_unit(
+            "cluster_feed_last_read_timestamp",
+            "When the change feed was last read: what another replica changed before it is in memory here",
+            Unit::Seconds,
+            self.cluster_feed_last_read.clone(),
+        );
+        r.register(
             "http_connections",
             "HTTP connections open, including those kept for health probes past server.max_connections",
             self.http_connections.clone(),
@@ -277,6 +307,19 @@ impl Metrics {
         self.config_hash.set(hash);
         let now = time::OffsetDateTime::now_utc().unix_timestamp_nanos() as f64 / 1e9;
         self.config_last_reload_success_timestamp.set(now);
+    }
+
+    /// Records one read of the change feed that took in `records` (kind, count).
+    pub fn feed_read(&self, records: [(&'static str, usize); 4]) {
+        for (kind, n) in records {
+            if n > 0 {
+                self.cluster_feed_records
+                    .get_or_create(&FeedLabels { kind })
+                    .inc_by(n as u64);
+            }
+        }
+        let now = time::OffsetDateTime::now_utc().unix_timestamp_nanos() as f64 / 1e9;
+        self.cluster_feed_last_read.set(now);
     }
 
     /// Records one store transaction (the store's commit observer).

@@ -153,12 +153,21 @@ impl Postgres {
         self.process.take();
     }
 
-    /// Starts the server again on the same data and port (after [`Postgres::kill`]).
+    /// Starts the server again on the same data and port (after [`Postgres::kill`]). The
+    /// killed postmaster's backends end on their own a moment later; until they have, a new
+    /// postmaster refuses the data folder whose shared memory they still hold, so it is
+    /// tried again.
     pub async fn restart(&mut self) {
         self.kill();
-        if let Err(log) = self.spawn().await {
-            panic!("PostgreSQL did not start again:\n{log}");
+        let mut last = String::new();
+        for _ in 0..40 {
+            match self.spawn().await {
+                Ok(()) => return,
+                Err(log) => last = log,
+            }
+            tokio::time::sleep(Duration::from_millis(250)).await;
         }
+        panic!("PostgreSQL did not start again:\n{last}");
     }
 
     pub fn data_dir(&self) -> PathBuf {

@@ -70,6 +70,15 @@ macro_rules! receiver_enums {
             $($variant($config),)*
         }
 
+        impl ReceiverKind {
+            /// The `type` the receiver was configured with.
+            pub fn type_name(&self) -> &'static str {
+                match self {
+                    $(ReceiverKind::$variant(_) => $type,)*
+                }
+            }
+        }
+
         impl RawReceiver {
             fn name(&self) -> &str {
                 match self {
