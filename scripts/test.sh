@@ -11,6 +11,8 @@ missing=()
 for pkg in prometheus prometheus-alertmanager python3-aiosmtpd postgresql chromium; do
     dpkg -s "$pkg" >/dev/null 2>&1 || missing+=("$pkg")
 done
+# The Python SDK needs a python3 that makes venvs; the JavaScript SDK, Node 20 with npm.
+python3 -c 'import ensurepip, venv' 2>/dev/null || missing+=(python3-venv)
 command -v node >/dev/null 2>&1 || missing+=(nodejs)
 command -v npm >/dev/null 2>&1 || missing+=(npm)
 if [ ${#missing[@]} -gt 0 ]; then
@@ -28,12 +30,20 @@ cargo fmt --all --check
 cargo clippy --workspace --all-targets -- -D warnings
 cargo clippy --target wasm32-wasip2 -p severity-router -p escalation-policy -p replica-dedup -p team-ownership -p hostile-plugin -- -D warnings
 bash scripts/build-plugins.sh
+# The SDKs for Python and JavaScript: their own tests and their examples', natively.
+bash scripts/sdk-tests.sh
 # nextest runs the test binaries side by side (one slow end-to-end test no longer holds up the
-# rest); it does not run doctests, which cargo test does.
+# rest); it does not run doctests, which cargo test does. The Python and TypeScript plugins are
+# built by the campanile under test (`campanile plugin build`), so between building the tests
+# and running them.
 if cargo nextest --version >/dev/null 2>&1; then
+    cargo nextest run --workspace --no-run
+    bash scripts/build-sdk-plugins.sh
     cargo nextest run --workspace --no-fail-fast
     cargo test --workspace --doc
 else
+    cargo test --workspace --no-run
+    bash scripts/build-sdk-plugins.sh
     cargo test --workspace
 fi
 

@@ -34,6 +34,7 @@ pub mod mute;
 pub mod notify;
 pub mod pipeline;
 pub mod plugin;
+pub mod plugin_build;
 pub mod reload;
 pub mod route;
 pub mod server;

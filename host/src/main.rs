@@ -78,7 +78,8 @@ enum Command {
         /// Configuration file (TOML).
         file: PathBuf,
     },
-    /// Tools for plugin authors: check a component, dry-run it on recorded alerts.
+    /// Tools for plugin authors: build a Python plugin, check a component, dry-run it on
+    /// recorded alerts.
     Plugin {
         #[command(subcommand)]
         command: PluginCommand,
@@ -96,6 +97,16 @@ enum Command {
 
 #[derive(Subcommand)]
 enum PluginCommand {
+    /// Build a Python plugin (a module using the campanile-sdk package) into a component, with
+    /// the pinned componentize-py (`$CAMPANILE_COMPONENTIZE_PY`, else the one on PATH). Exits 2
+    /// if it cannot.
+    Build {
+        /// The plugin's module, e.g. `my_router.py`.
+        source: PathBuf,
+        /// Where to write the component; by default SOURCE with the extension `.wasm`.
+        #[arg(long, short)]
+        output: Option<PathBuf>,
+    },
     /// Compile a plugin and link it against the contract this campanile speaks; list what it
     /// imports and exports. Exits 2 if it does not load.
     Check {
@@ -242,6 +253,24 @@ fn count_routes(r: &campanile::config::RouteConfig) -> usize {
 
 fn plugin_tool(command: PluginCommand) -> ExitCode {
     match command {
+        PluginCommand::Build { source, output } => {
+            match campanile::plugin_build::build(&source, output.as_deref()) {
+                Ok(built) => {
+                    println!(
+                        "{}: built {} ({} bytes); check it with: campanile plugin check {}",
+                        source.display(),
+                        built.output.display(),
+                        built.bytes,
+                        built.output.display()
+                    );
+                    ExitCode::SUCCESS
+                }
+                Err(e) => {
+                    eprintln!("campanile plugin build: {e}");
+                    ExitCode::from(2)
+                }
+            }
+        }
         PluginCommand::Check { file } => {
             let config = standalone_config(&file).map(|c| c.plugins[0].clone());
             match config

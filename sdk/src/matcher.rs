@@ -136,3 +136,41 @@ impl Group {
             .filter(move |alert| matcher.matches(alert))
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The table every SDK checks its matchers against (`sdk/matcher-cases.json`).
+    #[test]
+    fn the_shared_cases() {
+        let table: serde_json::Value =
+            serde_json::from_str(include_str!("../matcher-cases.json")).expect("valid JSON");
+        let cases = table["cases"].as_array().expect("a list of cases");
+        assert!(cases.len() > 10);
+        for case in cases {
+            let name = case["name"].as_str().unwrap();
+            let values: Vec<&str> = case["values"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|v| v.as_str().unwrap())
+                .collect();
+            let matcher = match case["op"].as_str().unwrap() {
+                "=" => Matcher::eq(name, values[0]),
+                "!=" => Matcher::neq(name, values[0]),
+                "in" => Matcher::one_of(name, &values),
+                other => panic!("unknown op {other}"),
+            };
+            let labels = LabelSet::from_pairs(
+                case["labels"]
+                    .as_object()
+                    .unwrap()
+                    .iter()
+                    .map(|(k, v)| (k.as_str(), v.as_str().unwrap())),
+            );
+            let expected = case["matches"].as_bool().unwrap();
+            assert_eq!(matcher.matches_labels(&labels), expected, "{case}");
+        }
+    }
+}

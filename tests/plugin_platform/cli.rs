@@ -1,5 +1,5 @@
-//! `campanile plugin check` (the contract a plugin was built against, and what does not load)
-//! and `campanile plugin test` (a dry run of recorded alerts).
+//! `campanile plugin check` (the contract a plugin was built against, and what does not load),
+//! `campanile plugin test` (a dry run of recorded alerts) and `campanile plugin build`'s errors.
 
 use serde_json::json;
 
@@ -56,8 +56,29 @@ fn plugin_check_names_the_contract_and_refuses_what_does_not_load() {
     assert_eq!(code, 2, "{err}");
     assert!(
         err.contains("does not fit the campanile:router@0.3.0 contract")
-            && err.contains("rebuild it with campanile-sdk 0.3")
-            && err.contains("campanile:router/host@0.2.0"),
+            && err.contains("built for campanile:router 0.2.0")
+            && err.contains("campanile-sdk 0.3 for Rust")
+            && err.contains("`campanile plugin build` for Python"),
+        "{err}"
+    );
+
+    // A JavaScript component built without `-d http -d fetch-event` imports wasi:http: the
+    // error names that import and the flags, not a Rust SDK.
+    let http = dir.path().join("http.wasm");
+    let component = wat::parse_str(
+        r#"(component
+            (import "wasi:http/types@0.2.3" (instance
+                (export "now" (func (result s64)))))
+        )"#,
+    )
+    .unwrap();
+    std::fs::write(&http, component).unwrap();
+    let (code, _, err) = campanile_cli(&["plugin", "check", http.to_str().unwrap()]);
+    assert_eq!(code, 2, "{err}");
+    assert!(
+        err.contains("imports wasi:http/types@0.2.3")
+            && err.contains("-d http -d fetch-event")
+            && !err.contains("campanile-sdk 0.3"),
         "{err}"
     );
 }
@@ -180,4 +201,35 @@ group_by = ["alertname"]
     let (code, out, _) = run(&hostile);
     assert_eq!(code, 1, "{out}");
     assert!(out.contains("told: fallback, chat\n"), "{out}");
+}
+
+/// `campanile plugin build` says what is missing and how to install it, and which tool builds a
+/// plugin in another language. (Building for real is `scripts/build-sdk-plugins.sh`, whose
+/// components the other tests route with.)
+#[test]
+fn plugin_build_names_the_missing_toolchain_and_the_right_tool() {
+    let dir = tempfile::tempdir().unwrap();
+    let app = dir.path().join("my_router.py");
+    std::fs::write(&app, "from campanile_sdk import router\n").unwrap();
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_campanile"))
+        .args(["plugin", "build", app.to_str().unwrap()])
+        .env("CAMPANILE_COMPONENTIZE_PY", dir.path().join("nowhere"))
+        .output()
+        .expect("run campanile");
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(
+        err.contains("componentize-py was not found")
+            && err.contains("pip install componentize-py==0.25.1 campanile-sdk"),
+        "{err}"
+    );
+
+    let js = dir.path().join("router.ts");
+    std::fs::write(&js, "").unwrap();
+    let (code, _, err) = campanile_cli(&["plugin", "build", js.to_str().unwrap()]);
+    assert_eq!(code, 2, "{err}");
+    assert!(
+        err.contains("npm run build") && err.contains("sdk/js/README.md"),
+        "{err}"
+    );
 }

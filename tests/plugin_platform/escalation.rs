@@ -1,14 +1,20 @@
 //! The `escalation-policy` example plugin escalates with `wake-after` (chat, then the primary
-//! after 2 s, then the secondary after 4 s) until someone acknowledges the group.
+//! after 2 s, then the secondary after 4 s) until someone acknowledges the group; the escalation
+//! itself is checked for each language the example is written in (Rust, Python).
 
 use std::time::Duration;
 
 use serde_json::{json, Value};
 
+use super::languages::Language;
 use super::{count_for, post};
 use crate::harness::*;
 
 fn config(sink: &HttpPeer) -> String {
+    config_with(sink, &escalation_wasm())
+}
+
+fn config_with(sink: &HttpPeer, plugin: &std::path::Path) -> String {
     format!(
         r#"
 [[receivers]]
@@ -48,14 +54,27 @@ repeat_interval = "4h"
         chat = sink.url("/chat"),
         primary = sink.url("/primary"),
         secondary = sink.url("/secondary"),
-        plugin = escalation_wasm().display(),
+        plugin = plugin.display(),
     )
 }
 
 #[tokio::test]
 async fn unacknowledged_group_escalates_chat_primary_secondary() {
+    escalates_chat_primary_secondary(Language::Rust).await;
+}
+
+#[tokio::test]
+async fn unacknowledged_group_escalates_in_python_too() {
+    escalates_chat_primary_secondary(Language::Python).await;
+}
+
+async fn escalates_chat_primary_secondary(language: Language) {
     let sink = HttpPeer::start().await;
-    let campanile = Campanile::start(&config(&sink)).await;
+    let plugin = language.example("escalation_policy");
+    let campanile = Launch::new(&config_with(&sink, &plugin))
+        .shared_plugin_cache()
+        .start()
+        .await;
     let name = unique("Escalate");
     post(&campanile, &name).await;
 

@@ -260,3 +260,115 @@ async fn plugin_answer_past_max_output_falls_back() {
 async fn plugin_giant_answer_falls_back() {
     faults_fall_back("giant", "memory").await;
 }
+
+/// The hostile plugin in Python (`tests/plugins/python-hostile`), at the default memory limit,
+/// one configured plugin per mode in one campanile: a loop, runaway memory and an exception
+/// each fall back to the route's receiver, counted by kind, while the same build in mode `ok`
+/// routes; a fault leaves each plugin usable for the next group; and the instance that routed
+/// the first `ok` group, although its interpreter fills more than half the memory limit, is
+/// kept warm for the second.
+#[tokio::test(flavor = "multi_thread")]
+async fn python_plugin_faults_fall_back() {
+    const MODES: [(&str, &str); 3] = [
+        ("loop", "timeout"),
+        ("memory", "memory"),
+        ("exception", "error"),
+    ];
+    let sink = HttpPeer::start().await;
+    let plugin = crate::languages::Language::Python.example("hostile");
+    let mut config = format!(
+        r#"
+[[receivers]]
+name = "fallback"
+type = "webhook"
+url = "{fallback}"
+
+[[receivers]]
+name = "named"
+type = "webhook"
+url = "{named}"
+
+[route]
+receiver = "fallback"
+plugin = "py-ok"
+group_by = ["alertname"]
+group_wait = "0s"
+group_interval = "1s"
+repeat_interval = "1h"
+"#,
+        fallback = sink.url("/fallback"),
+        named = sink.url("/named"),
+    );
+    for mode in ["ok", "loop", "memory", "exception"] {
+        config += &format!(
+            "\n[[plugins]]\nname = \"py-{mode}\"\npath = '{}'\ntimeout = \"500ms\"\n\
+             [plugins.config]\nmode = \"{mode}\"\nreceiver = \"named\"\n",
+            plugin.display()
+        );
+    }
+    for (mode, _) in MODES {
+        config += &format!(
+            "\n[[route.routes]]\nmatchers = ['mode=\"{mode}\"']\nreceiver = \"fallback\"\n\
+             plugin = \"py-{mode}\"\ngroup_by = [\"alertname\"]\ngroup_wait = \"0s\"\n"
+        );
+    }
+    let campanile = Launch::new(&config).shared_plugin_cache().start().await;
+
+    for round in ["First", "Again"] {
+        let name = |mode: &str| format!("E2EPy{round}{mode}");
+        let mut alerts = vec![json!({"labels": {"alertname": name("ok"), "mode": "ok"}})];
+        for (mode, _) in MODES {
+            alerts.push(json!({"labels": {"alertname": name(mode), "mode": mode}}));
+        }
+        let started = Instant::now();
+        let reply = campanile.post_alerts(&json!(alerts)).await;
+        assert_eq!(reply.status, 200, "{reply:?}");
+        assert!(
+            started.elapsed() < RESPONSIVE,
+            "posting took {:?}",
+            started.elapsed()
+        );
+        let faulty: Vec<String> = MODES.iter().map(|(mode, _)| name(mode)).collect();
+        let faulty: Vec<&str> = faulty.iter().map(String::as_str).collect();
+        wait_delivered_while_healthy(&campanile, &sink, "/fallback", &faulty).await;
+        wait_delivered_while_healthy(&campanile, &sink, "/named", &[&name("ok")]).await;
+    }
+    for (mode, kind) in MODES {
+        let plugin = format!("py-{mode}");
+        let faults = campanile
+            .metric(
+                "campanile_plugin_faults_total",
+                &[("plugin", &plugin), ("kind", kind)],
+            )
+            .await;
+        assert_eq!(faults, 2.0, "{mode}: expected two faults of kind {kind}");
+    }
+    let ok_faults = campanile
+        .metric("campanile_plugin_faults_total", &[("plugin", "py-ok")])
+        .await;
+    assert_eq!(ok_faults, 0.0);
+    assert!(
+        campanile.log().contains("ZeroDivisionError"),
+        "the exception is logged by name"
+    );
+    let mut titles = Vec::new();
+    for payload in sink.payloads("/named") {
+        let decisions = campanile
+            .decisions(payload["groupKey"].as_str().unwrap())
+            .await;
+        titles.push(decisions[0]["actions"][0].clone());
+        let alerts = webhook_alerts(&payload);
+        assert!(
+            alerts.iter().all(|a| a["labels"]["mode"] == "ok"),
+            "a faulty mode reached the plugin's receiver: {payload:#}"
+        );
+    }
+    assert_eq!(
+        titles,
+        [
+            json!("notify named title=\"python ok 1\""),
+            json!("notify named title=\"python ok 2\"")
+        ],
+        "the second call met the instance the first one left"
+    );
+}

@@ -5,8 +5,10 @@
 //! - `examples.rs`: `replica-dedup` folds HA replicas as the identity plugin, a faulty identity
 //!   plugin costs only the folding, `team-ownership` routes through the host's lookups;
 //! - `reload.rs`: a plugin swapped by reload, by replacing its file or by SIGHUP, under load;
-//! - `cli.rs`: `campanile plugin check` and `campanile plugin test`;
-//! - `faults.rs`: a hostile plugin never loses an alert nor stalls campanile.
+//! - `cli.rs`: `campanile plugin check`, `campanile plugin test` and `campanile plugin build`;
+//! - `faults.rs`: a hostile plugin never loses an alert nor stalls campanile, in Rust or Python;
+//! - `severity.rs`: one table of `severity-router` cases, routed by the Rust, Python and
+//!   TypeScript builds of the example (`languages.rs` says where each build is).
 
 #[path = "../harness/mod.rs"]
 mod harness;
@@ -15,7 +17,9 @@ mod cli;
 mod escalation;
 mod examples;
 mod faults;
+mod languages;
 mod reload;
+mod severity;
 
 use serde_json::json;
 

@@ -7,14 +7,16 @@
 //! (at most [`IDLE_PER_PLUGIN`]) for the next call, which then pays only for the call itself,
 //! not for instantiating a component and its WASI imports. An instance that faulted (trap,
 //! deadline, memory cap) is dropped, as is one that has served [`CALLS_PER_INSTANCE`] calls or
-//! holds more than half its memory limit, so a leak in a plugin's heap never turns into a
-//! fault. Plugins must therefore keep nothing between calls in their own globals (the SDK
+//! has grown past half the room its memory limit left it after its first call, so a leak in a
+//! plugin's heap never turns into a fault, while a plugin whose interpreter alone fills most of
+//! the limit (Python, JavaScript) stays warm. Plugins must therefore keep nothing between calls in their own globals (the SDK
 //! says so): what must outlive a call goes to the host's plugin state.
 
 pub(crate) mod bindings;
 pub(crate) mod convert;
 mod fault;
 mod host;
+mod link;
 mod pool;
 mod state;
 
@@ -45,9 +47,6 @@ pub use state::{PluginState, StateError};
 /// version do not link.
 pub const CONTRACT: &str = "campanile:router@0.3.0";
 
-/// The SDK release that builds components for [`CONTRACT`].
-const SDK_VERSION: &str = "0.3";
-
 /// How often the epoch advances; deadlines are counted in these ticks.
 const EPOCH_TICK: Duration = Duration::from_millis(5);
 
@@ -74,11 +73,16 @@ pub enum LoadError {
         path: String,
         reason: String,
     },
+    /// `advice` says which import is wrong and how to rebuild ([`link::advice`]).
     #[error(
-        "plugin {plugin:?}: does not fit the {CONTRACT} contract this host speaks \
-         (rebuild it with campanile-sdk {SDK_VERSION}): {reason}"
+        "plugin {plugin:?}: does not fit the {CONTRACT} contract this host speaks: \
+         {reason}{advice}"
     )]
-    Link { plugin: String, reason: String },
+    Link {
+        plugin: String,
+        reason: String,
+        advice: String,
+    },
     #[error("cannot start the plugin engine: {0}")]
     Engine(String),
 }
@@ -419,9 +423,13 @@ fn load_one(
         path: path.clone(),
         reason: format!("{e:#}"),
     })?;
-    let link = |e: wasmtime::Error| LoadError::Link {
-        plugin: config.name.clone(),
-        reason: format!("{e:#}"),
+    let link = |e: wasmtime::Error| {
+        let reason = format!("{e:#}");
+        LoadError::Link {
+            plugin: config.name.clone(),
+            advice: link::advice(&reason),
+            reason,
+        }
     };
     let pre = RouterPre::new(linker.instantiate_pre(&component).map_err(link)?).map_err(link)?;
     let version = digest(bytes);

@@ -34,6 +34,9 @@ pub(super) struct Warm {
     pub(super) router: Router,
     /// Calls it has served.
     pub(super) calls: u32,
+    /// The memory it held after its first call: what the plugin needs to run, against which
+    /// [`keeps`] measures growth.
+    pub(super) settled: Option<usize>,
 }
 
 impl LoadedPlugin {
@@ -67,10 +70,16 @@ impl LoadedPlugin {
 
     /// Keeps an instance whose call ended cleanly for the next call, if [`keeps`] says so.
     /// (One whose call faulted is never checked in: the caller drops it.)
-    pub(super) fn checkin(&self, warm: Warm) {
+    pub(super) fn checkin(&self, mut warm: Warm) {
         let mut idle = self.idle.lock().expect("idle instances lock");
         let in_use = warm.store.data().limiter.in_use;
-        if keeps(warm.calls, in_use, self.config.memory_limit, idle.len()) {
+        let settled = *warm.settled.get_or_insert(in_use);
+        let memory = Memory {
+            settled,
+            in_use,
+            limit: self.config.memory_limit,
+        };
+        if keeps(warm.calls, memory, idle.len()) {
             idle.push(warm);
         }
     }
@@ -86,6 +95,7 @@ impl LoadedPlugin {
                 store,
                 router,
                 calls: 0,
+                settled: None,
             }),
             Err(e) => Err(match classify(&store, &self.config, e) {
                 PluginFault::Trap(msg) => PluginFault::Instantiate(msg),
@@ -95,12 +105,34 @@ impl LoadedPlugin {
     }
 }
 
-/// Whether an instance that has served `calls` calls and holds `in_use` bytes of its
-/// `memory_limit` is kept warm, with `idle` instances kept already: not worn (fewer than
-/// [`CALLS_PER_INSTANCE`] calls, at most half its memory limit in use, so a leak in a plugin's
-/// heap is recycled before it becomes a fault) and room among the idle ([`IDLE_PER_PLUGIN`]).
-pub(super) fn keeps(calls: u32, in_use: usize, memory_limit: usize, idle: usize) -> bool {
-    let worn = calls >= CALLS_PER_INSTANCE || in_use > memory_limit / 2;
+/// An instance's linear memory, in bytes.
+#[derive(Debug, Clone, Copy)]
+pub(super) struct Memory {
+    /// What it held after its first call: the plugin's own size (a Rust plugin's 1–2 MiB, an
+    /// interpreter's heap of 10 MiB or more).
+    pub settled: usize,
+    /// What it holds now.
+    pub in_use: usize,
+    /// The plugin's `memory_limit`.
+    pub limit: usize,
+}
+
+impl Memory {
+    /// Whether the instance has grown past half the room it had after its first call: a leak
+    /// in a plugin's heap is recycled before it becomes a fault, while a large plugin that
+    /// does not grow (a Python or JavaScript one, most of whose memory is its interpreter) is
+    /// kept however close its size is to the limit.
+    fn grown(self) -> bool {
+        let room = self.limit.saturating_sub(self.settled);
+        self.in_use > self.settled + room / 2
+    }
+}
+
+/// Whether an instance that has served `calls` calls with `memory` is kept warm, with `idle`
+/// instances kept already: not worn (fewer than [`CALLS_PER_INSTANCE`] calls, not grown past
+/// half its room, see [`Memory::grown`]) and room among the idle ([`IDLE_PER_PLUGIN`]).
+pub(super) fn keeps(calls: u32, memory: Memory, idle: usize) -> bool {
+    let worn = calls >= CALLS_PER_INSTANCE || memory.grown();
     !worn && idle < IDLE_PER_PLUGIN
 }
 
@@ -110,27 +142,47 @@ mod tests {
 
     const MIB: usize = 1 << 20;
 
+    fn memory(settled: usize, in_use: usize) -> Memory {
+        Memory {
+            settled,
+            in_use,
+            limit: 16 * MIB,
+        }
+    }
+
     #[test]
     fn a_clean_instance_is_kept_until_worn_or_the_idle_list_is_full() {
-        assert!(keeps(1, MIB, 16 * MIB, 0), "fresh");
+        assert!(keeps(1, memory(MIB, MIB), 0), "fresh");
         assert!(keeps(
             CALLS_PER_INSTANCE - 1,
-            8 * MIB,
-            16 * MIB,
+            memory(MIB, 8 * MIB),
             IDLE_PER_PLUGIN - 1
         ));
         assert!(
-            !keeps(CALLS_PER_INSTANCE, MIB, 16 * MIB, 0),
+            !keeps(CALLS_PER_INSTANCE, memory(MIB, MIB), 0),
             "worn by calls"
         );
         assert!(
-            !keeps(1, 8 * MIB + 1, 16 * MIB, 0),
-            "memory grown past half its limit"
-        );
-        assert!(
-            !keeps(1, MIB, 16 * MIB, IDLE_PER_PLUGIN),
+            !keeps(1, memory(MIB, MIB), IDLE_PER_PLUGIN),
             "enough kept already"
         );
+    }
+
+    #[test]
+    fn memory_counts_growth_past_half_the_room_left_after_the_first_call() {
+        // A 1 MiB plugin under 16 MiB has 15 MiB of room: recycled past 8.5 MiB.
+        assert!(keeps(2, memory(MIB, 8 * MIB + MIB / 2), 0));
+        assert!(!keeps(2, memory(MIB, 8 * MIB + MIB / 2 + 1), 0), "grown");
+        // An interpreter that settles at 12 MiB is kept at 12 MiB (past half the limit), and
+        // recycled only once it grows past 14 MiB.
+        assert!(
+            keeps(500, memory(12 * MIB, 12 * MIB), 0),
+            "large but steady"
+        );
+        assert!(keeps(2, memory(12 * MIB, 14 * MIB), 0));
+        assert!(!keeps(2, memory(12 * MIB, 14 * MIB + 1), 0), "grown");
+        // One that settled at the limit has no room: any growth recycles it.
+        assert!(keeps(2, memory(16 * MIB, 16 * MIB), 0));
     }
 
     /// The pool of a real component: the `hostile` test plugin, which misbehaves on request
@@ -241,9 +293,10 @@ mod tests {
         }
 
         #[test]
-        fn an_instance_past_half_its_memory_is_recycled_before_it_faults() {
+        fn an_instance_grown_past_half_its_room_is_recycled_before_it_faults() {
             // `leak` keeps 2 MiB per call in the instance's heap and says how many calls'
-            // worth it holds: under 8 MiB, the instance that holds more than 4 MiB is let go.
+            // worth it holds. Under 8 MiB an instance holds about 3 MiB after its first call,
+            // leaving 5 MiB of room: past 3 + 2.5 MiB it is let go.
             let runtime = runtime("leak", 8 * MIB);
             let titles: Vec<String> = (0..6)
                 .map(|_| {
@@ -254,11 +307,11 @@ mod tests {
                     }
                 })
                 .collect();
-            // After its second call an instance holds more than 4 MiB, so it is let go and
-            // the third call starts afresh; kept, it would hit the cap at its fourth call.
+            // After its third call an instance holds about 7 MiB, so it is let go and the
+            // fourth call starts afresh; kept, it would hit the cap at its fourth call.
             assert_eq!(
                 titles,
-                ["leak 1", "leak 2", "leak 1", "leak 2", "leak 1", "leak 2"]
+                ["leak 1", "leak 2", "leak 3", "leak 1", "leak 2", "leak 3"]
             );
         }
     }

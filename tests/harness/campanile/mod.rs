@@ -28,6 +28,7 @@ pub struct Launch {
     files: Vec<(String, PathBuf)>,
     wrapper: Vec<String>,
     env: Vec<(String, String)>,
+    shared_cache: bool,
 }
 
 impl Launch {
@@ -39,6 +40,7 @@ impl Launch {
             files: Vec::new(),
             wrapper: Vec::new(),
             env: Vec::new(),
+            shared_cache: false,
         }
     }
 
@@ -69,6 +71,16 @@ impl Launch {
         self
     }
 
+    /// Shares one plugin compile cache with every other test that asks for it: the store's
+    /// `data/plugin-cache` is a link to [`shared_plugin_cache`]. A Python or JavaScript plugin
+    /// takes seconds to compile and a fraction of one to load from the cache, so each is
+    /// compiled once per test run, not once per campanile. The config must keep the default
+    /// store path (`data/campanile.redb`).
+    pub fn shared_plugin_cache(mut self) -> Launch {
+        self.shared_cache = true;
+        self
+    }
+
     /// Starts campanile and waits for `/-/ready`; panics with its log if it exits first.
     pub async fn start(self) -> Campanile {
         let config = self.config.clone();
@@ -89,6 +101,11 @@ impl Launch {
         };
         let config_path = dir.join("campanile.toml");
         std::fs::write(&config_path, &self.config).expect("write config");
+        if self.shared_cache {
+            std::fs::create_dir_all(dir.join("data")).expect("create the store folder");
+            std::os::unix::fs::symlink(shared_plugin_cache(), dir.join("data/plugin-cache"))
+                .expect("link the shared plugin cache");
+        }
         for (name, source) in &self.files {
             std::fs::copy(source, dir.join(name)).unwrap_or_else(|e| {
                 panic!("copy {} into the config folder: {e}", source.display())
@@ -102,12 +119,21 @@ impl Launch {
             config_path,
             wrapper: self.wrapper,
             env: self.env,
+            shared_cache: self.shared_cache,
             runs: 0,
             _temp: temp,
         };
         campanile.spawn().await?;
         Ok(campanile)
     }
+}
+
+/// The compile cache shared by the launches that ask for it ([`Launch::shared_plugin_cache`]),
+/// in the build's folder for test files.
+pub fn shared_plugin_cache() -> PathBuf {
+    let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join("plugin-cache");
+    std::fs::create_dir_all(&dir).expect("create the shared plugin cache");
+    dir
 }
 
 /// Why campanile did not become ready: how it exited, and what it logged.
@@ -122,7 +148,7 @@ impl fmt::Display for NotStarted {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self.status {
             Some(status) => write!(f, "campanile exited with {status}")?,
-            None => write!(f, "campanile wrote no address within {PATIENCE:?}")?,
+            None => write!(f, "campanile wrote no address in time")?,
         }
         write!(f, "; log:\n{}", self.log)
     }
@@ -140,6 +166,8 @@ pub struct Campanile {
     config_path: PathBuf,
     wrapper: Vec<String>,
     env: Vec<(String, String)>,
+    /// Whether it uses [`shared_plugin_cache`]: its starts take turns with other processes'.
+    shared_cache: bool,
     /// How many times the process was started (its logs are `campanile-N.log`).
     runs: u32,
     // Last, so the folder (config, log) outlives the process.
@@ -157,6 +185,14 @@ impl Campanile {
     /// through `address-N`) and waits for `/-/ready`.
     async fn spawn(&mut self) -> Result<(), NotStarted> {
         self.runs += 1;
+        // Starts that share the cache take turns, so that a plugin the cache lacks is compiled
+        // by the first of them while the others wait, then load it from the cache.
+        let _turn = self.shared_cache.then(|| {
+            let lock = std::fs::File::create(shared_plugin_cache().with_extension("lock"))
+                .expect("create the shared plugin cache's lock");
+            lock.lock().expect("lock the shared plugin cache");
+            lock
+        });
         let address_file = self.dir.join(format!("address-{}", self.runs));
         let mut command = match self.wrapper.split_first() {
             None => Command::new(BINARY),
@@ -182,10 +218,11 @@ impl Campanile {
         }
         command.envs(self.env.iter().map(|(k, v)| (k, v)));
         let log = self.dir.join(format!("campanile-{}.log", self.runs));
+        let patience = self.start_patience();
         let process = self
             .process
             .insert(Process::spawn("campanile", command, &log));
-        let deadline = Instant::now() + PATIENCE;
+        let deadline = Instant::now() + patience;
         let addr = loop {
             if let Ok(text) = std::fs::read_to_string(&address_file) {
                 break text.trim().to_string();
@@ -213,6 +250,17 @@ impl Campanile {
                 status: process.exited(),
                 log: process.log(),
             }),
+        }
+    }
+
+    /// How long a start may take to write its address: [`PATIENCE`], or four times that for a
+    /// start on the shared cache, which may have to compile a Python or JavaScript plugin (tens
+    /// of seconds of Cranelift on a busy 2-core machine) for every test after it.
+    fn start_patience(&self) -> Duration {
+        if self.shared_cache {
+            4 * PATIENCE
+        } else {
+            PATIENCE
         }
     }
 

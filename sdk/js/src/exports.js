@@ -1,0 +1,64 @@
+// The component's exports, `route` and `identity` as wit/router.wit declares them, converting
+// between componentize-js's values and the SDK's types. The entry module the build generates
+// imports the plugin (which registers its router) and re-exports these.
+
+import { Labels } from "./labels.js";
+import { Alert, Group } from "./model.js";
+import { decide, identify } from "./router.js";
+
+const labelsIn = (set) => Labels.packed(set.text, set.ends);
+const ms = (value) => (value === undefined || value === null ? undefined : Number(value));
+
+function groupIn(g) {
+  return new Group({
+    key: g.key,
+    route: g.route,
+    receiver: g.receiver,
+    groupLabels: labelsIn(g.groupLabels),
+    commonLabels: labelsIn(g.commonLabels),
+    alerts: g.alerts.map(
+      (a) =>
+        new Alert({
+          fingerprint: a.fingerprint,
+          status: a.status,
+          labels: labelsIn(a.labels),
+          annotations: labelsIn(a.annotations),
+          startsAt: Number(a.startsAt),
+          endsAt: ms(a.endsAt),
+          generatorUrl: a.generatorUrl,
+        }),
+    ),
+    reason: g.reason,
+    acknowledged: g.acknowledged ? { by: g.acknowledged.by, comment: g.acknowledged.comment, at: Number(g.acknowledged.at) } : undefined,
+    sent: g.sent.map((s) => ({ receiver: s.receiver, reason: s.reason, at: Number(s.at) })),
+  });
+}
+
+function actionOut(action) {
+  switch (action.kind) {
+    case "notify":
+      return { tag: "notify", val: { receiver: action.receiver, title: action.title, body: action.body, severity: action.severity } };
+    case "suppress":
+      return { tag: "suppress", val: action.reason };
+    default:
+      return { tag: "wake-after", val: action.seconds };
+  }
+}
+
+/** `route`: the plugin's decision; an exception becomes the call's error (`err`). */
+export function route(group) {
+  let actions;
+  try {
+    actions = decide(groupIn(group));
+  } catch (failure) {
+    const name = failure?.name ?? "Error";
+    throw `${name}: ${failure?.message ?? String(failure)}`.slice(0, 1000);
+  }
+  return actions.map(actionOut);
+}
+
+/** `identity`: the labels that identify an alert, or undefined for all of them. */
+export function identity(labels) {
+  const kept = identify(labelsIn(labels));
+  return kept === undefined ? undefined : { text: kept.text, ends: kept.ends };
+}

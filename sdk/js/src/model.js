@@ -1,0 +1,82 @@
+// The contract's data types as plain JavaScript: Group, Alert, Severity and their kin, mirroring
+// wit/router.wit and the Rust SDK. The component's bindings are converted at the edge
+// (exports.js), so a plugin and its tests never see them.
+
+/** How urgent a notification is, most urgent first. */
+export const Severity = Object.freeze({ CRITICAL: "critical", ERROR: "error", WARNING: "warning", INFO: "info" });
+const RANK = { critical: 0, error: 1, warning: 2, info: 3 };
+const NAMES = { critical: "critical", page: "critical", error: "error", warning: "warning", warn: "warning", info: "info" };
+
+/** Reads a `severity` label as the host does: case and surrounding spaces ignored, `page` is
+ * critical, `warn` is warning; anything else is undefined. */
+export function severityFromLabel(value) {
+  const name = value.trim().toLowerCase();
+  return Object.hasOwn(NAMES, name) ? NAMES[name] : undefined;
+}
+
+/** Whether severity `a` is more urgent than `b`. */
+export function moreUrgent(a, b) {
+  return RANK[a] < RANK[b];
+}
+
+/** Why a group is routed now. */
+export const NotifyReason = Object.freeze({
+  FIRST: "first",
+  NEW_ALERTS: "new-alerts",
+  SOME_RESOLVED: "some-resolved",
+  ALL_RESOLVED: "all-resolved",
+  REPEAT: "repeat",
+  WAKE: "wake",
+});
+
+/** One alert of a group, as deduplicated by the host. */
+export class Alert {
+  constructor({ fingerprint, status, labels, annotations, startsAt, endsAt, generatorUrl = "" }) {
+    this.fingerprint = fingerprint;
+    this.status = status;
+    this.labels = labels;
+    this.annotations = annotations;
+    this.startsAt = startsAt;
+    this.endsAt = endsAt;
+    this.generatorUrl = generatorUrl;
+  }
+  get name() { return this.labels.get("alertname"); }
+  get isFiring() { return this.status === "firing"; }
+  get severity() {
+    const value = this.labels.get("severity");
+    return value === undefined ? undefined : severityFromLabel(value);
+  }
+}
+
+/** An aggregation group that is due for a notification: what a router decides about. */
+export class Group {
+  constructor({ key, route, receiver, groupLabels, commonLabels, alerts, reason = "first", acknowledged, sent = [] }) {
+    this.key = key;
+    this.route = route;
+    this.receiver = receiver;
+    this.groupLabels = groupLabels;
+    this.commonLabels = commonLabels;
+    this.alerts = alerts;
+    this.reason = reason;
+    this.acknowledged = acknowledged;
+    this.sent = sent;
+  }
+  get firing() { return this.alerts.filter((a) => a.isFiring); }
+  get resolved() { return this.alerts.filter((a) => !a.isFiring); }
+  get isAcknowledged() { return this.acknowledged !== undefined; }
+  /** The most urgent severity among the firing alerts, or all alerts when none fires. */
+  get highestSeverity() {
+    const firing = this.firing;
+    let best;
+    for (const alert of firing.length ? firing : this.alerts) {
+      const s = alert.severity;
+      if (s !== undefined && (best === undefined || moreUrgent(s, best))) best = s;
+    }
+    return best;
+  }
+  get firstSentAt() {
+    return this.sent.length ? Math.min(...this.sent.map((s) => s.at)) : undefined;
+  }
+  wasSentTo(receiver) { return this.sent.some((s) => s.receiver === receiver); }
+  matching(matcher) { return this.alerts.filter((a) => matcher.matches(a)); }
+}
