@@ -80,11 +80,16 @@ pub async fn run(plan: Plan) -> Result<Report> {
     let mut posted = Vec::new();
     for n in probes.clone() {
         posted.push((n, Instant::now()));
+        // As Prometheus: a probe one replica refuses still counts if another took it.
+        let mut refused = Vec::new();
         for conn in &mut conns {
             let status = conn.post_json(ALERTS_PATH, alerts::probe_body(n)).await?;
             if !status.is_success() {
-                bail!("posting probe {n}: {status}");
+                refused.push(status);
             }
+        }
+        if refused.len() == conns.len() {
+            bail!("probe {n} refused by every replica: {refused:?}");
         }
         if !plan.interval.is_zero() {
             tokio::time::sleep(plan.interval).await;
