@@ -30,9 +30,15 @@ async fn a_crash_after_end_only_refreshes_restores_the_alert_still_firing() {
     let received = HttpPeer::start().await;
     let mut node = start(dir.path(), &config(&received.addr(), "immediate")).await;
     let name = harness::unique("Refreshed");
+    // As Prometheus sends a firing alert: the same start every time, the end a lead ahead.
+    let started = rfc3339(OffsetDateTime::now_utc());
     let send = async |node: &harness::Campanile| {
         let now = OffsetDateTime::now_utc();
-        let body = json!([{"labels": {"alertname": name}, "endsAt": rfc3339(now + LEAD)}]);
+        let body = json!([{
+            "labels": {"alertname": name},
+            "startsAt": started,
+            "endsAt": rfc3339(now + LEAD),
+        }]);
         assert_eq!(node.post_alerts(&body).await.status, 200);
         now
     };
