@@ -208,13 +208,20 @@ async fn example_alertmanager_forwards_to_campanile() {
         .wait_for_labelled("/pager", "alertname", &alertname)
         .await;
     assert_eq!(payload["receiver"], "pager", "payload: {payload}");
-    let received = campanile
-        .metric(
-            "campanile_alerts_received_total",
-            &[("endpoint", "webhook_v4"), ("outcome", "accepted")],
-        )
-        .await;
-    assert!(received >= 1.0, "webhook_v4 accepted counter is {received}");
+    // Counted once the alert is durable, which may come after the notification: grouping
+    // starts while the commit is written.
+    wait_until("the webhook_v4 accepted counter", PATIENCE, async || {
+        let received = campanile
+            .metric(
+                "campanile_alerts_received_total",
+                &[("endpoint", "webhook_v4"), ("outcome", "accepted")],
+            )
+            .await;
+        (received >= 1.0)
+            .then_some(())
+            .ok_or_else(|| format!("webhook_v4 accepted counter is {received}"))
+    })
+    .await;
 }
 
 #[tokio::test(flavor = "multi_thread")]

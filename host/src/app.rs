@@ -149,11 +149,16 @@ pub async fn start(
     let deliveries = receivers.in_flight();
     let routes = Arc::new(RouteTable::new(&config.route));
     let expired = store.clone();
-    let cache = Arc::new(AlertCache::with_expiry_hook(
+    let cache = AlertCache::with_expiry_hook(
         config.limits.max_alerts,
         config.ingest.retention,
         move |fp| expired.submit(vec![Op::DeleteAlert(fp.0)]),
-    ));
+    );
+    // Other replicas know an alert's end only from the shared store.
+    let cache = Arc::new(match config.cluster {
+        Some(_) => cache.writing_extensions(),
+        None => cache,
+    });
     let (active, held) = (metrics.alerts_active.clone(), Arc::downgrade(&cache));
     metrics.on_scrape(move || {
         if let Some(cache) = held.upgrade() {

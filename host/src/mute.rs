@@ -89,13 +89,32 @@ impl MuteStage {
         muters.iter().any(|m| m.mutes(&alert.labels, now))
     }
 
-    /// Every reason `alert` is muted at `now`.
-    pub fn status(&self, alert: &Alert, now: OffsetDateTime) -> MuteStatus {
+    /// The mute stage as it is at `now`, to ask about many alerts (a listing) with the rules
+    /// looked up once.
+    pub fn at(&self, now: OffsetDateTime) -> MuteAt<'_> {
+        MuteAt {
+            inhibitor: self.inhibitor(),
+            silences: &self.silences,
+            now,
+        }
+    }
+}
+
+/// [`MuteStage::at`]: the inhibition rules in force and the silences, at one instant.
+pub struct MuteAt<'a> {
+    inhibitor: Arc<Inhibitor>,
+    silences: &'a Silences,
+    now: OffsetDateTime,
+}
+
+impl MuteAt<'_> {
+    /// Every reason an alert with `labels` is muted.
+    pub fn status(&self, labels: &Labels) -> MuteStatus {
         MuteStatus {
-            silenced_by: self.silences.silenced_by(&alert.labels, now),
+            silenced_by: self.silences.silenced_by(labels, self.now),
             inhibited_by: self
-                .inhibitor()
-                .inhibited_by(&alert.labels, now)
+                .inhibitor
+                .inhibited_by(labels, self.now)
                 .map(|fp| fp.to_string())
                 .into_iter()
                 .collect(),

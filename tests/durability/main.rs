@@ -6,6 +6,7 @@
 //!   shutdown starts no delivery;
 //! - `plugins.rs`: a routing plugin's wake-up and its state survive a restart;
 //! - `crash.rs`: `kill -9` under load, and a corrupt store;
+//! - `refresh.rs`: `kill -9` after end-only refreshes that were not all written;
 //! - `disk.rs`: a full disk.
 
 #[path = "../harness/mod.rs"]
@@ -14,6 +15,7 @@ mod harness;
 mod crash;
 mod disk;
 mod plugins;
+mod refresh;
 mod restart;
 
 use std::collections::HashMap;

@@ -14,13 +14,16 @@ use crate::model::matcher::Op;
 use crate::model::Matcher;
 use crate::model::{Alert, Fingerprint, Labels};
 use crate::mute::MuteStatus;
+use crate::route::RouteTable;
 use crate::state::AppState;
 
+/// One alert of an answer, serialized straight from the alert held (nothing copied but the
+/// mute status, which is worked out for the request).
 #[derive(Serialize)]
 #[serde(rename_all = "camelCase")]
-pub struct GettableAlert {
-    labels: Labels,
-    annotations: Labels,
+pub struct GettableAlert<'a> {
+    labels: &'a Labels,
+    annotations: &'a Labels,
     #[serde(serialize_with = "api_time")]
     starts_at: OffsetDateTime,
     #[serde(serialize_with = "api_time")]
@@ -28,17 +31,11 @@ pub struct GettableAlert {
     #[serde(serialize_with = "api_time")]
     updated_at: OffsetDateTime,
     /// Left out when empty, as Alertmanager's API does (`omitempty`); its webhook keeps `""`.
-    #[serde(rename = "generatorURL", skip_serializing_if = "String::is_empty")]
-    generator_url: String,
+    #[serde(rename = "generatorURL", skip_serializing_if = "str::is_empty")]
+    generator_url: &'a str,
     fingerprint: Fingerprint,
     status: AlertStatus,
-    receivers: Vec<ReceiverRef>,
-}
-
-impl GettableAlert {
-    pub(super) fn fingerprint(&self) -> Fingerprint {
-        self.fingerprint
-    }
+    receivers: Vec<ReceiverRef<'a>>,
 }
 
 #[derive(Serialize)]
@@ -50,9 +47,9 @@ pub struct AlertStatus {
     inhibited_by: Vec<String>,
 }
 
-#[derive(Serialize)]
-pub struct ReceiverRef {
-    pub name: String,
+#[derive(Clone, Copy, Serialize)]
+pub struct ReceiverRef<'a> {
+    pub name: &'a str,
 }
 
 /// The API status of a mute status.
@@ -99,23 +96,22 @@ impl AlertFilter {
         self.receiver.as_ref().is_none_or(|re| re.is_match(name))
     }
 
-    /// Whether the alert, with this status, is wanted; resolved alerts never are.
-    pub(super) fn wants(&self, alert: &Alert, status: &MuteStatus, now: OffsetDateTime) -> bool {
-        if alert.resolved_at(now) {
-            return false;
-        }
-        if !self.active && !status.is_muted() {
-            return false;
-        }
-        if !self.silenced && !status.silenced_by.is_empty() {
-            return false;
-        }
-        if !self.inhibited && !status.inhibited_by.is_empty() {
-            return false;
-        }
-        self.matchers
-            .iter()
-            .all(|m| filter_matches(m, &alert.labels))
+    /// Whether the alert's labels are wanted; resolved alerts never are. Cheap, so asked
+    /// first: only alerts that pass are routed and have their mute status worked out.
+    pub(super) fn wants_alert(&self, alert: &Alert, now: OffsetDateTime) -> bool {
+        !alert.resolved_at(now)
+            && self
+                .matchers
+                .iter()
+                .all(|m| filter_matches(m, &alert.labels))
+    }
+
+    /// Whether an alert with this mute status is wanted (the `active`, `silenced` and
+    /// `inhibited` flags).
+    pub(super) fn wants_status(&self, status: &MuteStatus) -> bool {
+        (self.active || status.is_muted())
+            && (self.silenced || status.silenced_by.is_empty())
+            && (self.inhibited || status.inhibited_by.is_empty())
     }
 }
 
@@ -131,51 +127,58 @@ fn filter_matches(m: &Matcher, labels: &Labels) -> bool {
 }
 
 /// The names of the receivers of the routes `labels` belongs to.
-pub(super) fn receivers_of(state: &AppState, labels: &Labels) -> Vec<String> {
-    let routes = state.routes();
+pub(super) fn receivers_of<'a>(routes: &'a RouteTable, labels: &Labels) -> Vec<ReceiverRef<'a>> {
     routes
         .matching(labels)
         .into_iter()
-        .map(|id| routes.get(id).config.receiver.clone())
+        .map(|id| ReceiverRef {
+            name: &routes.get(id).config.receiver,
+        })
         .collect()
 }
 
-pub(super) fn gettable(alert: &Alert, status: MuteStatus, receivers: Vec<String>) -> GettableAlert {
+pub(super) fn gettable<'a>(
+    alert: &'a Alert,
+    status: MuteStatus,
+    receivers: Vec<ReceiverRef<'a>>,
+) -> GettableAlert<'a> {
     GettableAlert {
-        labels: alert.labels.clone(),
-        annotations: alert.annotations.clone(),
+        labels: &alert.labels,
+        annotations: &alert.annotations,
         starts_at: alert.starts_at,
         ends_at: alert.ends_at,
         updated_at: alert.updated_at,
-        generator_url: alert.generator_url.clone(),
+        generator_url: &alert.generator_url,
         fingerprint: alert.fingerprint,
         status: alert_status(status),
-        receivers: receivers
-            .into_iter()
-            .map(|name| ReceiverRef { name })
-            .collect(),
+        receivers,
     }
 }
 
-/// `GET /api/v2/alerts`: the alerts that have not resolved, sorted by fingerprint.
+/// `GET /api/v2/alerts`: the alerts that have not resolved, sorted by fingerprint. The filter's
+/// matchers come first; routes and mute status are worked out only for the alerts they pass.
 pub(crate) fn get(state: &AppState, query: &Query) -> Response<Body> {
     let filter = match AlertFilter::from_query(query) {
         Ok(f) => f,
         Err(e) => return v2_error(StatusCode::BAD_REQUEST, e),
     };
     let now = OffsetDateTime::now_utc();
-    let mut out: Vec<GettableAlert> = Vec::new();
-    for alert in state.cache.snapshot() {
-        let receivers = receivers_of(state, &alert.labels);
-        if !receivers.iter().any(|r| filter.wants_receiver(r)) {
+    let routes = state.routes();
+    let mute = state.mute.at(now);
+    let mut alerts = state.cache.snapshot();
+    alerts.retain(|a| filter.wants_alert(a, now));
+    alerts.sort_unstable_by_key(|a| a.fingerprint);
+    let mut out: Vec<GettableAlert> = Vec::with_capacity(alerts.len());
+    for alert in &alerts {
+        let receivers = receivers_of(&routes, &alert.labels);
+        if !receivers.iter().any(|r| filter.wants_receiver(r.name)) {
             continue;
         }
-        let status = state.mute.status(&alert, now);
-        if filter.wants(&alert, &status, now) {
-            out.push(gettable(&alert, status, receivers));
+        let status = mute.status(&alert.labels);
+        if filter.wants_status(&status) {
+            out.push(gettable(alert, status, receivers));
         }
     }
-    out.sort_by_key(|a| a.fingerprint);
     json(StatusCode::OK, &out)
 }
 

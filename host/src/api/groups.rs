@@ -18,10 +18,10 @@ use crate::state::AppState;
 
 #[derive(Serialize)]
 #[serde(rename_all = "camelCase")]
-struct AlertGroup {
+struct AlertGroup<'a> {
     labels: Labels,
-    receiver: ReceiverRef,
-    alerts: Vec<GettableAlert>,
+    receiver: ReceiverRef<'a>,
+    alerts: Vec<GettableAlert<'a>>,
     group_key: String,
     #[serde(skip_serializing_if = "Option::is_none")]
     acknowledgement: Option<Ack>,
@@ -33,14 +33,18 @@ pub(crate) fn get(state: &AppState, query: &Query) -> Response<Body> {
         Err(e) => return v2_error(StatusCode::BAD_REQUEST, e),
     };
     let now = OffsetDateTime::now_utc();
-    let mut groups: BTreeMap<String, AlertGroup> = BTreeMap::new();
     let routes = state.routes();
-    for alert in state.cache.snapshot() {
-        let status = state.mute.status(&alert, now);
-        if !filter.wants(&alert, &status, now) {
+    let mute = state.mute.at(now);
+    let mut alerts = state.cache.snapshot();
+    alerts.retain(|a| filter.wants_alert(a, now));
+    alerts.sort_unstable_by_key(|a| a.fingerprint);
+    let mut groups: BTreeMap<String, AlertGroup> = BTreeMap::new();
+    for alert in &alerts {
+        let status = mute.status(&alert.labels);
+        if !filter.wants_status(&status) {
             continue;
         }
-        let receivers = receivers_of(state, &alert.labels);
+        let receivers = receivers_of(&routes, &alert.labels);
         for id in routes.matching(&alert.labels) {
             let route = routes.get(id);
             if !filter.wants_receiver(&route.config.receiver) {
@@ -51,7 +55,7 @@ pub(crate) fn get(state: &AppState, query: &Query) -> Response<Body> {
             let group = groups.entry(key.clone()).or_insert_with(|| AlertGroup {
                 labels,
                 receiver: ReceiverRef {
-                    name: route.config.receiver.clone(),
+                    name: &route.config.receiver,
                 },
                 alerts: Vec::new(),
                 acknowledgement: state.acks.get(&key),
@@ -59,14 +63,12 @@ pub(crate) fn get(state: &AppState, query: &Query) -> Response<Body> {
             });
             group
                 .alerts
-                .push(gettable(&alert, status.clone(), receivers.clone()));
+                .push(gettable(alert, status.clone(), receivers.clone()));
         }
     }
+    // Each group's alerts are in fingerprint order, as they were taken.
     let mut out: Vec<AlertGroup> = groups.into_values().collect();
-    for g in &mut out {
-        g.alerts.sort_by_key(|a| a.fingerprint());
-    }
     // Alertmanager's order: by group labels, then receiver.
-    out.sort_by(|a, b| (&a.labels, &a.receiver.name).cmp(&(&b.labels, &b.receiver.name)));
+    out.sort_by(|a, b| (&a.labels, a.receiver.name).cmp(&(&b.labels, b.receiver.name)));
     json(StatusCode::OK, &out)
 }

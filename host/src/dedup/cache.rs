@@ -4,6 +4,9 @@
 //! size-based eviction at all, so a firing alert is never dropped to make room. Instead, at the
 //! configured capacity a *new* alert is refused with [`CacheFull`] (ingest answers 429), while
 //! updates to alerts already held are always accepted.
+//!
+//! Each entry also remembers the end its stored copy has, so that a re-send which only moves
+//! the end is written only when the stored end comes near (see [`Upsert::Extended`]).
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
@@ -32,11 +35,15 @@ pub enum Upsert {
     /// A re-send of an alert it held, merged into it, that changed what a restart would
     /// restore: the alert's status, start, annotations or source.
     Merged,
-    /// A re-send that only moved the end of an alert that fires and still fires, which is
-    /// what Prometheus sends every minute for every firing alert. Were it lost in a crash,
-    /// the stored copy would keep the previous end (which the sender set minutes ahead) and
-    /// the next re-send would bring it back: nothing a restart would notify differently.
+    /// A re-send that only moved the end of an alert that fires and still fires (what
+    /// Prometheus sends every minute for every firing alert), while the stored copy's end is
+    /// less than half the alert's lead ahead (see [`stored_end_is_near`]): it is written, so a
+    /// restart never finds a still-firing alert resolved.
     Refreshed,
+    /// The same, with the stored copy's end still at least half the alert's lead ahead: held in
+    /// memory only (unless [`AlertCache::writes_extensions`]). Lost in a crash, the stored end
+    /// (still ahead) is restored, and the sender's next re-send moves it again.
+    Extended,
     /// A re-send identical to the alert held but for the time it was received: the stored
     /// copy needs no write at all.
     Unchanged,
@@ -47,13 +54,40 @@ impl Upsert {
     pub fn is_duplicate(self) -> bool {
         self != Upsert::New
     }
+
+    /// The stored copy must change before the sender hears 2xx: a crash could otherwise lose
+    /// the alert, make it look resolved, or restore it otherwise than it was told.
+    pub fn writes(self) -> bool {
+        matches!(self, Upsert::New | Upsert::Merged | Upsert::Refreshed)
+    }
+}
+
+/// An alert held, and the end of its stored copy.
+#[derive(Clone)]
+struct Held {
+    alert: SharedAlert,
+    /// The `ends_at` of the last write of this alert: what a restart would restore.
+    stored_end: OffsetDateTime,
+}
+
+impl Held {
+    /// An alert whose stored copy is as it is.
+    fn stored(alert: SharedAlert) -> Held {
+        Held {
+            stored_end: alert.ends_at,
+            alert,
+        }
+    }
 }
 
 pub struct AlertCache {
-    cache: Cache<Fingerprint, SharedAlert>,
+    cache: Cache<Fingerprint, Held>,
     capacity: u64,
     /// Exact count of entries (moka's own count lags): up on a new key, down on removal.
     count: Arc<AtomicU64>,
+    /// [`Upsert::Extended`] alerts are written too (not waited for): the store is shared with
+    /// other replicas, which know of an alert's end only what is stored.
+    write_extensions: bool,
 }
 
 /// Expire each alert `retention` after its end.
@@ -73,24 +107,19 @@ impl AfterResolution {
     }
 }
 
-impl Expiry<Fingerprint, SharedAlert> for AfterResolution {
-    fn expire_after_create(
-        &self,
-        _: &Fingerprint,
-        alert: &SharedAlert,
-        _: Instant,
-    ) -> Option<Duration> {
-        self.ttl(alert)
+impl Expiry<Fingerprint, Held> for AfterResolution {
+    fn expire_after_create(&self, _: &Fingerprint, held: &Held, _: Instant) -> Option<Duration> {
+        self.ttl(&held.alert)
     }
 
     fn expire_after_update(
         &self,
         _: &Fingerprint,
-        alert: &SharedAlert,
+        held: &Held,
         _: Instant,
         _: Option<Duration>,
     ) -> Option<Duration> {
-        self.ttl(alert)
+        self.ttl(&held.alert)
     }
 }
 
@@ -123,7 +152,19 @@ impl AlertCache {
             cache,
             capacity,
             count,
+            write_extensions: false,
         }
+    }
+
+    /// Has [`Upsert::Extended`] alerts written too: for a store other replicas read alerts from.
+    pub fn writing_extensions(mut self) -> Self {
+        self.write_extensions = true;
+        self
+    }
+
+    /// Whether [`Upsert::Extended`] alerts are to be written (without waiting for it).
+    pub fn writes_extensions(&self) -> bool {
+        self.write_extensions
     }
 
     /// Inserts `alert`, or merges it into the alert with the same fingerprint (Alertmanager's
@@ -139,30 +180,41 @@ impl AlertCache {
         // The common case under Prometheus: the same alert again. A read settles it, without
         // the cache's write bookkeeping (the stored copy keeps its earlier receipt time).
         if let Some(held) = self.cache.get(&fp) {
-            if repeats(&held, &alert) {
-                return Ok((held, Upsert::Unchanged));
+            if repeats(&held.alert, &alert) {
+                return Ok((held.alert, Upsert::Unchanged));
             }
         }
         let mut kind = Upsert::New;
         let entry = self.cache.entry(fp).and_upsert_with(|old| match old {
             Some(old) => {
                 let old = old.into_value();
-                let merged = merge_into(&old, alert);
-                kind = if !only_refreshes(&old, &merged) {
+                let merged = merge_into(&old.alert, alert);
+                kind = if !only_refreshes(&old.alert, &merged) {
                     Upsert::Merged
-                } else if merged.ends_at == old.ends_at {
+                } else if merged.ends_at == old.alert.ends_at {
                     Upsert::Unchanged
-                } else {
+                } else if stored_end_is_near(old.stored_end, &merged) {
                     Upsert::Refreshed
+                } else {
+                    Upsert::Extended
                 };
-                Arc::new(merged)
+                let written = kind.writes() || (kind == Upsert::Extended && self.write_extensions);
+                let stored_end = if written {
+                    merged.ends_at
+                } else {
+                    old.stored_end
+                };
+                Held {
+                    alert: Arc::new(merged),
+                    stored_end,
+                }
             }
-            None => Arc::new(alert),
+            None => Held::stored(Arc::new(alert)),
         });
         if kind == Upsert::New {
             self.count.fetch_add(1, Ordering::Relaxed);
         }
-        Ok((entry.into_value(), kind))
+        Ok((entry.into_value().alert, kind))
     }
 
     /// Concurrent inserts of different new alerts may overshoot the capacity by the number of
@@ -177,12 +229,12 @@ impl AlertCache {
     }
 
     pub fn get(&self, fp: &Fingerprint) -> Option<SharedAlert> {
-        self.cache.get(fp)
+        self.cache.get(fp).map(|held| held.alert)
     }
 
     /// Every alert held, in no particular order.
     pub fn snapshot(&self) -> Vec<SharedAlert> {
-        self.cache.iter().map(|(_, v)| v).collect()
+        self.cache.iter().map(|(_, held)| held.alert).collect()
     }
 
     /// The number of alerts held, counting expired ones until housekeeping removes them.
@@ -223,6 +275,18 @@ fn only_refreshes(old: &Alert, new: &Alert) -> bool {
         && new.timeout == old.timeout
         && new.annotations == old.annotations
         && new.generator_url == old.generator_url
+}
+
+/// Whether the stored copy of a firing alert must take the end of its re-send `new`: the
+/// stored end is less than half the alert's lead ahead of its receipt (the lead being how far
+/// ahead the sender put the end: 4 × `resend_delay` from Prometheus, or the resolve timeout).
+/// So after every re-send the stored end is at least half a lead past it — what a restart after
+/// a crash restores is still firing unless the sender had been silent that long — and an alert
+/// re-sent every minute with a 4-minute lead (Prometheus's defaults) is written at every third
+/// re-send; one re-sent faster, more rarely still.
+fn stored_end_is_near(stored_end: OffsetDateTime, new: &Alert) -> bool {
+    let now = new.updated_at;
+    clock::until(now, stored_end) < clock::until(now, new.ends_at) / 2
 }
 
 /// Alertmanager merges only when the new alert overlaps the stored one in time; otherwise the
@@ -274,7 +338,54 @@ mod tests {
         let mut later = same;
         later.updated_at += time::Duration::seconds(1);
         later.ends_at += time::Duration::minutes(1);
-        assert_eq!(c.upsert(later).unwrap().1, Upsert::Refreshed);
+        assert_eq!(c.upsert(later).unwrap().1, Upsert::Extended);
+    }
+
+    /// `alert` re-sent `after` its first receipt, with the same lead.
+    fn resent(alert: &Alert, after: time::Duration) -> Alert {
+        let mut again = alert.clone();
+        again.updated_at += after;
+        again.ends_at += after;
+        again
+    }
+
+    #[test]
+    fn an_end_only_refresh_is_written_once_the_stored_end_is_near() {
+        // Prometheus's defaults: re-sent every minute, the end 4 minutes ahead.
+        let c = AlertCache::new(10, Duration::from_secs(60));
+        let first = alert("A", time::Duration::minutes(4));
+        assert_eq!(c.upsert(first.clone()).unwrap().1, Upsert::New);
+        let kinds: Vec<Upsert> = (1..=6)
+            .map(|m| {
+                c.upsert(resent(&first, time::Duration::minutes(m)))
+                    .unwrap()
+                    .1
+            })
+            .collect();
+        // The stored end (first + 4 min) is 3, then 2 minutes ahead: at least half the lead.
+        // At minute 3 it is 1 minute ahead: written (first + 7 min), and so on.
+        use Upsert::{Extended, Refreshed};
+        assert_eq!(
+            kinds,
+            [Extended, Extended, Refreshed, Extended, Extended, Refreshed]
+        );
+    }
+
+    #[test]
+    fn with_a_shared_store_extensions_are_written_and_counted_as_stored() {
+        let c = AlertCache::new(10, Duration::from_secs(60)).writing_extensions();
+        assert!(c.writes_extensions());
+        let first = alert("A", time::Duration::minutes(4));
+        c.upsert(first.clone()).unwrap();
+        let kinds: Vec<Upsert> = (1..=3)
+            .map(|m| {
+                c.upsert(resent(&first, time::Duration::minutes(m)))
+                    .unwrap()
+                    .1
+            })
+            .collect();
+        // Each extension is written, so the stored end never comes near.
+        assert_eq!(kinds, [Upsert::Extended; 3]);
     }
 
     #[test]

@@ -159,9 +159,8 @@ impl Ingestor {
     /// Room in the dispatcher queue is reserved first, so a full queue refuses the whole
     /// request before anything is half-done. Returns once the accepted alerts are durable (as
     /// the store's durability setting promises): only then may the sender be told 2xx; the
-    /// dispatcher has them meanwhile. A request of nothing but refreshes (re-sends that only
-    /// extend firing alerts) does not wait for the disk: they are written with the next
-    /// transaction.
+    /// dispatcher has them meanwhile. A request of nothing but re-sends that only extend firing
+    /// alerts whose stored end is still well ahead ([`Upsert::Extended`]) writes nothing.
     pub async fn admit(
         &self,
         endpoint: &'static str,
@@ -192,7 +191,7 @@ impl Ingestor {
         // While writes are failing, a re-send may be of an alert whose write has not been made
         // yet: then everything is written and waited for, so no 2xx comes before the disk has it.
         let store_failing = self.store.is_failing();
-        // Whether the request holds anything a crash must not lose (see `Upsert::Refreshed`).
+        // Whether the request holds anything a crash must not lose (see `Upsert`).
         let mut must_wait = store_failing;
         // Writes for what the store does not hold as it is now.
         let mut ops = Vec::with_capacity(alerts.len());
@@ -209,10 +208,12 @@ impl Ingestor {
                         if kind.is_duplicate() {
                             self.metrics.alerts_deduplicated.inc();
                         }
-                        must_wait |= matches!(kind, Upsert::New | Upsert::Merged);
+                        must_wait |= kind.writes();
                         outcome.accepted += 1;
-                        // An unchanged re-send is filed already, as it is, in store and groups.
-                        if kind != Upsert::Unchanged || store_failing {
+                        // An unchanged re-send is filed already, as it is, in store and groups;
+                        // an extended one is stored far enough ahead as it is.
+                        let extension = kind == Upsert::Extended && self.cache.writes_extensions();
+                        if kind.writes() || extension || store_failing {
                             let record = StoredAlert::from(stored.as_ref());
                             ops.push(Op::PutAlert(stored.fingerprint.0, record));
                         }
@@ -237,7 +238,8 @@ impl Ingestor {
             return Ok(outcome);
         }
         if !must_wait {
-            // Only refreshes (or nothing): written with the next transaction, not waited for.
+            // Only writes a crash could not lose anything by (while writes fail, re-sends):
+            // made with the next transaction, not waited for.
             self.store.submit(ops);
             permit.send(batch);
             self.count(endpoint, "accepted", outcome.accepted);

@@ -5,8 +5,11 @@
 //!
 //! Each silence is filed under one of its equality matchers with a non-empty value
 //! (`name="value"`): an alert it matches must carry exactly that pair, so an alert looks up
-//! each of its own pairs and checks only the silences filed there, plus those that have no such
-//! matcher (regex, negative or empty-value matchers only), which are checked for every alert.
+//! each of its own pairs and checks only the silences filed there. A silence with no such
+//! matcher but a regex one whose matches all start with a known literal (`name=~"prefix…"`) is
+//! filed under that name and prefix: an alert looks up, for each of its labels with that name,
+//! the value's first bytes at each prefix length filed. Those with neither (negative,
+//! empty-value or prefix-less regex matchers only) are checked for every alert.
 //! The answer is exactly the scan's: the same silences, active at the instant asked about,
 //! sorted by id as Alertmanager sorts `silencedBy`.
 //!
@@ -42,12 +45,47 @@ const BROAD_NAMES: [&str; 10] = [
 /// Label value → the silences filed under that value (of one label name).
 type ByValue = HashMap<Box<str>, Vec<Arc<Silence>>>;
 
+/// The silences filed under a prefix of one label name's values.
+#[derive(Default)]
+struct ByPrefix {
+    /// Prefix → the silences filed under it.
+    silences: ByValue,
+    /// The lengths of those prefixes, in bytes, each once.
+    lengths: Vec<usize>,
+}
+
+impl ByPrefix {
+    fn lengths_again(&mut self) {
+        self.lengths = self.silences.keys().map(|p| p.len()).collect();
+        self.lengths.sort_unstable();
+        self.lengths.dedup();
+    }
+
+    /// The silences filed under a prefix of `value`.
+    fn of<'a>(&'a self, value: &'a str) -> impl Iterator<Item = &'a Arc<Silence>> + 'a {
+        self.lengths
+            .iter()
+            .filter_map(move |&n| self.silences.get(value.get(..n)?))
+            .flatten()
+    }
+}
+
+/// Where a silence is filed (see the module's header).
+#[derive(Clone, Copy, Debug, PartialEq)]
+enum Key<'a> {
+    Pair(&'a str, &'a str),
+    Prefix(&'a str, &'a str),
+    Unfiled,
+}
+
 /// The silences by id, and the index over those that have not ended (see the module's header).
 #[derive(Default)]
 pub(super) struct SilenceSet {
     by_id: BTreeMap<String, Arc<Silence>>,
     /// name → value → the silences filed under `name="value"`.
     by_pair: HashMap<Box<str>, ByValue>,
+    /// name → the silences filed under a prefix of that label's value.
+    by_prefix: HashMap<Box<str>, ByPrefix>,
     /// The silences with no equality matcher to file them under.
     unfiled: Vec<Arc<Silence>>,
     /// The latest instant [`SilenceSet::prune`] ran at: every silence that had ended by then is
@@ -86,12 +124,20 @@ impl SilenceSet {
     pub(super) fn prune(&mut self, now: OffsetDateTime) {
         let ended = |s: &Arc<Silence>| s.state_at(now) == SilenceState::Expired;
         self.unfiled.retain(|s| !ended(s));
-        self.by_pair.retain(|_, values| {
+        let keep_active = |values: &mut ByValue| {
             values.retain(|_, silences| {
                 silences.retain(|s| !ended(s));
                 !silences.is_empty()
             });
+        };
+        self.by_pair.retain(|_, values| {
+            keep_active(values);
             !values.is_empty()
+        });
+        self.by_prefix.retain(|_, prefixes| {
+            keep_active(&mut prefixes.silences);
+            prefixes.lengths_again();
+            !prefixes.silences.is_empty()
         });
         self.pruned_at = self.pruned_at.max(Some(now));
     }
@@ -121,7 +167,11 @@ impl SilenceSet {
             .iter()
             .filter_map(|(name, value)| self.by_pair.get(name)?.get(value))
             .flatten();
-        for s in filed.chain(&self.unfiled) {
+        let by_prefix = labels
+            .iter()
+            .filter_map(|(name, value)| Some(self.by_prefix.get(name)?.of(value)))
+            .flatten();
+        for s in filed.chain(by_prefix).chain(&self.unfiled) {
             if !check(s) {
                 return;
             }
@@ -165,6 +215,7 @@ impl SilenceSet {
         let filed: usize = self
             .by_pair
             .values()
+            .chain(self.by_prefix.values().map(|p| &p.silences))
             .flat_map(|v| v.values())
             .map(Vec::len)
             .sum();
@@ -179,49 +230,84 @@ impl SilenceSet {
 
     fn file(&mut self, silence: Arc<Silence>) {
         match key(&silence) {
-            Some((name, value)) => self
+            Key::Pair(name, value) => self
                 .by_pair
                 .entry(name.into())
                 .or_default()
                 .entry(value.into())
                 .or_default()
                 .push(silence),
-            None => self.unfiled.push(silence),
+            Key::Prefix(name, prefix) => {
+                let prefixes = self.by_prefix.entry(name.into()).or_default();
+                let n = prefix.len();
+                prefixes
+                    .silences
+                    .entry(prefix.into())
+                    .or_default()
+                    .push(silence);
+                if let Err(at) = prefixes.lengths.binary_search(&n) {
+                    prefixes.lengths.insert(at, n);
+                }
+            }
+            Key::Unfiled => self.unfiled.push(silence),
         }
     }
 
     fn unfile(&mut self, silence: &Silence) {
         let other = |s: &Arc<Silence>| s.id != silence.id;
-        let Some((name, value)) = key(silence) else {
-            self.unfiled.retain(other);
-            return;
-        };
-        let Some(values) = self.by_pair.get_mut(name) else {
-            return;
-        };
-        if let Some(silences) = values.get_mut(value) {
-            silences.retain(other);
-            if silences.is_empty() {
-                values.remove(value);
+        match key(silence) {
+            Key::Unfiled => self.unfiled.retain(other),
+            Key::Pair(name, value) => {
+                if let Some(values) = self.by_pair.get_mut(name) {
+                    take_out(values, value, other);
+                    if values.is_empty() {
+                        self.by_pair.remove(name);
+                    }
+                }
             }
-        }
-        if values.is_empty() {
-            self.by_pair.remove(name);
+            Key::Prefix(name, prefix) => {
+                if let Some(prefixes) = self.by_prefix.get_mut(name) {
+                    take_out(&mut prefixes.silences, prefix, other);
+                    prefixes.lengths_again();
+                    if prefixes.silences.is_empty() {
+                        self.by_prefix.remove(name);
+                    }
+                }
+            }
         }
     }
 }
 
-/// The pair a silence is filed under: one of its `name="value"` matchers with a non-empty value
-/// (an empty one also matches alerts without the label), preferring names outside
-/// [`BROAD_NAMES`], then the longest value. A function of the matchers alone, so a silence is
-/// found again where it was filed.
-fn key(silence: &Silence) -> Option<(&str, &str)> {
-    silence
+/// Takes the silences `keep` refuses out of those filed under `value`.
+fn take_out(values: &mut ByValue, value: &str, keep: impl Fn(&Arc<Silence>) -> bool) {
+    if let Some(silences) = values.get_mut(value) {
+        silences.retain(keep);
+        if silences.is_empty() {
+            values.remove(value);
+        }
+    }
+}
+
+/// Where a silence is filed: under one of its `name="value"` matchers with a non-empty value (an
+/// empty one also matches alerts without the label), preferring names outside [`BROAD_NAMES`],
+/// then the longest value; else under the longest literal prefix of one of its `=~` matchers;
+/// else nowhere. A function of the matchers alone, so a silence is found again where it was
+/// filed.
+fn key(silence: &Silence) -> Key<'_> {
+    let pair = silence
         .matchers
         .iter()
         .filter(|m| m.op() == Op::Eq && !m.value().is_empty())
-        .max_by_key(|m| (!BROAD_NAMES.contains(&m.name()), m.value().len()))
-        .map(|m| (m.name(), m.value()))
+        .max_by_key(|m| (!BROAD_NAMES.contains(&m.name()), m.value().len()));
+    if let Some(m) = pair {
+        return Key::Pair(m.name(), m.value());
+    }
+    silence
+        .matchers
+        .iter()
+        .filter_map(|m| Some((m.name(), m.required_prefix()?)))
+        .max_by_key(|(_, prefix)| prefix.len())
+        .map_or(Key::Unfiled, |(name, prefix)| Key::Prefix(name, prefix))
 }
 
 #[cfg(test)]
@@ -343,19 +429,31 @@ mod tests {
             0,
             10,
         );
-        assert_eq!(key(&s), Some(("instance", "host-17")));
+        assert_eq!(key(&s), Key::Pair("instance", "host-17"));
         let broad_only = silence(
             "b",
             vec![eq("alertname", "HostDown"), eq("env", "prod")],
             0,
             10,
         );
-        assert_eq!(key(&broad_only), Some(("alertname", "HostDown")));
+        assert_eq!(key(&broad_only), Key::Pair("alertname", "HostDown"));
         let regex = SilenceMatcher::new("instance", "host-1.", true, true).unwrap();
-        let negative = SilenceMatcher::new("team", "db", false, false).unwrap();
+        let negative = || SilenceMatcher::new("team", "db", false, false).unwrap();
         assert_eq!(
-            key(&silence("r", vec![regex, negative, eq("a", "")], 0, 10)),
-            None
+            key(&silence("r", vec![regex, negative(), eq("a", "")], 0, 10)),
+            Key::Prefix("instance", "host-1"),
+            "no equality matcher: the regex's literal prefix"
+        );
+        let alternation = SilenceMatcher::new("instance", "h|i", true, true).unwrap();
+        let negative_regex = SilenceMatcher::new("pod", "web.*", true, false).unwrap();
+        assert_eq!(
+            key(&silence(
+                "n",
+                vec![alternation, negative_regex, negative()],
+                0,
+                10
+            )),
+            Key::Unfiled
         );
     }
 

@@ -88,6 +88,11 @@ impl SilenceMatcher {
         matches!(self.matcher.op, Op::Eq | Op::Re)
     }
 
+    /// For `=~`: a literal every value it matches starts with, if one is known.
+    pub fn required_prefix(&self) -> Option<&str> {
+        (self.matcher.op == Op::Re && !self.prefix.is_empty()).then_some(&*self.prefix)
+    }
+
     pub fn op(&self) -> Op {
         self.matcher.op
     }

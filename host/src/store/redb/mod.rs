@@ -1,12 +1,16 @@
 //! The redb backend: one file, one table per kind of record, one write transaction per batch.
+//! Alerts are keyed by their order of arrival, not their fingerprint (`slots.rs` says why).
+
+mod slots;
 
 use std::path::{Path, PathBuf};
 
 use redb::{Database, Durability, ReadableDatabase, ReadableTable, TableDefinition, TableHandle};
 
 use super::backend::{Backend, Fenced};
-use super::records::{decode, encode};
+use super::records::{decode, encode, StoredAlert};
 use super::{Op, Snapshot, StoreError};
+use slots::{Changes, Slots};
 
 /// redb's page cache. The store is read in full once, at start, and then only written, so its
 /// pages need not stay in memory: the default (1 GiB) would keep every written page resident,
@@ -14,7 +18,11 @@ use super::{Op, Snapshot, StoreError};
 /// kernel's page cache.
 const CACHE_BYTES: usize = 1 << 20;
 
-const ALERTS: TableDefinition<u64, &[u8]> = TableDefinition::new("alerts");
+/// Each alert under its slot (`slots.rs`): its fingerprint and its record.
+const ALERTS: TableDefinition<u64, (u64, &[u8])> = TableDefinition::new("alerts_in_order");
+/// Schema 1's alerts table, keyed by fingerprint: moved into [`ALERTS`] when a file of schema 1
+/// is opened.
+const ALERTS_BY_FINGERPRINT: TableDefinition<u64, &[u8]> = TableDefinition::new("alerts");
 const NOTIFIED: TableDefinition<&str, &[u8]> = TableDefinition::new("notified");
 const OUTBOX: TableDefinition<u64, &[u8]> = TableDefinition::new("outbox");
 const META: TableDefinition<&str, u64> = TableDefinition::new("meta");
@@ -23,12 +31,13 @@ const ACKS: TableDefinition<&str, &[u8]> = TableDefinition::new("acks");
 /// Plugin state, keyed by plugin name, a NUL, and the plugin's key.
 const STATE: TableDefinition<&str, &[u8]> = TableDefinition::new("plugin_state");
 
-const SCHEMA_VERSION: u64 = 1;
+const SCHEMA_VERSION: u64 = 2;
 
 pub struct RedbBackend {
     /// `None` after a failed write, until the next write opens the file again.
     db: Option<Database>,
     path: PathBuf,
+    slots: Slots,
 }
 
 impl RedbBackend {
@@ -46,6 +55,7 @@ impl RedbBackend {
         let backend = RedbBackend {
             db: Some(db),
             path: path.to_path_buf(),
+            slots: Slots::default(),
         };
         backend.init().map_err(|e| fail(&e))?;
         Ok(backend)
@@ -81,6 +91,11 @@ impl RedbBackend {
                         .map_err(self.err())?;
                 }
                 Some(SCHEMA_VERSION) => {}
+                Some(1) => {
+                    self.move_alerts_into_slots(&txn)?;
+                    meta.insert("schema_version", SCHEMA_VERSION)
+                        .map_err(self.err())?;
+                }
                 Some(other) => {
                     return Err(StoreError::Open {
                         path: self.path.display().to_string(),
@@ -100,6 +115,22 @@ impl RedbBackend {
         txn.commit().map_err(self.err())
     }
 
+    /// Schema 1 → 2: every alert moved from the table keyed by fingerprint to [`ALERTS`].
+    fn move_alerts_into_slots(&self, txn: &redb::WriteTransaction) -> Result<(), StoreError> {
+        {
+            let old = txn.open_table(ALERTS_BY_FINGERPRINT).map_err(self.err())?;
+            let mut new = txn.open_table(ALERTS).map_err(self.err())?;
+            for (slot, row) in (0u64..).zip(old.iter().map_err(self.err())?) {
+                let (fingerprint, record) = row.map_err(self.err())?;
+                new.insert(slot, (fingerprint.value(), record.value()))
+                    .map_err(self.err())?;
+            }
+        }
+        txn.delete_table(ALERTS_BY_FINGERPRINT)
+            .map_err(self.err())?;
+        Ok(())
+    }
+
     fn err<E: std::fmt::Display>(&self) -> impl Fn(E) -> StoreError + '_ {
         move |e| StoreError::Io {
             path: self.path.display().to_string(),
@@ -107,7 +138,10 @@ impl RedbBackend {
         }
     }
 
-    fn write(&self, db: &Database, ops: &[&Op], durable: bool) -> Result<(), StoreError> {
+    /// Makes `ops` in one transaction; returns what it did to the alerts' slots, to be taken
+    /// in once it committed.
+    fn write(&self, db: &Database, ops: &[&Op], durable: bool) -> Result<Changes, StoreError> {
+        let mut slots = self.slots.pending();
         let mut txn = db.begin_write().map_err(self.err())?;
         txn.set_durability(if durable {
             Durability::Immediate
@@ -126,11 +160,13 @@ impl RedbBackend {
                 match op {
                     Op::PutAlert(fp, a) => {
                         alerts
-                            .insert(fp, encode(a).as_slice())
+                            .insert(slots.put(*fp), (*fp, encode(a).as_slice()))
                             .map_err(self.err())?;
                     }
                     Op::DeleteAlert(fp) => {
-                        alerts.remove(fp).map_err(self.err())?;
+                        if let Some(slot) = slots.delete(*fp) {
+                            alerts.remove(slot).map_err(self.err())?;
+                        }
                     }
                     Op::PutNotified(key, r) => {
                         notified
@@ -176,7 +212,34 @@ impl RedbBackend {
                 }
             }
         }
-        txn.commit().map_err(self.err())
+        txn.commit().map_err(self.err())?;
+        Ok(slots.into_changes())
+    }
+
+    /// Every stored alert that decodes, with its fingerprint; each one's slot noted.
+    fn read_alerts(
+        &mut self,
+        txn: &redb::ReadTransaction,
+    ) -> Result<Vec<(u64, StoredAlert)>, StoreError> {
+        let rows = txn.open_table(ALERTS).map_err(self.err())?;
+        let mut alerts = Vec::new();
+        for row in rows.iter().map_err(self.err())? {
+            let (slot, value) = row.map_err(self.err())?;
+            let (fingerprint, record) = value.value();
+            // Noted even when it does not decode: a later write of that alert takes its slot.
+            self.slots.found(fingerprint, slot.value());
+            match decode(record) {
+                Ok(alert) => alerts.push((fingerprint, alert)),
+                Err(e) => tracing::error!(
+                    store = %self.path.display(),
+                    table = ALERTS.name(),
+                    key = slot.value(),
+                    fingerprint,
+                    "stored record left out: it does not decode ({e})"
+                ),
+            }
+        }
+        Ok(alerts)
     }
 
     /// Hands every row of `table` that decodes to `each`; logs and skips the others.
@@ -214,8 +277,10 @@ impl Backend for RedbBackend {
     fn load(&mut self) -> Result<Snapshot, StoreError> {
         let db = self.db.as_ref().expect("open at start");
         let txn = db.begin_read().map_err(self.err())?;
-        let mut snap = Snapshot::default();
-        self.read_rows(&txn, ALERTS, |k, v| snap.alerts.push((k, v)))?;
+        let mut snap = Snapshot {
+            alerts: self.read_alerts(&txn)?,
+            ..Snapshot::default()
+        };
         self.read_rows(&txn, NOTIFIED, |k, v| {
             snap.notified.push((k.to_string(), v))
         })?;
@@ -249,10 +314,16 @@ impl Backend for RedbBackend {
             let db = self.db.as_ref().expect("open");
             self.write(db, &all, durable)
         });
-        if result.is_err() {
-            self.db = None;
+        match result {
+            Ok(changes) => {
+                self.slots.commit(changes);
+                Ok(vec![true; fenced.len()])
+            }
+            Err(e) => {
+                self.db = None;
+                Err(e)
+            }
         }
-        result.map(|()| vec![true; fenced.len()])
     }
 }
 
@@ -264,8 +335,101 @@ fn state_key(plugin: &str, key: &str) -> String {
 mod tests {
     use super::*;
     use crate::model::Labels;
-    use crate::store::records::StoredAlert;
     use time::OffsetDateTime;
+
+    fn stored(name: &str) -> StoredAlert {
+        let now = OffsetDateTime::now_utc();
+        StoredAlert {
+            labels: Labels::from_pairs([("alertname", name)]),
+            annotations: Labels::default(),
+            starts_at: now,
+            ends_at: now,
+            timeout: false,
+            generator_url: String::new(),
+            updated_at: now,
+        }
+    }
+
+    fn names(snapshot: &Snapshot) -> Vec<(u64, String)> {
+        let mut names: Vec<(u64, String)> = snapshot
+            .alerts
+            .iter()
+            .map(|(fp, a)| (*fp, a.labels.get("alertname").unwrap().to_string()))
+            .collect();
+        names.sort();
+        names
+    }
+
+    #[test]
+    fn alerts_are_updated_and_deleted_in_their_slots_across_reopening() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("campanile.redb");
+        {
+            let mut backend = RedbBackend::open(&path).unwrap();
+            let puts = [(30, "A"), (10, "B"), (20, "C")].map(|(fp, n)| Op::PutAlert(fp, stored(n)));
+            backend.apply(&puts, &[], true).unwrap();
+            backend
+                .apply(
+                    &[Op::PutAlert(30, stored("A2")), Op::DeleteAlert(10)],
+                    &[],
+                    true,
+                )
+                .unwrap();
+        }
+        let mut backend = RedbBackend::open(&path).unwrap();
+        let snapshot = backend.load().unwrap();
+        assert_eq!(names(&snapshot), [(20, "C".into()), (30, "A2".into())]);
+        // After a load, a write of a stored alert replaces it rather than adding a twin.
+        backend
+            .apply(
+                &[
+                    Op::PutAlert(20, stored("C2")),
+                    Op::PutAlert(40, stored("D")),
+                ],
+                &[],
+                true,
+            )
+            .unwrap();
+        backend.apply(&[Op::DeleteAlert(30)], &[], true).unwrap();
+        drop(backend);
+        let snapshot = RedbBackend::open(&path).unwrap().load().unwrap();
+        assert_eq!(names(&snapshot), [(20, "C2".into()), (40, "D".into())]);
+    }
+
+    #[test]
+    fn a_schema_1_file_has_its_alerts_moved_into_slots() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("campanile.redb");
+        {
+            // What campanile 0.3 wrote: alerts keyed by fingerprint.
+            let db = Database::create(&path).unwrap();
+            let txn = db.begin_write().unwrap();
+            {
+                let mut meta = txn.open_table(META).unwrap();
+                meta.insert("schema_version", 1).unwrap();
+                let mut alerts = txn.open_table(ALERTS_BY_FINGERPRINT).unwrap();
+                for (fp, n) in [(5, "A"), (3, "B")] {
+                    alerts.insert(fp, encode(&stored(n)).as_slice()).unwrap();
+                }
+            }
+            txn.commit().unwrap();
+        }
+        let mut backend = RedbBackend::open(&path).unwrap();
+        let snapshot = backend.load().unwrap();
+        assert_eq!(names(&snapshot), [(3, "B".into()), (5, "A".into())]);
+        backend.apply(&[Op::DeleteAlert(5)], &[], true).unwrap();
+        drop(backend);
+        let snapshot = RedbBackend::open(&path).unwrap().load().unwrap();
+        assert_eq!(names(&snapshot), [(3, "B".into())]);
+        let db = Database::open(&path).unwrap();
+        let txn = db.begin_read().unwrap();
+        let tables: Vec<String> = txn
+            .list_tables()
+            .unwrap()
+            .map(|t| t.name().to_string())
+            .collect();
+        assert!(!tables.contains(&"alerts".to_string()), "{tables:?}");
+    }
 
     #[test]
     fn a_record_that_does_not_decode_is_left_out_not_fatal() {
@@ -289,7 +453,7 @@ mod tests {
             let txn = db.begin_write().unwrap();
             {
                 let mut alerts = txn.open_table(ALERTS).unwrap();
-                alerts.insert(2, br#"{"labels":"#.as_slice()).unwrap();
+                alerts.insert(9, (2, br#"{"labels":"#.as_slice())).unwrap();
                 let mut notified = txn.open_table(NOTIFIED).unwrap();
                 notified.insert("{}:{}", br#"[1,2]"#.as_slice()).unwrap();
             }
