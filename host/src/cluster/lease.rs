@@ -9,6 +9,11 @@
 //!    (dropping them here *before* the database hears of it); short of it, it takes leases that
 //!    are free or expired, each taking incrementing the shard's `epoch`.
 //!
+//! The next round comes `lease_ttl / 3` later, or just after the first lease of another replica
+//! runs out if that is sooner ([`Round::next_expiry`]): a dead replica's shards are taken within
+//! a few milliseconds of the TTL, not up to a third of it later (a dead replica stops counting
+//! as live at the same moment, as its last heartbeat came just before its last renewal).
+//!
 //! **Why two replicas never flush one shard at once.** A replica takes a shard only once its
 //! lease has expired on the database's clock, and a holder believes in its lease only until
 //! `t0 + ttl - margin`, with `t0` its own monotonic time taken *before* the statement that set
@@ -68,6 +73,10 @@ pub struct Round {
     pub lost: Vec<u32>,
     /// Live replicas, this one included.
     pub replicas: u32,
+    /// How long until the first lease another replica holds runs out, on the database's
+    /// clock: a lease not renewed by then is its holder's death, and the next round should
+    /// come right after it, not up to a third of the TTL later.
+    pub next_expiry: Option<Duration>,
 }
 
 /// A replica as the others see it (`GET /api/v2/status`).
@@ -337,6 +346,16 @@ impl Leases {
                 round.taken.push((s, epoch));
             }
         }
+        let next: Option<f64> = client
+            .query_one(
+                "SELECT extract(epoch FROM min(expires_at) - now())::float8 FROM campanile.leases \
+                 WHERE holder IS DISTINCT FROM $1 AND expires_at > now()",
+                &[&self.config.replica],
+            )
+            .await
+            .map_err(db)?
+            .get(0);
+        round.next_expiry = next.and_then(|s| Duration::try_from_secs_f64(s).ok());
         drop(client);
         let peers = self.peers().await?;
         *self.peers.write().expect("peers lock") = peers;

@@ -38,6 +38,10 @@ impl Owner for Leases {
     }
 }
 
+/// How long after another replica's lease runs out the round that may take it comes: the
+/// database's `now()` moves on while the statement that asks reaches it.
+const EXPIRY_MARGIN: Duration = Duration::from_millis(20);
+
 /// A running replica's lease rounds, and how to end them.
 pub struct Membership {
     leave: CancellationToken,
@@ -85,8 +89,14 @@ pub async fn run(
         metrics
             .cluster_round_duration
             .observe(started.elapsed().as_secs_f64());
+        // Until the next round: a third of the TTL, or just past the first lease of another
+        // replica to run out, if sooner.
+        let mut pause = every;
         match result {
             Ok(Ok(round)) => {
+                if let Some(expiry) = round.next_expiry {
+                    pause = pause.min(expiry.saturating_add(EXPIRY_MARGIN));
+                }
                 log_round(leases.replica(), &round);
                 count(&metrics, &round);
                 let held = leases.held();
@@ -118,7 +128,7 @@ pub async fn run(
             .set(i64::try_from(leases.held().len()).unwrap_or(i64::MAX));
         tokio::select! {
             () = leave.cancelled() => break,
-            () = tokio::time::sleep(every) => {}
+            () = tokio::time::sleep(pause) => {}
         }
     }
     if let Err(e) = leases.leave().await {
