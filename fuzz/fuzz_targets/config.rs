@@ -14,8 +14,8 @@ use campanile::dedup::AlertCache;
 use campanile::group::AggrGroup;
 use campanile::ingest::{api_v2, webhook_v4};
 use campanile::inhibit::Inhibitor;
-use campanile::route::RouteTable;
 use campanile::model::time_interval::route_muted;
+use campanile::route::RouteTable;
 use campanile_fuzz::NOW;
 use libfuzzer_sys::fuzz_target;
 

@@ -371,8 +371,9 @@ impl App {
         self.silences.gc(at);
         self.mute.inhibitor().gc(at);
         self.cache.run_housekeeping();
+        let mute = self.mute.at(at);
         for alert in self.cache.snapshot() {
-            let _ = self.mute.status(&alert, at);
+            let _ = mute.status(&alert.labels);
         }
     }
 
