@@ -31,8 +31,8 @@ impl Owner for Leases {
         self.holds(shard).map(|epoch| self.fence_at(shard, epoch))
     }
 
-    /// The lease runs out, and the next round (a third of it later) takes it: twice the TTL
-    /// bounds it with room for a slow round.
+    /// The lease runs out within the TTL and the round timed to its expiry takes it: twice
+    /// the TTL bounds that with room for slow or failed rounds.
     fn takeover_within(&self) -> std::time::Duration {
         self.lease_ttl().saturating_mul(2)
     }
