@@ -14,6 +14,8 @@
 //!
 //! Numbers come from here (and the load benchmark), never from timed test assertions.
 
+#[path = "shared/flush.rs"]
+mod flush;
 #[path = "../../bench/src/labels.rs"]
 mod synthetic;
 
@@ -27,9 +29,9 @@ use time::OffsetDateTime;
 
 use campanile::config::Config;
 use campanile::dedup::AlertCache;
-use campanile::group::{AggrGroup, FlushedAlert, GroupFlush, Reason};
+use campanile::group::{AggrGroup, GroupFlush};
 use campanile::ingest::api_v2;
-use campanile::model::{AlertStatus, Fingerprint, Labels};
+use campanile::model::{Fingerprint, Labels};
 use campanile::plugin::{PluginRuntime, PluginState};
 use campanile::route::RouteTable;
 use campanile::silence::{SilenceState, Silences};
@@ -154,27 +156,7 @@ fn bench(c: &mut Criterion) {
     let config = config(Some(&wasm));
     let runtime =
         PluginRuntime::load(&config.plugins, Arc::new(PluginState::in_memory()), None).unwrap();
-    let routes = RouteTable::new(&config.route);
-    let route = routes.get(0).clone();
-    let flushed: Vec<FlushedAlert> = shared
-        .iter()
-        .map(|a| FlushedAlert {
-            alert: a.clone(),
-            status: AlertStatus::Firing,
-        })
-        .collect();
-    let flush = GroupFlush {
-        key: "{}:{alertname=\"HighRequestLatency\"}".into(),
-        route: route.clone(),
-        group_labels: route.group_labels(&shared[0].labels),
-        record: GroupFlush::record_of(&flushed, now),
-        alerts: flushed,
-        reason: Reason::First,
-        at: now,
-        history: Vec::new(),
-        acknowledged: None,
-        lease: None,
-    };
+    let flush = flush::firing(&RouteTable::new(&config.route), &shared, now);
     c.bench_function("plugin_route", |b| {
         b.iter(|| runtime.route("router", black_box(&flush)).unwrap())
     });

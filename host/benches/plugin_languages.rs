@@ -16,6 +16,9 @@
 //! `BENCH_PLUGIN=FILE.wasm` measures that component instead (as `custom`), and
 //! `BENCH_MEMORY_LIMIT` sets the plugins' `memory_limit` (default 16MiB).
 
+#[path = "shared/flush.rs"]
+mod flush;
+
 use std::hint::black_box;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -25,9 +28,8 @@ use criterion::{criterion_group, criterion_main, Criterion};
 use time::OffsetDateTime;
 
 use campanile::config::Config;
-use campanile::group::{FlushedAlert, GroupFlush, Reason};
+use campanile::group::GroupFlush;
 use campanile::ingest::api_v2;
-use campanile::model::AlertStatus;
 use campanile::plugin::{PluginRuntime, PluginState};
 use campanile::route::RouteTable;
 
@@ -84,27 +86,7 @@ fn ten_alert_group(config: &Config) -> GroupFlush {
         .into_iter()
         .map(|a| Arc::new(a.unwrap()))
         .collect();
-    let routes = RouteTable::new(&config.route);
-    let route = routes.get(0).clone();
-    let flushed: Vec<FlushedAlert> = decoded
-        .iter()
-        .map(|a| FlushedAlert {
-            alert: a.clone(),
-            status: AlertStatus::Firing,
-        })
-        .collect();
-    GroupFlush {
-        key: "{}:{alertname=\"HighRequestLatency\"}".into(),
-        route: route.clone(),
-        group_labels: route.group_labels(&decoded[0].labels),
-        record: GroupFlush::record_of(&flushed, now),
-        alerts: flushed,
-        reason: Reason::First,
-        at: now,
-        history: Vec::new(),
-        acknowledged: None,
-        lease: None,
-    }
+    flush::firing(&RouteTable::new(&config.route), &decoded, now)
 }
 
 /// The process's resident memory, in bytes.
