@@ -63,10 +63,15 @@ fn config(plugin: &Path) -> Config {
 }
 
 /// Ten alerts of ten labels, two annotations and a URL each, in one due group: `hot_paths`'
-/// `plugin_route` group.
+/// `plugin_route` group. `BENCH_GROUP_SIZE` sets another number of alerts (0 measures what a
+/// call costs before the plugin reads anything).
 fn ten_alert_group(config: &Config) -> GroupFlush {
     let now = OffsetDateTime::now_utc();
-    let alerts: Vec<serde_json::Value> = (0..10)
+    let size: usize = std::env::var("BENCH_GROUP_SIZE")
+        .ok()
+        .and_then(|n| n.parse().ok())
+        .unwrap_or(10);
+    let alerts: Vec<serde_json::Value> = (0..size)
         .map(|i| {
             serde_json::json!({
                 "labels": {

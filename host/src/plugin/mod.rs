@@ -132,6 +132,11 @@ impl PluginRuntime {
         // Plugins are called synchronously: no store needs the component model's concurrency
         // machinery, and leaving it out makes every store cheaper.
         cfg.concurrency_support(false);
+        // For plugin authors finding where a call's time goes: `perf record` then names the
+        // plugin's own functions (README, "Profiling a plugin").
+        if std::env::var_os("CAMPANILE_PLUGIN_PERFMAP").is_some_and(|v| v == "1") {
+            cfg.profiler(wasmtime::ProfilingStrategy::PerfMap);
+        }
         let largest_memory = configs
             .iter()
             .map(|c| c.memory_limit)

@@ -7,7 +7,24 @@ import { Alert, Group } from "./model.js";
 import { decide, identify } from "./router.js";
 
 const labelsIn = (set) => Labels.packed(set.text, set.ends);
-const ms = (value) => (value === undefined || value === null ? undefined : Number(value));
+
+function alertsIn(alerts) {
+  const out = new Array(alerts.length);
+  for (let i = 0; i < alerts.length; i++) {
+    const a = alerts[i];
+    const endsAt = a.endsAt;
+    out[i] = Alert.of(
+      a.fingerprint,
+      a.status,
+      Labels.packed(a.labels.text, a.labels.ends),
+      Labels.packed(a.annotations.text, a.annotations.ends),
+      Number(a.startsAt),
+      endsAt === undefined || endsAt === null ? undefined : Number(endsAt),
+      a.generatorUrl,
+    );
+  }
+  return out;
+}
 
 function groupIn(g) {
   return new Group({
@@ -16,18 +33,7 @@ function groupIn(g) {
     receiver: g.receiver,
     groupLabels: labelsIn(g.groupLabels),
     commonLabels: labelsIn(g.commonLabels),
-    alerts: g.alerts.map(
-      (a) =>
-        new Alert({
-          fingerprint: a.fingerprint,
-          status: a.status,
-          labels: labelsIn(a.labels),
-          annotations: labelsIn(a.annotations),
-          startsAt: Number(a.startsAt),
-          endsAt: ms(a.endsAt),
-          generatorUrl: a.generatorUrl,
-        }),
-    ),
+    alerts: alertsIn(g.alerts),
     reason: g.reason,
     acknowledged: g.acknowledged ? { by: g.acknowledged.by, comment: g.acknowledged.comment, at: Number(g.acknowledged.at) } : undefined,
     sent: g.sent.map((s) => ({ receiver: s.receiver, reason: s.reason, at: Number(s.at) })),

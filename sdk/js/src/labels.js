@@ -14,10 +14,12 @@ export class Labels {
   #map;
 
   /** A label set from an object or [name, value] pairs; a later duplicate name wins. */
-  constructor(pairs = [], packed = undefined) {
+  constructor(pairs = [], text = undefined, ends = undefined) {
     if (pairs === PACKED) {
-      [this.#text, this.#ends] = packed;
-      this.#map = undefined;
+      // No array, no destructuring: the component's engine interprets this for every label
+      // set of every group it is given.
+      this.#text = text;
+      this.#ends = ends;
       return;
     }
     const items = pairs instanceof Labels ? pairs.entries() : Symbol.iterator in Object(pairs) ? pairs : Object.entries(pairs);
@@ -30,7 +32,7 @@ export class Labels {
 
   /** The set the host sent as `text` and `ends`. */
   static packed(text, ends) {
-    return new Labels(PACKED, [text, ends]);
+    return new Labels(PACKED, text, ends);
   }
 
   get text() { return this.#text; }
@@ -52,7 +54,7 @@ export class Labels {
     let start = 0;
     for (let i = 0; i < count; i += 2) {
       const nameEnd = ends[i], valueEnd = ends[i + 1];
-      if (!(start <= nameEnd && nameEnd <= valueEnd)) return undefined;
+      if (!(start <= nameEnd && nameEnd <= valueEnd && valueEnd <= text.length)) return undefined;
       if (nameEnd - start === name.length && text.startsWith(name, start)) return text.slice(nameEnd, valueEnd);
       start = valueEnd;
     }

@@ -40,6 +40,19 @@ export class Alert {
     this.endsAt = endsAt;
     this.generatorUrl = generatorUrl;
   }
+  /** As the constructor, from positional values and without an options object: what the
+   * component's exports build every alert of every group with (interpreted, so it counts). */
+  static of(fingerprint, status, labels, annotations, startsAt, endsAt, generatorUrl) {
+    const alert = Object.create(Alert.prototype);
+    alert.fingerprint = fingerprint;
+    alert.status = status;
+    alert.labels = labels;
+    alert.annotations = annotations;
+    alert.startsAt = startsAt;
+    alert.endsAt = endsAt;
+    alert.generatorUrl = generatorUrl;
+    return alert;
+  }
   get name() { return this.labels.get("alertname"); }
   get isFiring() { return this.status === "firing"; }
   get severity() {
@@ -66,13 +79,21 @@ export class Group {
   get isAcknowledged() { return this.acknowledged !== undefined; }
   /** The most urgent severity among the firing alerts, or all alerts when none fires. */
   get highestSeverity() {
-    const firing = this.firing;
-    let best;
-    for (const alert of firing.length ? firing : this.alerts) {
+    // One pass with index loops, no arrays: the most urgent firing severity, and the most
+    // urgent of all for when nothing fires.
+    const alerts = this.alerts;
+    let firing, any, fires = false;
+    for (let i = 0; i < alerts.length; i++) {
+      const alert = alerts[i];
+      const isFiring = alert.status === "firing";
+      if (fires && !isFiring) continue;
       const s = alert.severity;
-      if (s !== undefined && (best === undefined || moreUrgent(s, best))) best = s;
+      if (isFiring) {
+        fires = true;
+        if (s !== undefined && (firing === undefined || RANK[s] < RANK[firing])) firing = s;
+      } else if (s !== undefined && (any === undefined || RANK[s] < RANK[any])) any = s;
     }
-    return best;
+    return fires ? firing : any;
   }
   get firstSentAt() {
     return this.sent.length ? Math.min(...this.sent.map((s) => s.at)) : undefined;

@@ -41,3 +41,25 @@ test("filtered and with", () => {
   assert.ok(labels.filtered((n) => n !== "replica").equals({ alertname: "Down" }));
   assert.equal(labels.with("replica", "b").get("replica"), "b");
 });
+
+test("reading in place answers what decoding answers", () => {
+  // Sets as the host sends them, and malformed ones it never sends.
+  const cases = [
+    ["alertnameDownteamdb", [9, 13, 17, 19]],
+    ["aébü", [1, 3, 4, 6]],
+    ["ab", [1, 2, 5]],
+    ["abcd", [3, 1]],
+    ["abcd", [1, 9, 2, 4]],
+    ["abcd", [2, 1, 3, 4]],
+    ["é", [1, 2]],
+    ["", []],
+  ];
+  for (const [text, ends] of cases) {
+    const decoded = Labels.packed(text, ends);
+    decoded.toObject(); // decodes the set: later reads use it
+    for (const name of ["a", "ab", "abc", "alertname", "team", "b", "é", "", "missing"]) {
+      const fresh = Labels.packed(text, ends);
+      assert.equal(fresh.get(name), decoded.get(name), `${text} ${ends} ${name}`);
+    }
+  }
+});

@@ -45,3 +45,27 @@ def test_filtered_and_printed() -> None:
     assert labels.filtered(lambda n, _: n != "replica") == Labels({"alertname": "Down"})
     assert str(labels) == '{alertname="Down", replica="a"}'
     assert labels.with_label("replica", "b")["replica"] == "b"
+
+
+# Sets as the host sends them, and malformed ones it never sends: `get` reads in place, and must
+# answer what the decoded set answers.
+_PACKED_CASES = [
+    ("alertnameDownteamdb", [9, 13, 17, 19]),
+    ("aébü", [1, 3, 4, 6]),
+    ("ab", [1, 2, 5]),
+    ("abcd", [3, 1]),
+    ("abcd", [1, 9, 2, 4]),
+    ("abcd", [2, 1, 3, 4]),
+    ("é", [1, 2]),
+    ("", []),
+]
+
+
+def test_reading_in_place_answers_what_decoding_answers() -> None:
+    for text, ends in _PACKED_CASES:
+        decoded = Labels.packed(text, ends)
+        list(decoded)  # decodes the set: later reads use it
+        for name in ["a", "ab", "abc", "alertname", "team", "b", "é", "", "missing"]:
+            fresh = Labels.packed(text, ends)
+            assert fresh.get(name) == decoded.get(name), (text, ends, name)
+            assert (name in fresh) == (name in decoded), (text, ends, name)

@@ -19,7 +19,8 @@ from .model import (
     Severity,
 )
 
-_STATUS = {t.AlertStatus.FIRING: AlertStatus.FIRING, t.AlertStatus.RESOLVED: AlertStatus.RESOLVED}
+# Compared by identity, not looked up: an enum member's hash is a Python function.
+_FIRING = t.AlertStatus.FIRING
 _REASON = {getattr(t.NotifyReason, r.name): r for r in NotifyReason}
 _SEVERITY = {s: getattr(t.Severity, s.name) for s in Severity}
 _LEVEL = {level.name.lower(): level for level in wit_host.Level}
@@ -36,7 +37,7 @@ def labels_to_wit(labels: Labels) -> t.LabelSet:
 def alert_from_wit(a: t.Alert) -> Alert:
     return Alert(
         a.fingerprint,
-        _STATUS[a.status],
+        AlertStatus.FIRING if a.status is _FIRING else AlertStatus.RESOLVED,
         Labels.packed(a.labels.text, a.labels.ends),
         Labels.packed(a.annotations.text, a.annotations.ends),
         a.starts_at,

@@ -93,6 +93,8 @@ _SEVERITY_NAMES = {
     "info": Severity.INFO,
 }
 _RANK = {severity: rank for rank, severity in enumerate(Severity)}
+# A label's value (stripped, lower case) to its severity's rank and the severity.
+_RANKED_NAMES = {name: (_RANK[severity], severity) for name, severity in _SEVERITY_NAMES.items()}
 
 
 @dataclass(slots=True)
@@ -208,10 +210,19 @@ class Group:
     def highest_severity(self) -> Severity | None:
         """The most urgent severity among the firing alerts' `severity` labels, or among all
         alerts' when none fires any more; None if none of them names a known severity."""
-        firing = self.firing
-        considered = firing if firing else self.alerts
-        known = [s for s in (alert.severity for alert in considered) if s is not None]
-        return min(known) if known else None
+        # Plain loops and string keys: inside the component CPython interprets every step,
+        # and an enum member's hash and comparison are Python functions.
+        firing = [alert for alert in self.alerts if alert.status is AlertStatus.FIRING]
+        best: Severity | None = None
+        best_rank = len(_RANK)
+        for alert in firing or self.alerts:
+            value = alert.labels.get("severity")
+            if value is None:
+                continue
+            ranked = _RANKED_NAMES.get(value.strip().lower())
+            if ranked is not None and ranked[0] < best_rank:
+                best_rank, best = ranked
+        return best
 
     @property
     def first_sent_at(self) -> int | None:
