@@ -13,8 +13,9 @@
 //! then, by criterion, `route_<language>`: one `route` call of a 10-alert group on a warm
 //! instance, as the service makes it (the same group as `hot_paths`' `plugin_route`).
 //!
-//! `BENCH_PLUGIN=FILE.wasm` measures that component instead (as `custom`), and
-//! `BENCH_MEMORY_LIMIT` sets the plugins' `memory_limit` (default 16MiB).
+//! `BENCH_PLUGIN=FILE.wasm` measures that component instead (as `custom`),
+//! `BENCH_MEMORY_LIMIT` sets the plugins' `memory_limit` (default 16MiB), and
+//! `BENCH_GROUP_SIZE` the alerts in the group (default 10, at least 1).
 
 #[path = "shared/flush.rs"]
 mod flush;

@@ -8,14 +8,8 @@
 // host functions swapped for the component's (condition "campanile-component"), then made a
 // component by componentize-js for the world `router` of the SDK's copy of wit/router.wit, with
 // every capability campanile refuses disabled (-d http -d fetch-event). Both tools are pinned in
-// the lock file; nothing is downloaded.
-//
-// With CAMPANILE_WEVAL set to a weval binary (built from source: `cargo install weval --version
-// 0.5.0 --locked`, the version componentize-js 0.23.0 pins), the component is compiled ahead of
-// time by weval (componentize-js's `enableAot`): the engine's interpreter is specialised to the
-// plugin's code, and a call costs a fraction of what it costs interpreted (sdk/js/README.md).
+// the lock file; nothing is downloaded, and no AOT step runs.
 
-import { existsSync } from "node:fs";
 import { mkdtemp, mkdir, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { basename, dirname, extname, join, resolve } from "node:path";
@@ -51,12 +45,6 @@ if (testing) {
 }
 
 const out = resolve(output ?? join("dist", `${stem}.wasm`));
-const weval = process.env.CAMPANILE_WEVAL || undefined;
-if (weval !== undefined && !existsSync(weval)) {
-  // componentize-js would download a weval binary instead: refuse rather than fetch.
-  console.error(`CAMPANILE_WEVAL=${weval}: no such file; build it with: cargo install weval --version 0.5.0 --locked`);
-  process.exit(2);
-}
 const work = await mkdtemp(join(tmpdir(), "campanile-js-build-"));
 try {
   const entry = join(work, "entry.js");
@@ -85,12 +73,10 @@ try {
     witWorld: await readFile(WIT, "utf8"),
     worldName: "router",
     disableFeatures: DISABLED,
-    ...(weval === undefined ? {} : { enableAot: true, wevalBin: weval }),
   });
   await mkdir(dirname(out), { recursive: true });
   await writeFile(out, component);
-  const how = weval === undefined ? "interpreted" : "compiled ahead of time by weval";
-  console.log(`${source}: built ${out} (${component.length} bytes, ${how}); check it with: campanile plugin check ${out}`);
+  console.log(`${source}: built ${out} (${component.length} bytes); check it with: campanile plugin check ${out}`);
 } finally {
   await rm(work, { recursive: true, force: true });
 }
