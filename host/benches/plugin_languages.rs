@@ -71,7 +71,8 @@ fn ten_alert_group(config: &Config) -> GroupFlush {
     let size: usize = std::env::var("BENCH_GROUP_SIZE")
         .ok()
         .and_then(|n| n.parse().ok())
-        .unwrap_or(10);
+        .unwrap_or(10)
+        .max(1);
     let alerts: Vec<serde_json::Value> = (0..size)
         .map(|i| {
             serde_json::json!({
