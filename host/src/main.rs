@@ -14,6 +14,29 @@ use campanile::plugin::{inspect, PluginRuntime, PluginState};
 use campanile::reload::ConfigSource;
 use campanile::telemetry::{init_logging, probe_ready, LogFormat, DEFAULT_READY_URL};
 
+/// Prints one line of a command's answer on stdout. `println!` panics when the reader has gone
+/// (`campanile plugin check x.wasm | head -1`); this ends the command quietly instead, with the
+/// status a shell gives a tool that SIGPIPE stopped (128 + 13).
+macro_rules! out {
+    ($($arg:tt)*) => {
+        print_line(format_args!($($arg)*))
+    };
+}
+
+fn print_line(line: std::fmt::Arguments) {
+    use std::io::Write as _;
+    let mut stdout = std::io::stdout().lock();
+    if let Err(e) = stdout
+        .write_fmt(line)
+        .and_then(|()| stdout.write_all(b"\n"))
+    {
+        if e.kind() != std::io::ErrorKind::BrokenPipe {
+            eprintln!("campanile: cannot write the answer to stdout: {e}");
+        }
+        std::process::exit(141);
+    }
+}
+
 /// mimalloc rather than the C library's allocator: every alert is a handful of small
 /// allocations made on one worker thread and often freed on another, which glibc's arenas serve
 /// slowly and musl's (the container's) far more slowly still. The load benchmark measures it.
@@ -139,7 +162,7 @@ fn main() -> ExitCode {
         Command::Plugin { command } => plugin_tool(command),
         Command::Healthcheck { url, timeout } => match probe_ready(&url, timeout) {
             Ok(()) => {
-                println!("{url}: ready");
+                out!("{url}: ready");
                 ExitCode::SUCCESS
             }
             Err(e) => {
@@ -155,7 +178,7 @@ fn main() -> ExitCode {
                     eprintln!("{}: {e}", file.display());
                     return ExitCode::from(2);
                 }
-                println!(
+                out!(
                     "{}: OK ({} receivers, {} plugins compiled, {} routes)",
                     file.display(),
                     c.receivers.len(),
@@ -256,7 +279,7 @@ fn plugin_tool(command: PluginCommand) -> ExitCode {
         PluginCommand::Build { source, output } => {
             match campanile::plugin_build::build(&source, output.as_deref()) {
                 Ok(built) => {
-                    println!(
+                    out!(
                         "{}: built {} ({} bytes); check it with: campanile plugin check {}",
                         source.display(),
                         built.output.display(),
@@ -278,20 +301,20 @@ fn plugin_tool(command: PluginCommand) -> ExitCode {
                 .and_then(|c| inspect(&c).map_err(|e| e.to_string()))
             {
                 Ok(i) => {
-                    println!(
+                    out!(
                         "{}: OK, links against {} (version {}, {} bytes)",
                         file.display(),
                         campanile::plugin::CONTRACT,
                         i.version,
                         i.bytes
                     );
-                    println!("imports:");
+                    out!("imports:");
                     for name in &i.imports {
-                        println!("  {name}");
+                        out!("  {name}");
                     }
-                    println!("exports:");
+                    out!("exports:");
                     for name in &i.exports {
-                        println!("  {name}");
+                        out!("  {name}");
                     }
                     ExitCode::SUCCESS
                 }
@@ -343,31 +366,34 @@ fn plugin_tool(command: PluginCommand) -> ExitCode {
 
 fn print_dry_run(report: &dry_run::DryRun) -> ExitCode {
     for invalid in &report.invalid {
-        println!("skipped {invalid}");
+        out!("skipped {invalid}");
     }
     for g in &report.groups {
-        println!(
+        out!(
             "group {} (route {}, {} firing, {} resolved)",
-            g.key, g.route, g.firing, g.resolved
+            g.key,
+            g.route,
+            g.firing,
+            g.resolved
         );
         let o = &g.outcome;
         for action in &o.actions {
-            println!("  plugin: {action}");
+            out!("  plugin: {action}");
         }
         for fault in &o.faults {
-            println!("  FAULT: plugin {fault}");
+            out!("  FAULT: plugin {fault}");
         }
         if let Some(fallback) = &o.fallback {
-            println!("  fallback: the route's receiver {fallback} is told in the plugin's place");
+            out!("  fallback: the route's receiver {fallback} is told in the plugin's place");
         }
         let told: Vec<&str> = o.deliveries.iter().map(|d| d.receiver.as_str()).collect();
         if told.is_empty() {
-            println!("  told: nobody");
+            out!("  told: nobody");
         } else {
-            println!("  told: {}", told.join(", "));
+            out!("  told: {}", told.join(", "));
         }
         if let Some(secs) = o.wake_after {
-            println!("  wake-up: in {secs}s");
+            out!("  wake-up: in {secs}s");
         }
     }
     let faults = report
@@ -375,7 +401,7 @@ fn print_dry_run(report: &dry_run::DryRun) -> ExitCode {
         .iter()
         .filter(|g| !g.outcome.faults.is_empty())
         .count();
-    println!(
+    out!(
         "{} groups, {} faults, {} alerts skipped",
         report.groups.len(),
         faults,

@@ -84,6 +84,27 @@ fn plugin_check_names_the_contract_and_refuses_what_does_not_load() {
 }
 
 #[test]
+fn a_reader_that_goes_away_ends_the_answer_without_a_panic() {
+    // `campanile plugin check x.wasm | head -1`: the reader is gone before the rest is written.
+    // Here it is gone before anything is: every write meets a closed pipe.
+    let (reader, writer) = std::io::pipe().unwrap();
+    drop(reader);
+    let wasm = severity_router_wasm();
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_campanile"))
+        .args(["plugin", "check", wasm.to_str().unwrap()])
+        .stdout(writer)
+        .output()
+        .expect("run campanile");
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(!err.contains("panicked"), "{err}");
+    assert_eq!(out.status.code(), Some(141), "{err}");
+    assert!(
+        err.is_empty(),
+        "a closed pipe is not an error to report: {err}"
+    );
+}
+
+#[test]
 fn plugin_test_dry_runs_recorded_alerts_and_fails_on_a_fault() {
     let dir = tempfile::tempdir().unwrap();
     let alerts = dir.path().join("alerts.json");
