@@ -32,13 +32,8 @@ export const NotifyReason = Object.freeze({
 /** One alert of a group, as deduplicated by the host. */
 export class Alert {
   constructor({ fingerprint, status, labels, annotations, startsAt, endsAt, generatorUrl = "" }) {
-    this.fingerprint = fingerprint;
-    this.status = status;
-    this.labels = labels;
-    this.annotations = annotations;
-    this.startsAt = startsAt;
-    this.endsAt = endsAt;
-    this.generatorUrl = generatorUrl;
+    // The alert `of` builds stands for `this` (a constructor may return its object).
+    return Alert.of(fingerprint, status, labels, annotations, startsAt, endsAt, generatorUrl);
   }
   /** As the constructor, from positional values and without an options object: what the
    * component's exports build every alert of every group with (interpreted, so it counts). */
