@@ -6,6 +6,8 @@
 #
 # Needs podman and musl-tools (Debian: apt-get install podman musl-tools). Honours
 # CARGO_TARGET_DIR and CONTAINERS_CONF; extra arguments go to `podman build`.
+# `--binary-only` builds the static binary and stops (scripts/test.sh builds it beside the
+# tests, the image later).
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
 cd "$root"
@@ -18,6 +20,7 @@ rustup target add "$target" >/dev/null
 # Debug info is for debuggers, not for the image: strip it (this profile is only used here).
 CARGO_PROFILE_RELEASE_DEBUG=false CARGO_PROFILE_RELEASE_STRIP=true \
     cargo build --release --locked --target "$target" -p campanile
+[ "${1:-}" != --binary-only ] || exit 0
 bash scripts/build-plugins.sh >/dev/null
 
 # The build context is the repository; .dockerignore lets only these files (and examples/) in.

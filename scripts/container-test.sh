@@ -8,6 +8,9 @@
 # Installs what it needs when missing (Debian: podman, runc, musl-tools, curl). Podman on the
 # CI machines needs the runc runtime and no default ulimits: set through a generated
 # containers.conf (CONTAINERS_CONF) unless CONTAINERS_CONF is already set.
+#
+# `--prepare` only installs what it needs and builds the image's binary (scripts/test.sh runs
+# that beside the tests).
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
 cd "$root"
@@ -23,6 +26,11 @@ if [ ${#missing[@]} -gt 0 ]; then
     say "installing ${missing[*]}"
     apt-get update -qq
     DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null
+fi
+if [ "${1:-}" = --prepare ]; then
+    say "building the image's binary"
+    bash scripts/build-image.sh --binary-only
+    exit 0
 fi
 
 work="$(mktemp -d)"

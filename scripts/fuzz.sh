@@ -8,6 +8,10 @@
 #   FUZZ_SECONDS   run time of all targets together (default 180), a third of it for the
 #                  stateful target `lifecycle`, the rest shared by the others
 #   FUZZ_TARGETS   the targets to run (default: all)
+#   FUZZ_JOBS      how many run at once (default: one per CPU)
+#
+# `--build-only` installs cargo-fuzz and builds the targets, and stops (scripts/test.sh builds
+# them beside the tests).
 #
 # New inputs a run finds go to a scratch corpus under fuzz/target, so the checked-in one stays
 # small; to keep one, minimise it (`cargo fuzz tmin`/`cmin`) and add it to fuzz/corpus/.
@@ -37,6 +41,7 @@ trap 'rm -rf "$CAMPANILE_FUZZ_STORE"' EXIT
 
 cd fuzz
 cargo fuzz build "${sanitizer[@]}"
+[ "${1:-}" != --build-only ] || exit 0
 read -r -a targets <<<"${FUZZ_TARGETS:-$(cargo fuzz list | tr '\n' ' ')}"
 
 total=${FUZZ_SECONDS:-180}
@@ -60,32 +65,56 @@ for t in "${targets[@]}"; do
     fi
 done
 
-for t in "${targets[@]}"; do
-    seconds=$each
-    [ "$t" = lifecycle ] && seconds=$stateful
-    [ "$seconds" -ge 1 ] || seconds=1
-    scratch=target/corpus/$t
+# One target's bounded run; its output goes to its log, and a crash is marked by a file in
+# target/logs (the runs go side by side, so they cannot share a variable).
+fuzz_one() {
+    local t=$1 seconds=$2 scratch=target/corpus/$1 log=target/logs/$1.log extra=()
     mkdir -p "$scratch" "corpus/$t"
     # A target's own options: the stateful one wants long inputs (many steps) from the start;
     # config fuzzing is helped by its words.
-    extra=()
     case $t in
         lifecycle) extra=(-max_len=4096) ;;
         config) extra=(-dict=config.dict) ;;
     esac
-    log=target/logs/$t.log
-    mkdir -p target/logs
-    echo "=== $t: ${seconds}s (log: fuzz/$log)"
     # -timeout: one input taking this long is a hang, reported like a crash.
     if cargo fuzz run "${sanitizer[@]}" "$t" "$scratch" "corpus/$t" -- "${extra[@]}" \
         -max_total_time="$seconds" -timeout=30 -rss_limit_mb=4096 -print_final_stats=1 \
         >"$log" 2>&1; then
+        echo "=== $t: ${seconds}s clean"
         grep -E '^stat::(number_of_executed_units|average_exec_per_sec)|^Done' "$log" || true
     else
+        echo "=== $t: CRASHED (log: fuzz/$log)"
         # The panic, its backtrace and where the input was saved.
         tail -n 80 "$log"
-        failed+=("$t")
+        touch "target/logs/$t.failed"
     fi
+}
+
+# The targets run FUZZ_JOBS at a time (default: one per CPU), the longest first: each still
+# gets its seconds, in a fraction of the time.
+jobs=${FUZZ_JOBS:-$(nproc)}
+[ "$jobs" -ge 1 ] || jobs=1
+mkdir -p target/logs
+rm -f target/logs/*.failed
+ordered=()
+for t in "${targets[@]}"; do [ "$t" = lifecycle ] && ordered+=("$t"); done
+for t in "${targets[@]}"; do [ "$t" = lifecycle ] || ordered+=("$t"); done
+running=0
+for t in "${ordered[@]}"; do
+    seconds=$each
+    [ "$t" = lifecycle ] && seconds=$stateful
+    [ "$seconds" -ge 1 ] || seconds=1
+    if [ "$running" -ge "$jobs" ]; then
+        wait -n || true
+        running=$((running - 1))
+    fi
+    echo "=== $t: ${seconds}s (log: fuzz/target/logs/$t.log)"
+    fuzz_one "$t" "$seconds" &
+    running=$((running + 1))
+done
+wait
+for t in "${ordered[@]}"; do
+    [ -e "target/logs/$t.failed" ] && failed+=("$t")
 done
 
 if [ ${#failed[@]} -gt 0 ]; then
