@@ -19,7 +19,8 @@
 # store.durability, immediate; Alertmanager keeps alerts in memory only),
 # BENCH_CAMPANILE_PORT (19797), BENCH_AM_PORT (19093), BENCH_SINK_PORT (19999).
 # CARGO_TARGET_DIR is honoured; with CAMPANILE_PLUGIN_DIR set, the plugins there are used as
-# they are (not rebuilt).
+# they are (not rebuilt); BENCH_CAMPANILE_BIN runs that campanile binary instead of the one
+# built (an A/B of two builds against the same loadgen and Alertmanager).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root="$PWD"
@@ -44,7 +45,7 @@ sink_port="${BENCH_SINK_PORT:-19999}"
 
 am_bin=/usr/bin/prometheus-alertmanager
 target_dir="${CARGO_TARGET_DIR:-$root/target}"
-campanile_bin="$target_dir/release/campanile"
+campanile_bin="${BENCH_CAMPANILE_BIN:-$target_dir/release/campanile}"
 loadgen="$target_dir/release/loadgen"
 plugins="${CAMPANILE_PLUGIN_DIR:-$target_dir/wasm32-wasip2/plugin}"
 out="$root/target/bench"

@@ -468,3 +468,52 @@ async fn every_notification_is_alertmanagers() {
     );
     drop(am);
 }
+
+/// A sender that stops re-sending (Prometheus gone): the alert resolves when the end of its
+/// last re-send passes, on both, and the resolved notification carries that end. The re-send
+/// only moves the end, with the first end still well ahead — one campanile keeps in memory
+/// without writing it (README, "Durability") — so this checks that what is not written is
+/// still what groups resolve by.
+#[tokio::test(flavor = "multi_thread")]
+async fn an_alert_resolves_at_the_end_of_its_last_resend() {
+    let sink = HttpPeer::start().await;
+    let am = Alertmanager::start(&alertmanager_config(&sink)).await;
+    let campanile = Campanile::start(&campanile_config(&sink)).await;
+
+    let now = time::OffsetDateTime::now_utc();
+    let at = |offset: time::Duration| {
+        (now + offset)
+            .format(&time::format_description::well_known::Rfc3339)
+            .unwrap()
+    };
+    let labels = [json!({"alertname": "SenderStopped", "instance": "10.0.0.1:9100"})];
+    let starts = at(time::Duration::seconds(-30));
+    let first = postable(&labels, &starts, &at(time::Duration::seconds(16)));
+    am.post_alerts(&first).await;
+    let reply = campanile.post_alerts(&first).await;
+    assert_eq!(reply.status, 200, "{}", reply.body);
+    settled(&sink, 1).await;
+    assert_same(&sink, "firing");
+
+    // One re-send, a few seconds later, that moves the end on by 4 s; then nothing. (Sent
+    // within 12 s, the stored end is still at least half the new lead ahead.)
+    let last = postable(&labels, &starts, &at(time::Duration::seconds(20)));
+    am.post_alerts(&last).await;
+    let reply = campanile.post_alerts(&last).await;
+    assert_eq!(reply.status, 200, "{}", reply.body);
+
+    settled(&sink, 2).await;
+    assert_same(&sink, "resolved by its end");
+    let told = notifications(&sink, "/cp");
+    let resolved: Vec<&Value> = told
+        .values()
+        .flatten()
+        .filter(|p| p["status"] == "resolved")
+        .collect();
+    assert_eq!(resolved.len(), 1, "{}", sink.summary());
+    assert_eq!(
+        webhook_alerts(resolved[0])[0]["endsAt"],
+        json!(at(time::Duration::seconds(20))),
+        "the resolved notification carries the end of the last re-send"
+    );
+}

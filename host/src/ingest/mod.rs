@@ -211,7 +211,7 @@ impl Ingestor {
                         must_wait |= kind.writes();
                         outcome.accepted += 1;
                         // An unchanged re-send is filed already, as it is, in store and groups;
-                        // an extended one is stored far enough ahead as it is.
+                        // an extended one is stored far enough ahead as it is, but filed anew.
                         let extension = kind == Upsert::Extended && self.cache.writes_extensions();
                         if kind.writes() || extension || store_failing {
                             let record = StoredAlert::from(stored.as_ref());
@@ -234,6 +234,12 @@ impl Ingestor {
         }
         self.metrics.alerts_active.set(self.cache.len() as i64);
         if ops.is_empty() {
+            // Nothing to write. Extensions still go to the groups and the mute stage: an alert
+            // resolves (and stops inhibiting) when its latest end passes, as in Alertmanager,
+            // whatever end is stored.
+            if !batch.is_empty() {
+                permit.send(batch);
+            }
             self.count(endpoint, "accepted", outcome.accepted);
             return Ok(outcome);
         }
