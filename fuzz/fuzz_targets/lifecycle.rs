@@ -433,7 +433,7 @@ impl App {
             .snapshot()
             .into_iter()
             .filter(|a| {
-                a.ends_at
+                a.end()
                     .checked_add(retention)
                     .is_none_or(|kept| kept > now + time::Duration::MINUTE)
             })

@@ -356,7 +356,7 @@ pub(crate) fn restore_alerts(
         let mut alert = Alert::from(s);
         // Stored under its fingerprint, which an identity plugin may have chosen.
         alert.fingerprint = Fingerprint(fingerprint);
-        if crate::clock::after(alert.ends_at, retention) < now {
+        if crate::clock::after(alert.end(), retention) < now {
             gone.push(Op::DeleteAlert(alert.fingerprint.0));
             continue;
         }

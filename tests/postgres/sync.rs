@@ -139,6 +139,7 @@ fn alert(name: &str) -> Alert {
         timeout: true,
         generator_url: String::new(),
         updated_at: now,
+        extension: Default::default(),
     }
 }
 

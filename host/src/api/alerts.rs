@@ -146,7 +146,7 @@ pub(super) fn gettable<'a>(
         labels: &alert.labels,
         annotations: &alert.annotations,
         starts_at: alert.starts_at,
-        ends_at: alert.ends_at,
+        ends_at: alert.end(),
         updated_at: alert.updated_at,
         generator_url: &alert.generator_url,
         fingerprint: alert.fingerprint,

@@ -317,7 +317,7 @@ async fn alerts(feed: &Feed, changes: &Changes, to: &Replicated) -> Result<usize
         let mut alert = Alert::from(stored);
         // Stored under its fingerprint, which an identity plugin may have chosen.
         alert.fingerprint = Fingerprint(fingerprint);
-        if crate::clock::after(alert.ends_at, to.retention) < now {
+        if crate::clock::after(alert.end(), to.retention) < now {
             continue;
         }
         match to.alerts.upsert(alert) {

@@ -6,7 +6,9 @@
 //! updates to alerts already held are always accepted.
 //!
 //! Each entry also remembers the end its stored copy has, so that a re-send which only moves
-//! the end is written only when the stored end comes near (see [`Upsert::Extended`]).
+//! the end is written only when the stored end comes near (see [`Upsert::Extended`]); until
+//! then it moves the end of the shared alert on in place ([`Alert::extend_to`]), which the
+//! groups and inhibition hold too, so the cache is not written either.
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
@@ -40,9 +42,11 @@ pub enum Upsert {
     /// less than half the alert's lead ahead (see [`stored_end_is_near`]): it is written, so a
     /// restart never finds a still-firing alert resolved.
     Refreshed,
-    /// The same, with the stored copy's end still at least half the alert's lead ahead: held in
-    /// memory only (unless [`AlertCache::writes_extensions`]). Lost in a crash, the stored end
-    /// (still ahead) is restored, and the sender's next re-send moves it again.
+    /// The same, with the stored copy's end still at least half the alert's lead ahead: the
+    /// end of the alert held is moved on in place, and it is held in memory only (unless
+    /// [`AlertCache::writes_extensions`]). Lost in a crash, the stored end (still ahead) is
+    /// restored, and the sender's next re-send moves it again. The alert returned is the one
+    /// already filed, so it need not be filed again.
     Extended,
     /// A re-send identical to the alert held but for the time it was received: the stored
     /// copy needs no write at all.
@@ -66,7 +70,8 @@ impl Upsert {
 #[derive(Clone)]
 struct Held {
     alert: SharedAlert,
-    /// The `ends_at` of the last write of this alert: what a restart would restore.
+    /// The end of the last write of this alert (as far as this cache knows): what a restart
+    /// would restore.
     stored_end: OffsetDateTime,
 }
 
@@ -74,7 +79,7 @@ impl Held {
     /// An alert whose stored copy is as it is.
     fn stored(alert: SharedAlert) -> Held {
         Held {
-            stored_end: alert.ends_at,
+            stored_end: alert.end(),
             alert,
         }
     }
@@ -96,20 +101,23 @@ struct AfterResolution {
 }
 
 impl AfterResolution {
-    fn ttl(&self, alert: &Alert) -> Option<Duration> {
+    /// Set at each write of an entry, which in-place extensions do not make: so it reaches as
+    /// far as they can move the end before the next write. An extension is made only while the
+    /// stored end is at least half the new lead ahead, so it ends at most twice the stored
+    /// end's lead from now. A resolved alert whose sender stopped may so stay up to that lead
+    /// past its retention; an explicit resolution is written, and keeps the retention exactly.
+    fn ttl(&self, held: &Held) -> Option<Duration> {
+        let now = OffsetDateTime::now_utc();
+        let reach = clock::until(now, held.alert.end())
+            .max(clock::until(now, held.stored_end).saturating_mul(2));
         // At most clock::FAR_FUTURE: an alert that ends in year 9999 stays, without overflow.
-        let until_end = clock::until(OffsetDateTime::now_utc(), alert.ends_at);
-        Some(
-            until_end
-                .saturating_add(self.retention)
-                .min(clock::FAR_FUTURE),
-        )
+        Some(reach.saturating_add(self.retention).min(clock::FAR_FUTURE))
     }
 }
 
 impl Expiry<Fingerprint, Held> for AfterResolution {
     fn expire_after_create(&self, _: &Fingerprint, held: &Held, _: Instant) -> Option<Duration> {
-        self.ttl(&held.alert)
+        self.ttl(held)
     }
 
     fn expire_after_update(
@@ -119,7 +127,7 @@ impl Expiry<Fingerprint, Held> for AfterResolution {
         _: Instant,
         _: Option<Duration>,
     ) -> Option<Duration> {
-        self.ttl(&held.alert)
+        self.ttl(held)
     }
 }
 
@@ -167,6 +175,17 @@ impl AlertCache {
         self.write_extensions
     }
 
+    /// Whether the alert an upsert of this kind returned must be filed (in groups and
+    /// inhibition) anew: it is not the alert filed already. An extension moved the end of the
+    /// filed alert in place, unless extensions are written.
+    pub fn must_file(&self, kind: Upsert) -> bool {
+        match kind {
+            Upsert::Unchanged => false,
+            Upsert::Extended => self.write_extensions,
+            Upsert::New | Upsert::Merged | Upsert::Refreshed => true,
+        }
+    }
+
     /// Inserts `alert`, or merges it into the alert with the same fingerprint (Alertmanager's
     /// rules: see [`Alert::merge`]). Returns the stored alert.
     pub fn upsert(&self, alert: Alert) -> Result<(SharedAlert, Upsert), CacheFull> {
@@ -183,24 +202,36 @@ impl AlertCache {
             if repeats(&held.alert, &alert) {
                 return Ok((held.alert, Upsert::Unchanged));
             }
+            // Next under Prometheus: the same alert with its end moved on. Far enough from the
+            // stored end, it moves the end of the alert held, in place. (Not where extensions
+            // are written: the stored end must follow each of them.)
+            if !self.write_extensions
+                && extends(&held.alert, &alert)
+                && !stored_end_is_near(held.stored_end, &alert)
+                && held.alert.extend_to(alert.ends_at)
+            {
+                return Ok((held.alert, Upsert::Extended));
+            }
         }
         let mut kind = Upsert::New;
         let entry = self.cache.entry(fp).and_upsert_with(|old| match old {
             Some(old) => {
                 let old = old.into_value();
                 let merged = merge_into(&old.alert, alert);
+                // A later end not moved in place above (a re-send racing another, a later
+                // start, an end out of an extension's reach) replaces the alert filed, so is
+                // written; where every extension is written, it is not waited for unless near.
                 kind = if !only_refreshes(&old.alert, &merged) {
                     Upsert::Merged
-                } else if merged.ends_at == old.alert.ends_at {
+                } else if merged.end() == old.alert.end() {
                     Upsert::Unchanged
-                } else if stored_end_is_near(old.stored_end, &merged) {
-                    Upsert::Refreshed
-                } else {
+                } else if self.write_extensions && !stored_end_is_near(old.stored_end, &merged) {
                     Upsert::Extended
+                } else {
+                    Upsert::Refreshed
                 };
-                let written = kind.writes() || (kind == Upsert::Extended && self.write_extensions);
-                let stored_end = if written {
-                    merged.ends_at
+                let stored_end = if kind.writes() || kind == Upsert::Extended {
+                    merged.end()
                 } else {
                     old.stored_end
                 };
@@ -254,10 +285,20 @@ impl AlertCache {
 
 /// Whether `new` is `held` again, received later: same content and times, still firing.
 fn repeats(held: &Alert, new: &Alert) -> bool {
+    new.ends_at == held.end() && same_but_the_end(held, new)
+}
+
+/// Whether `new` is `held` with a later end, received later, both firing: Alertmanager's
+/// merge would make it `held` with `new`'s end.
+fn extends(held: &Alert, new: &Alert) -> bool {
+    new.ends_at > held.end() && !held.resolved_at(new.updated_at) && same_but_the_end(held, new)
+}
+
+/// `new` is received later, fires, and has `held`'s content and start.
+fn same_but_the_end(held: &Alert, new: &Alert) -> bool {
     new.updated_at >= held.updated_at
         && !new.resolved_at(new.updated_at)
         && new.starts_at == held.starts_at
-        && new.ends_at == held.ends_at
         && new.timeout == held.timeout
         && new.labels == held.labels
         && new.annotations == held.annotations
@@ -270,7 +311,7 @@ fn only_refreshes(old: &Alert, new: &Alert) -> bool {
     let now = new.updated_at;
     !old.resolved_at(now)
         && !new.resolved_at(now)
-        && new.ends_at >= old.ends_at
+        && new.end() >= old.end()
         && new.starts_at == old.starts_at
         && new.timeout == old.timeout
         && new.annotations == old.annotations
@@ -286,14 +327,15 @@ fn only_refreshes(old: &Alert, new: &Alert) -> bool {
 /// re-send; one re-sent faster, more rarely still.
 fn stored_end_is_near(stored_end: OffsetDateTime, new: &Alert) -> bool {
     let now = new.updated_at;
-    clock::until(now, stored_end) < clock::until(now, new.ends_at) / 2
+    clock::until(now, stored_end) < clock::until(now, new.end()) / 2
 }
 
 /// Alertmanager merges only when the new alert overlaps the stored one in time; otherwise the
 /// new one replaces it (a fresh occurrence after a resolution).
 fn merge_into(old: &Alert, new: Alert) -> Alert {
-    let overlaps = (new.ends_at > old.starts_at && new.ends_at < old.ends_at)
-        || (new.starts_at > old.starts_at && new.starts_at < old.ends_at);
+    let (old_end, new_end) = (old.end(), new.end());
+    let overlaps = (new_end > old.starts_at && new_end < old_end)
+        || (new.starts_at > old.starts_at && new.starts_at < old_end);
     if overlaps {
         Alert::merge(old, new)
     } else {
@@ -318,6 +360,7 @@ mod tests {
             timeout: true,
             generator_url: String::new(),
             updated_at: now,
+            extension: Default::default(),
         }
     }
 
@@ -368,6 +411,78 @@ mod tests {
         assert_eq!(
             kinds,
             [Extended, Extended, Refreshed, Extended, Extended, Refreshed]
+        );
+    }
+
+    #[test]
+    fn an_extension_moves_the_end_of_the_alert_already_filed_in_place() {
+        let c = AlertCache::new(10, Duration::from_secs(60));
+        let first = alert("A", time::Duration::minutes(4));
+        let (filed, kind) = c.upsert(first.clone()).unwrap();
+        assert!(c.must_file(kind), "a new alert is filed");
+        let later = resent(&first, time::Duration::minutes(1));
+        let (held, kind) = c.upsert(later.clone()).unwrap();
+        assert_eq!(kind, Upsert::Extended);
+        assert!(!c.must_file(kind), "the filed alert already ends later");
+        assert!(
+            Arc::ptr_eq(&filed, &held),
+            "the alert held is the one filed"
+        );
+        // What the groups and inhibition hold now ends where the re-send says.
+        assert_eq!(filed.end(), later.ends_at);
+        assert_eq!(filed.ends_at, first.ends_at, "as it was stored");
+        // Once the stored end comes near, the re-send is written: a new alert, filed anew.
+        let near = resent(&first, time::Duration::minutes(3));
+        let (written, kind) = c.upsert(near.clone()).unwrap();
+        assert_eq!(kind, Upsert::Refreshed);
+        assert!(c.must_file(kind));
+        assert!(!Arc::ptr_eq(&filed, &written));
+        assert_eq!(written.end(), near.ends_at);
+        // A re-send that comes back to an earlier end changes nothing held.
+        let (_, kind) = c
+            .upsert(resent(&first, time::Duration::minutes(2)))
+            .unwrap();
+        assert_ne!(kind, Upsert::Extended);
+        assert_eq!(c.get(&first.fingerprint).unwrap().end(), near.ends_at);
+    }
+
+    #[test]
+    fn where_extensions_are_written_each_one_is_filed() {
+        let c = AlertCache::new(10, Duration::from_secs(60)).writing_extensions();
+        let first = alert("A", time::Duration::minutes(4));
+        let (filed, _) = c.upsert(first.clone()).unwrap();
+        let (held, kind) = c
+            .upsert(resent(&first, time::Duration::minutes(1)))
+            .unwrap();
+        assert_eq!(kind, Upsert::Extended);
+        assert!(c.must_file(kind));
+        assert!(!Arc::ptr_eq(&filed, &held));
+        assert_eq!(filed.end(), first.ends_at, "the filed alert is not moved");
+        assert!(!c.must_file(Upsert::Unchanged));
+    }
+
+    #[test]
+    fn an_entry_outlives_every_end_its_extensions_can_reach() {
+        let retention = Duration::from_secs(60);
+        let expiry = AfterResolution { retention };
+        let now = OffsetDateTime::now_utc();
+        let alert = Arc::new(alert("A", time::Duration::minutes(4)));
+        let held = Held::stored(alert.clone());
+        // Extensions are made only while the stored end is at least half the new lead ahead:
+        // at most twice the stored end's lead from now, before the next write sets the TTL.
+        let reach = Duration::from_secs(8 * 60) + retention;
+        let ttl = expiry.ttl(&held).unwrap();
+        assert!(
+            ttl <= reach && ttl + Duration::from_secs(5) > reach,
+            "{ttl:?}"
+        );
+        // An end moved past that reach (by a write) sets the TTL by itself.
+        assert!(alert.extend_to(now + time::Duration::minutes(20)));
+        let ttl = expiry.ttl(&held).unwrap();
+        let reach = Duration::from_secs(20 * 60) + retention;
+        assert!(
+            ttl <= reach && ttl + Duration::from_secs(5) > reach,
+            "{ttl:?}"
         );
     }
 

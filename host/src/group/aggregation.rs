@@ -160,7 +160,7 @@ impl AggrGroup {
     /// other replica's memory for good.
     pub fn pass(&mut self, now: Instant, wall: OffsetDateTime, told_within: std::time::Duration) {
         self.alerts
-            .retain(|_, a| !a.resolved_at(wall) || clock::after(a.ends_at, told_within) > wall);
+            .retain(|_, a| !a.resolved_at(wall) || clock::after(a.end(), told_within) > wall);
         self.next_flush = clock::deadline(now, self.route.config.group_interval);
     }
 
@@ -339,6 +339,7 @@ repeat_interval = "4h"
             timeout: true,
             generator_url: String::new(),
             updated_at: wall,
+            extension: Default::default(),
         })
     }
 
@@ -445,6 +446,7 @@ repeat_interval = "4h"
             timeout: false,
             generator_url: String::new(),
             updated_at: w0,
+            extension: Default::default(),
         });
         let mut g = AggrGroup::new("k".into(), route(), Labels::default(), t0);
         g.insert(far_alert.clone(), t0, w0);

@@ -178,6 +178,7 @@ repeat_interval = "4h"
             timeout: true,
             generator_url: String::new(),
             updated_at: wall,
+            extension: Default::default(),
         })
     }
 

@@ -211,13 +211,13 @@ impl Ingestor {
                         must_wait |= kind.writes();
                         outcome.accepted += 1;
                         // An unchanged re-send is filed already, as it is, in store and groups;
-                        // an extended one is stored far enough ahead as it is, but filed anew.
+                        // an extended one is stored far enough ahead as it is, and filed.
                         let extension = kind == Upsert::Extended && self.cache.writes_extensions();
                         if kind.writes() || extension || store_failing {
                             let record = StoredAlert::from(stored.as_ref());
                             ops.push(Op::PutAlert(stored.fingerprint.0, record));
                         }
-                        if kind != Upsert::Unchanged {
+                        if self.cache.must_file(kind) {
                             batch.push(stored);
                         }
                         continue;
@@ -234,9 +234,9 @@ impl Ingestor {
         }
         self.metrics.alerts_active.set(self.cache.len() as i64);
         if ops.is_empty() {
-            // Nothing to write. Extensions still go to the groups and the mute stage: an alert
-            // resolves (and stops inhibiting) when its latest end passes, as in Alertmanager,
-            // whatever end is stored.
+            // Nothing to write; what must be filed still goes to the groups and the mute
+            // stage, so an alert resolves (and stops inhibiting) when its latest end passes,
+            // as in Alertmanager, whatever end is stored.
             if !batch.is_empty() {
                 permit.send(batch);
             }

@@ -97,6 +97,7 @@ pub fn finish(
         timeout,
         generator_url: d.generator_url,
         updated_at: now,
+        extension: Default::default(),
     })
 }
 

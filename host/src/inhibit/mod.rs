@@ -152,6 +152,7 @@ mod tests {
             timeout: false,
             generator_url: String::new(),
             updated_at: now,
+            extension: Default::default(),
         })
     }
 

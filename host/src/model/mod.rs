@@ -4,6 +4,7 @@
 //! only knows what an alert *is*.
 
 use std::fmt;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
 use serde::ser::SerializeMap;
@@ -330,19 +331,77 @@ pub struct Alert {
     pub labels: Labels,
     pub annotations: Labels,
     pub starts_at: OffsetDateTime,
-    /// When the alert ends. For alerts the sender gave no end, the host's resolve timeout.
+    /// When the alert ended as it was received. For alerts the sender gave no end, the host's
+    /// resolve timeout. Re-sends may move it on in place: read [`Alert::end`].
     pub ends_at: OffsetDateTime,
     /// `ends_at` was set by the resolve timeout rather than by the sender.
     pub timeout: bool,
     pub generator_url: String,
-    /// When the host last received this alert.
+    /// When the host last received this alert with a change other than a later end: an
+    /// identical re-send, or one that only moves the end on in place, keeps the earlier time.
     pub updated_at: OffsetDateTime,
+    /// How far re-sends have moved the end on past `ends_at`, in place (see [`Extension`]).
+    pub extension: Extension,
+}
+
+/// A later end set in place on a shared alert by re-sends that only move the end on (what
+/// Prometheus sends every minute for every firing alert; see `dedup::cache`). The cache,
+/// the groups and inhibition share one [`SharedAlert`], so all of them go by the latest end
+/// without a copy of the alert. Nanoseconds past `ends_at`; it only ever grows.
+#[derive(Debug, Default)]
+pub struct Extension(AtomicU64);
+
+impl Extension {
+    fn nanos(&self) -> u64 {
+        self.0.load(Ordering::Relaxed)
+    }
+}
+
+impl Clone for Extension {
+    fn clone(&self) -> Self {
+        Extension(AtomicU64::new(self.nanos()))
+    }
+}
+
+impl PartialEq for Extension {
+    fn eq(&self, other: &Self) -> bool {
+        self.nanos() == other.nanos()
+    }
 }
 
 impl Alert {
+    /// When the alert ends: `ends_at`, or later where a re-send has moved it on.
+    pub fn end(&self) -> OffsetDateTime {
+        match self.extension.nanos() {
+            0 => self.ends_at,
+            // Within range: `extend_to` only sets what `ends_at` plus it can hold.
+            n => self
+                .ends_at
+                .saturating_add(time::Duration::nanoseconds(n as i64)),
+        }
+    }
+
+    /// Moves the end on to `to` in place, where that is later. False (and nothing changes)
+    /// when `to` is beyond what an extension holds (some 292 years past `ends_at`).
+    pub fn extend_to(&self, to: OffsetDateTime) -> bool {
+        let by = to
+            .unix_timestamp_nanos()
+            .saturating_sub(self.ends_at.unix_timestamp_nanos());
+        if by <= 0 {
+            return true;
+        }
+        match i64::try_from(by) {
+            Ok(n) => {
+                self.extension.0.fetch_max(n as u64, Ordering::Relaxed);
+                true
+            }
+            Err(_) => false,
+        }
+    }
+
     /// Alertmanager's `ResolvedAt`: the alert has an end at or before `now`.
     pub fn resolved_at(&self, now: OffsetDateTime) -> bool {
-        self.ends_at <= now
+        self.end() <= now
     }
 
     pub fn status_at(&self, now: OffsetDateTime) -> AlertStatus {
@@ -364,15 +423,22 @@ impl Alert {
             res.starts_at = old.starts_at;
         }
         let now = res.updated_at;
+        let (old_end, res_end) = (old.end(), res.end());
         if res.resolved_at(now) {
-            if old.resolved_at(now) && old.ends_at > res.ends_at {
-                res.ends_at = old.ends_at;
+            if old.resolved_at(now) && old_end > res_end {
+                res.set_end(old_end);
             }
-        } else if old.ends_at > res.ends_at && !old.timeout {
-            res.ends_at = old.ends_at;
+        } else if old_end > res_end && !old.timeout {
+            res.set_end(old_end);
             res.timeout = false;
         }
         res
+    }
+
+    /// Sets the end, with no extension past it.
+    pub fn set_end(&mut self, end: OffsetDateTime) {
+        self.ends_at = end;
+        self.extension = Extension::default();
     }
 }
 
@@ -408,6 +474,7 @@ mod tests {
             timeout,
             generator_url: String::new(),
             updated_at: upd,
+            extension: Default::default(),
         }
     }
 

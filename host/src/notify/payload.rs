@@ -53,7 +53,7 @@ pub fn webhook_message(n: &Notification, max_alerts: usize) -> WebhookMessage<'_
             // As Alertmanager does at flush time: a firing alert has no end yet.
             ends_at: match a.status {
                 AlertStatus::Firing => ZERO_TIME,
-                AlertStatus::Resolved => a.alert.ends_at,
+                AlertStatus::Resolved => a.alert.end(),
             },
             generator_url: &a.alert.generator_url,
             fingerprint: a.alert.fingerprint,

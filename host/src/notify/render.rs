@@ -219,6 +219,7 @@ pub(crate) mod tests {
                 timeout: false,
                 generator_url: generator_url.to_string(),
                 updated_at: datetime!(2026-03-01 10:00 UTC),
+                extension: Default::default(),
             }),
             status,
         }

@@ -78,7 +78,7 @@ pub fn group_to_wit(g: &GroupFlush) -> wit::Group {
                 annotations: label_set(&a.annotations),
                 starts_at: unix_ms(a.starts_at),
                 // A firing alert's end is only the host's timeout guess unless the sender set it.
-                ends_at: (!firing || !a.timeout).then(|| unix_ms(a.ends_at)),
+                ends_at: (!firing || !a.timeout).then(|| unix_ms(a.end())),
                 generator_url: a.generator_url.clone(),
             }
         })

@@ -27,7 +27,7 @@ impl From<&Alert> for StoredAlert {
             labels: a.labels.clone(),
             annotations: a.annotations.clone(),
             starts_at: a.starts_at,
-            ends_at: a.ends_at,
+            ends_at: a.end(),
             timeout: a.timeout,
             generator_url: a.generator_url.clone(),
             updated_at: a.updated_at,
@@ -46,6 +46,7 @@ impl From<StoredAlert> for Alert {
             timeout: s.timeout,
             generator_url: s.generator_url,
             updated_at: s.updated_at,
+            extension: Default::default(),
         }
     }
 }
