@@ -175,10 +175,11 @@ impl AlertCache {
         self.write_extensions
     }
 
-    /// Whether the alert an upsert of this kind returned must be filed (in groups and
-    /// inhibition) anew: it is not the alert filed already. An extension moved the end of the
-    /// filed alert in place, unless extensions are written.
-    pub fn must_file(&self, kind: Upsert) -> bool {
+    /// Whether an upsert of this kind replaced the alert held: the copy it returned is new, so
+    /// it must be written to the store and filed (in groups and inhibition) anew. An identical
+    /// re-send keeps the alert held, and an extension moves its end in place, unless
+    /// extensions are written.
+    pub fn replaced(&self, kind: Upsert) -> bool {
         match kind {
             Upsert::Unchanged => false,
             Upsert::Extended => self.write_extensions,
@@ -230,14 +231,13 @@ impl AlertCache {
                 } else {
                     Upsert::Refreshed
                 };
-                let stored_end = if kind.writes() || kind == Upsert::Extended {
-                    merged.end()
-                } else {
-                    old.stored_end
-                };
+                // Unchanged, the alert held stays: the one filed, whose end extensions move.
+                if kind == Upsert::Unchanged {
+                    return old;
+                }
                 Held {
+                    stored_end: merged.end(),
                     alert: Arc::new(merged),
-                    stored_end,
                 }
             }
             None => Held::stored(Arc::new(alert)),
@@ -419,11 +419,11 @@ mod tests {
         let c = AlertCache::new(10, Duration::from_secs(60));
         let first = alert("A", time::Duration::minutes(4));
         let (filed, kind) = c.upsert(first.clone()).unwrap();
-        assert!(c.must_file(kind), "a new alert is filed");
+        assert!(c.replaced(kind), "a new alert is filed");
         let later = resent(&first, time::Duration::minutes(1));
         let (held, kind) = c.upsert(later.clone()).unwrap();
         assert_eq!(kind, Upsert::Extended);
-        assert!(!c.must_file(kind), "the filed alert already ends later");
+        assert!(!c.replaced(kind), "the filed alert already ends later");
         assert!(
             Arc::ptr_eq(&filed, &held),
             "the alert held is the one filed"
@@ -435,7 +435,7 @@ mod tests {
         let near = resent(&first, time::Duration::minutes(3));
         let (written, kind) = c.upsert(near.clone()).unwrap();
         assert_eq!(kind, Upsert::Refreshed);
-        assert!(c.must_file(kind));
+        assert!(c.replaced(kind));
         assert!(!Arc::ptr_eq(&filed, &written));
         assert_eq!(written.end(), near.ends_at);
         // A re-send that comes back to an earlier end changes nothing held.
@@ -444,6 +444,12 @@ mod tests {
             .unwrap();
         assert_ne!(kind, Upsert::Extended);
         assert_eq!(c.get(&first.fingerprint).unwrap().end(), near.ends_at);
+        // ... and keeps the copy filed, so the next extension still moves its end.
+        let further = resent(&first, time::Duration::minutes(4));
+        let (held, kind) = c.upsert(further.clone()).unwrap();
+        assert_eq!(kind, Upsert::Extended);
+        assert!(Arc::ptr_eq(&written, &held));
+        assert_eq!(written.end(), further.ends_at);
     }
 
     #[test]
@@ -455,10 +461,10 @@ mod tests {
             .upsert(resent(&first, time::Duration::minutes(1)))
             .unwrap();
         assert_eq!(kind, Upsert::Extended);
-        assert!(c.must_file(kind));
+        assert!(c.replaced(kind));
         assert!(!Arc::ptr_eq(&filed, &held));
         assert_eq!(filed.end(), first.ends_at, "the filed alert is not moved");
-        assert!(!c.must_file(Upsert::Unchanged));
+        assert!(!c.replaced(Upsert::Unchanged));
     }
 
     #[test]

@@ -15,7 +15,6 @@ use std::sync::Arc;
 use serde::Serialize;
 use tokio::sync::mpsc;
 
-use crate::dedup::cache::Upsert;
 use crate::dedup::AlertCache;
 use crate::model::{Alert, Fingerprint, SharedAlert};
 use crate::plugin::PluginRuntime;
@@ -160,7 +159,7 @@ impl Ingestor {
     /// request before anything is half-done. Returns once the accepted alerts are durable (as
     /// the store's durability setting promises): only then may the sender be told 2xx; the
     /// dispatcher has them meanwhile. A request of nothing but re-sends that only extend firing
-    /// alerts whose stored end is still well ahead ([`Upsert::Extended`]) writes nothing.
+    /// alerts whose stored end is still well ahead ([`Upsert::Extended`](crate::dedup::cache::Upsert::Extended)) writes nothing.
     pub async fn admit(
         &self,
         endpoint: &'static str,
@@ -211,13 +210,13 @@ impl Ingestor {
                         must_wait |= kind.writes();
                         outcome.accepted += 1;
                         // An unchanged re-send is filed already, as it is, in store and groups;
-                        // an extended one is stored far enough ahead as it is, and filed.
-                        let extension = kind == Upsert::Extended && self.cache.writes_extensions();
-                        if kind.writes() || extension || store_failing {
+                        // an extension moved in place is stored far enough ahead as it is.
+                        let replaced = self.cache.replaced(kind);
+                        if replaced || store_failing {
                             let record = StoredAlert::from(stored.as_ref());
                             ops.push(Op::PutAlert(stored.fingerprint.0, record));
                         }
-                        if self.cache.must_file(kind) {
+                        if replaced {
                             batch.push(stored);
                         }
                         continue;
