@@ -197,6 +197,24 @@ fn generated(n: usize) -> Vec<Value> {
         .collect()
 }
 
+/// A sink, and a real Alertmanager and campanile that both notify it.
+async fn peers() -> (HttpPeer, Alertmanager, Campanile) {
+    let sink = HttpPeer::start().await;
+    let am = Alertmanager::start(&alertmanager_config(&sink)).await;
+    let campanile = Campanile::start(&campanile_config(&sink)).await;
+    (sink, am, campanile)
+}
+
+/// RFC 3339 of an offset from now (taken once, so every time posted shares one origin).
+fn from_now() -> impl Fn(time::Duration) -> String {
+    let now = time::OffsetDateTime::now_utc();
+    move |offset| {
+        (now + offset)
+            .format(&time::format_description::well_known::Rfc3339)
+            .unwrap()
+    }
+}
+
 /// The alerts as posted: a fixed start (with a fraction, as Prometheus sends) and an end an
 /// hour ahead, or `ended` for a resolution.
 fn postable(labels: &[Value], starts: &str, ends: &str) -> Value {
@@ -353,16 +371,8 @@ fn assert_same_alerts(am: &[Value], cp: &[Value]) {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn every_notification_is_alertmanagers() {
-    let sink = HttpPeer::start().await;
-    let am = Alertmanager::start(&alertmanager_config(&sink)).await;
-    let campanile = Campanile::start(&campanile_config(&sink)).await;
-
-    let now = time::OffsetDateTime::now_utc();
-    let at = |offset: time::Duration| {
-        (now + offset)
-            .format(&time::format_description::well_known::Rfc3339)
-            .unwrap()
-    };
+    let (sink, am, campanile) = peers().await;
+    let at = from_now();
     let starts = at(time::Duration::milliseconds(-61_500));
     let ends = at(time::Duration::hours(1));
     let mut labels = crafted();
@@ -476,16 +486,8 @@ async fn every_notification_is_alertmanagers() {
 /// still what groups resolve by.
 #[tokio::test(flavor = "multi_thread")]
 async fn an_alert_resolves_at_the_end_of_its_last_resend() {
-    let sink = HttpPeer::start().await;
-    let am = Alertmanager::start(&alertmanager_config(&sink)).await;
-    let campanile = Campanile::start(&campanile_config(&sink)).await;
-
-    let now = time::OffsetDateTime::now_utc();
-    let at = |offset: time::Duration| {
-        (now + offset)
-            .format(&time::format_description::well_known::Rfc3339)
-            .unwrap()
-    };
+    let (sink, am, campanile) = peers().await;
+    let at = from_now();
     let labels = [json!({"alertname": "SenderStopped", "instance": "10.0.0.1:9100"})];
     let starts = at(time::Duration::seconds(-30));
     let first = postable(&labels, &starts, &at(time::Duration::seconds(16)));
