@@ -148,9 +148,19 @@ impl Postgres {
             .collect()
     }
 
-    /// Kills the server (SIGKILL), as a crash would.
+    /// Kills the server as a crash would: the postmaster and every backend (SIGKILL). The
+    /// postmaster alone is not enough: its backends go on serving their connections — and
+    /// committing — until they notice it is gone, so a "down" database could still
+    /// acknowledge a write. The postmaster is stopped first so that it forks no backend
+    /// between the listing of its children and their kill.
     pub fn kill(&mut self) {
-        self.process.take();
+        let Some(process) = self.process.take() else {
+            return;
+        };
+        let postmaster = process.pid();
+        signal("STOP", &[postmaster]);
+        signal("KILL", &children_of(postmaster));
+        drop(process);
     }
 
     /// Starts the server again on the same data and port (after [`Postgres::kill`]). The
@@ -217,6 +227,40 @@ fn run_as() -> Option<(u32, u32)> {
 }
 
 /// `program` as a command run as `user`, exec'd in place by `setpriv`.
+/// Sends `kill -<name>` to `pids` (none: nothing to do).
+fn signal(name: &str, pids: &[u32]) {
+    if pids.is_empty() {
+        return;
+    }
+    let status = Command::new("kill")
+        .arg(format!("-{name}"))
+        .args(pids.iter().map(u32::to_string))
+        .status()
+        .expect("run kill");
+    assert!(status.success(), "kill -{name} {pids:?}: {status}");
+}
+
+/// The processes whose parent is `parent` (from `/proc/<pid>/stat`'s fourth field, read
+/// after the command name, which may hold spaces and parentheses).
+fn children_of(parent: u32) -> Vec<u32> {
+    let Ok(entries) = std::fs::read_dir("/proc") else {
+        return Vec::new();
+    };
+    entries
+        .flatten()
+        .filter_map(|e| e.file_name().to_str()?.parse::<u32>().ok())
+        .filter(|pid| {
+            std::fs::read_to_string(format!("/proc/{pid}/stat"))
+                .ok()
+                .and_then(|stat| {
+                    let (_, after) = stat.rsplit_once(')')?;
+                    after.split_whitespace().nth(1)?.parse::<u32>().ok()
+                })
+                == Some(parent)
+        })
+        .collect()
+}
+
 fn as_user(user: Option<(u32, u32)>, program: &Path) -> Command {
     match user {
         None => Command::new(program),
