@@ -226,7 +226,6 @@ fn run_as() -> Option<(u32, u32)> {
     Some((id("-u"), id("-g")))
 }
 
-/// `program` as a command run as `user`, exec'd in place by `setpriv`.
 /// Sends `kill -<name>` to `pids` (none: nothing to do).
 fn signal(name: &str, pids: &[u32]) {
     if pids.is_empty() {
@@ -261,6 +260,7 @@ fn children_of(parent: u32) -> Vec<u32> {
         .collect()
 }
 
+/// `program` as a command run as `user`, exec'd in place by `setpriv`.
 fn as_user(user: Option<(u32, u32)>, program: &Path) -> Command {
     match user {
         None => Command::new(program),
