@@ -159,7 +159,8 @@ impl Ingestor {
     /// request before anything is half-done. Returns once the accepted alerts are durable (as
     /// the store's durability setting promises): only then may the sender be told 2xx; the
     /// dispatcher has them meanwhile. A request of nothing but re-sends that only extend firing
-    /// alerts whose stored end is still well ahead ([`Upsert::Extended`](crate::dedup::cache::Upsert::Extended)) writes nothing.
+    /// alerts whose stored end is still well ahead
+    /// ([`Upsert::Extended`](crate::dedup::cache::Upsert::Extended)) writes nothing.
     pub async fn admit(
         &self,
         endpoint: &'static str,
