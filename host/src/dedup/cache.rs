@@ -1,9 +1,9 @@
 //! The live alert cache: one entry per fingerprint, re-sent alerts merged into it.
 //!
-//! Backed by moka. Entries expire a retention period after the alert resolves; the cache has no
-//! size-based eviction at all, so a firing alert is never dropped to make room. Instead, at the
-//! configured capacity a *new* alert is refused with [`CacheFull`] (ingest answers 429), while
-//! updates to alerts already held are always accepted.
+//! Entries expire a retention period after the alert resolves ([`ExpiringMap`]); the cache has
+//! no size-based eviction at all, so a firing alert is never dropped to make room. Instead, at
+//! the configured capacity a *new* alert is refused with [`CacheFull`] (ingest answers 429),
+//! while updates to alerts already held are always accepted.
 //!
 //! Each entry also remembers the end its stored copy has, so that a re-send which only moves
 //! the end is written only when the stored end comes near (see [`Upsert::Extended`]); until
@@ -14,11 +14,9 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use moka::notification::RemovalCause;
-use moka::sync::Cache;
-use moka::Expiry;
 use time::OffsetDateTime;
 
+use super::expiring::{ExpiringMap, Write};
 use crate::clock;
 use crate::model::{Alert, Fingerprint, SharedAlert};
 
@@ -86,49 +84,34 @@ impl Held {
 }
 
 pub struct AlertCache {
-    cache: Cache<Fingerprint, Held>,
+    alerts: ExpiringMap<Held>,
     capacity: u64,
-    /// Exact count of entries (moka's own count lags): up on a new key, down on removal.
-    count: Arc<AtomicU64>,
+    retention: Duration,
+    on_expired: Box<dyn Fn(Fingerprint) + Send + Sync>,
+    /// When a full cache last swept out expired alerts, in milliseconds since `epoch`.
+    swept_full: AtomicU64,
+    epoch: Instant,
     /// [`Upsert::Extended`] alerts are written too (not waited for): the store is shared with
     /// other replicas, which know of an alert's end only what is stored.
     write_extensions: bool,
 }
 
-/// Expire each alert `retention` after its end.
-struct AfterResolution {
-    retention: Duration,
-}
+/// A full cache sweeps out expired alerts before it refuses a new one, at most this often: so a
+/// flood of new alerts at capacity costs a walk of the cache per interval, not per alert.
+const FULL_SWEEP_INTERVAL: Duration = Duration::from_millis(100);
 
-impl AfterResolution {
-    /// Set at each write of an entry, which in-place extensions do not make: so it reaches as
-    /// far as they can move the end before the next write. An extension is made only while the
-    /// stored end is at least half the new lead ahead, so it ends at most twice the stored
-    /// end's lead from now. A resolved alert whose sender stopped may so stay up to that lead
-    /// past its retention; an explicit resolution is written, and keeps the retention exactly.
-    fn ttl(&self, held: &Held) -> Option<Duration> {
-        let now = OffsetDateTime::now_utc();
-        let reach = clock::until(now, held.alert.end())
-            .max(clock::until(now, held.stored_end).saturating_mul(2));
-        // At most clock::FAR_FUTURE: an alert that ends in year 9999 stays, without overflow.
-        Some(reach.saturating_add(self.retention).min(clock::FAR_FUTURE))
-    }
-}
-
-impl Expiry<Fingerprint, Held> for AfterResolution {
-    fn expire_after_create(&self, _: &Fingerprint, held: &Held, _: Instant) -> Option<Duration> {
-        self.ttl(held)
-    }
-
-    fn expire_after_update(
-        &self,
-        _: &Fingerprint,
-        held: &Held,
-        _: Instant,
-        _: Option<Duration>,
-    ) -> Option<Duration> {
-        self.ttl(held)
-    }
+/// How long after its write `held` may expire: `retention` after its end. Set at each write of
+/// an entry, which in-place extensions do not make: so it reaches as far as they can move the
+/// end before the next write. An extension is made only while the stored end is at least half
+/// the new lead ahead, so it ends at most twice the stored end's lead from now. A resolved alert
+/// whose sender stopped may so stay up to that lead past its retention; an explicit resolution
+/// is written, and keeps the retention exactly.
+fn time_to_live(held: &Held, retention: Duration) -> Duration {
+    let now = OffsetDateTime::now_utc();
+    let reach = clock::until(now, held.alert.end())
+        .max(clock::until(now, held.stored_end).saturating_mul(2));
+    // At most clock::FAR_FUTURE: an alert that ends in year 9999 stays, without overflow.
+    reach.saturating_add(retention).min(clock::FAR_FUTURE)
 }
 
 impl AlertCache {
@@ -139,27 +122,20 @@ impl AlertCache {
     }
 
     /// As [`AlertCache::new`], calling `on_expired` with each alert that leaves the cache after
-    /// its retention (so the durable copy can go too).
+    /// its retention (so the durable copy can go too). It is called before any later upsert of
+    /// that fingerprint is made, and must not call back into the cache.
     pub fn with_expiry_hook(
         capacity: u64,
         retention: Duration,
         on_expired: impl Fn(Fingerprint) + Send + Sync + 'static,
     ) -> Self {
-        let count = Arc::new(AtomicU64::new(0));
-        let removed = count.clone();
-        let cache = Cache::builder()
-            .expire_after(AfterResolution { retention })
-            .eviction_listener(move |fp: Arc<Fingerprint>, _, cause| {
-                if cause != RemovalCause::Replaced {
-                    removed.fetch_sub(1, Ordering::Relaxed);
-                    on_expired(*fp);
-                }
-            })
-            .build();
         AlertCache {
-            cache,
+            alerts: ExpiringMap::new(),
             capacity,
-            count,
+            retention,
+            on_expired: Box::new(on_expired),
+            swept_full: AtomicU64::new(0),
+            epoch: Instant::now(),
             write_extensions: false,
         }
     }
@@ -192,94 +168,107 @@ impl AlertCache {
     pub fn upsert(&self, alert: Alert) -> Result<(SharedAlert, Upsert), CacheFull> {
         let fp = alert.fingerprint;
         // The count first: the lookup is only needed at capacity.
-        if self.is_full() && !self.cache.contains_key(&fp) {
+        if self.is_full() && self.alerts.get(&fp).is_none() {
             return Err(CacheFull {
                 capacity: self.capacity,
             });
         }
-        // The common case under Prometheus: the same alert again. A read settles it, without
-        // the cache's write bookkeeping (the stored copy keeps its earlier receipt time).
-        if let Some(held) = self.cache.get(&fp) {
-            if repeats(&held.alert, &alert) {
-                return Ok((held.alert, Upsert::Unchanged));
+        let put = |held: Held| {
+            let ttl = time_to_live(&held, self.retention);
+            Write::Put(held, ttl)
+        };
+        Ok(self.alerts.update(fp, |old| {
+            let Some(old) = old else {
+                let held = Held::stored(Arc::new(alert));
+                let out = (held.alert.clone(), Upsert::New);
+                return (put(held), out);
+            };
+            // The common case under Prometheus: the same alert again. The alert held stays
+            // (the stored copy keeps its earlier receipt time).
+            if repeats(&old.alert, &alert) {
+                return (Write::Keep, (old.alert.clone(), Upsert::Unchanged));
             }
             // Next under Prometheus: the same alert with its end moved on. Far enough from the
             // stored end, it moves the end of the alert held, in place. (Not where extensions
             // are written: the stored end must follow each of them.)
             if !self.write_extensions
-                && extends(&held.alert, &alert)
-                && !stored_end_is_near(held.stored_end, &alert)
-                && held.alert.extend_to(alert.ends_at)
+                && extends(&old.alert, &alert)
+                && !stored_end_is_near(old.stored_end, &alert)
+                && old.alert.extend_to(alert.ends_at)
             {
-                return Ok((held.alert, Upsert::Extended));
+                return (Write::Keep, (old.alert.clone(), Upsert::Extended));
             }
-        }
-        let mut kind = Upsert::New;
-        let entry = self.cache.entry(fp).and_upsert_with(|old| match old {
-            Some(old) => {
-                let old = old.into_value();
-                let merged = merge_into(&old.alert, alert);
-                // A later end not moved in place above (a re-send racing another, a later
-                // start, an end out of an extension's reach) replaces the alert filed, so is
-                // written; where every extension is written, it is not waited for unless near.
-                kind = if !only_refreshes(&old.alert, &merged) {
-                    Upsert::Merged
-                } else if merged.end() == old.alert.end() {
-                    Upsert::Unchanged
-                } else if self.write_extensions && !stored_end_is_near(old.stored_end, &merged) {
-                    Upsert::Extended
-                } else {
-                    Upsert::Refreshed
-                };
-                // Unchanged, the alert held stays: the one filed, whose end extensions move.
-                if kind == Upsert::Unchanged {
-                    return old;
-                }
-                Held {
-                    stored_end: merged.end(),
-                    alert: Arc::new(merged),
-                }
+            let merged = merge_into(&old.alert, alert);
+            // A later end not moved in place above (a later start, an end out of an
+            // extension's reach) replaces the alert filed, so is written; where every
+            // extension is written, it is not waited for unless near.
+            let kind = if !only_refreshes(&old.alert, &merged) {
+                Upsert::Merged
+            } else if merged.end() == old.alert.end() {
+                Upsert::Unchanged
+            } else if self.write_extensions && !stored_end_is_near(old.stored_end, &merged) {
+                Upsert::Extended
+            } else {
+                Upsert::Refreshed
+            };
+            // Unchanged, the alert held stays: the one filed, whose end extensions move.
+            if kind == Upsert::Unchanged {
+                return (Write::Keep, (old.alert.clone(), kind));
             }
-            None => Held::stored(Arc::new(alert)),
-        });
-        if kind == Upsert::New {
-            self.count.fetch_add(1, Ordering::Relaxed);
-        }
-        Ok((entry.into_value().alert, kind))
+            let held = Held {
+                stored_end: merged.end(),
+                alert: Arc::new(merged),
+            };
+            let out = (held.alert.clone(), kind);
+            (put(held), out)
+        }))
     }
 
     /// Concurrent inserts of different new alerts may overshoot the capacity by the number of
     /// requests in flight; nothing is ever evicted.
     fn is_full(&self) -> bool {
-        if self.count.load(Ordering::Relaxed) < self.capacity {
+        if self.alerts.len() < self.capacity {
             return false;
         }
-        // Expired entries still count until moka's housekeeping removes them; run it first.
-        self.cache.run_pending_tasks();
-        self.count.load(Ordering::Relaxed) >= self.capacity
+        // Expired alerts still count until swept: sweep first, unless a sweep was just made.
+        let now = u64::try_from(self.epoch.elapsed().as_millis()).unwrap_or(u64::MAX);
+        let last = self.swept_full.load(Ordering::Relaxed);
+        let due = now.saturating_sub(last) >= FULL_SWEEP_INTERVAL.as_millis() as u64;
+        if due
+            && self
+                .swept_full
+                .compare_exchange(last, now, Ordering::Relaxed, Ordering::Relaxed)
+                .is_ok()
+        {
+            self.run_housekeeping();
+        }
+        self.alerts.len() >= self.capacity
     }
 
     pub fn get(&self, fp: &Fingerprint) -> Option<SharedAlert> {
-        self.cache.get(fp).map(|held| held.alert)
+        self.alerts.get(fp).map(|held| held.alert)
     }
 
     /// Every alert held, in no particular order.
     pub fn snapshot(&self) -> Vec<SharedAlert> {
-        self.cache.iter().map(|(_, held)| held.alert).collect()
+        let mut all = Vec::with_capacity(usize::try_from(self.len()).unwrap_or(0));
+        self.alerts.for_each(|held| all.push(held.alert.clone()));
+        all
     }
 
     /// The number of alerts held, counting expired ones until housekeeping removes them.
     pub fn len(&self) -> u64 {
-        self.count.load(Ordering::Relaxed)
+        self.alerts.len()
     }
 
     pub fn is_empty(&self) -> bool {
         self.len() == 0
     }
 
-    /// Removes expired alerts now (moka otherwise does it on its own schedule, during traffic).
+    /// Removes expired alerts now, telling the expiry hook of each (the app runs this every
+    /// few seconds; a full cache runs it before it refuses a new alert).
     pub fn run_housekeeping(&self) {
-        self.cache.run_pending_tasks();
+        self.alerts.sweep(|fp| (self.on_expired)(fp));
     }
 }
 
@@ -470,21 +459,20 @@ mod tests {
     #[test]
     fn an_entry_outlives_every_end_its_extensions_can_reach() {
         let retention = Duration::from_secs(60);
-        let expiry = AfterResolution { retention };
         let now = OffsetDateTime::now_utc();
         let alert = Arc::new(alert("A", time::Duration::minutes(4)));
         let held = Held::stored(alert.clone());
         // Extensions are made only while the stored end is at least half the new lead ahead:
         // at most twice the stored end's lead from now, before the next write sets the TTL.
         let reach = Duration::from_secs(8 * 60) + retention;
-        let ttl = expiry.ttl(&held).unwrap();
+        let ttl = time_to_live(&held, retention);
         assert!(
             ttl <= reach && ttl + Duration::from_secs(5) > reach,
             "{ttl:?}"
         );
         // An end moved past that reach (by a write) sets the TTL by itself.
         assert!(alert.extend_to(now + time::Duration::minutes(20)));
-        let ttl = expiry.ttl(&held).unwrap();
+        let ttl = time_to_live(&held, retention);
         let reach = Duration::from_secs(20 * 60) + retention;
         assert!(
             ttl <= reach && ttl + Duration::from_secs(5) > reach,
@@ -536,6 +524,26 @@ mod tests {
         assert_eq!(err.capacity, 2);
         assert!(c.upsert(alert("A", time::Duration::minutes(5))).is_ok());
         assert_eq!(c.len(), 2, "nothing was evicted to make room");
+    }
+
+    #[test]
+    fn a_full_cache_makes_room_only_from_expired_alerts_and_tells_the_hook() {
+        let gone = Arc::new(std::sync::Mutex::new(Vec::new()));
+        let told = gone.clone();
+        let c = AlertCache::with_expiry_hook(2, Duration::from_millis(30), move |fp| {
+            told.lock().unwrap().push(fp)
+        });
+        let (resolved, _) = c.upsert(alert("A", time::Duration::seconds(-1))).unwrap();
+        c.upsert(alert("B", time::Duration::minutes(5))).unwrap();
+        std::thread::sleep(Duration::from_millis(150));
+        let (new, kind) = c.upsert(alert("C", time::Duration::minutes(5))).unwrap();
+        assert_eq!(kind, Upsert::New);
+        assert_eq!(*gone.lock().unwrap(), [resolved.fingerprint]);
+        assert_eq!(c.len(), 2);
+        assert!(c.get(&new.fingerprint).is_some());
+        // Full again, with nothing expired: the next new alert is refused, B is kept.
+        assert!(c.upsert(alert("D", time::Duration::minutes(5))).is_err());
+        assert_eq!(c.snapshot().len(), 2);
     }
 
     #[test]

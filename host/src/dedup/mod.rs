@@ -2,5 +2,6 @@
 //! fingerprint (`model::Fingerprint`).
 
 pub mod cache;
+mod expiring;
 
 pub use cache::{AlertCache, CacheFull};
