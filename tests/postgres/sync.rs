@@ -137,7 +137,7 @@ fn alert(name: &str) -> Alert {
         starts_at: now,
         ends_at: now + time::Duration::minutes(5),
         timeout: true,
-        generator_url: String::new(),
+        generator_url: Default::default(),
         updated_at: now,
         extension: Default::default(),
     }

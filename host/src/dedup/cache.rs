@@ -17,6 +17,7 @@ use std::time::{Duration, Instant};
 use time::OffsetDateTime;
 
 use super::expiring::{ExpiringMap, Write};
+use super::sources::Sources;
 use crate::clock;
 use crate::model::{Alert, Fingerprint, SharedAlert};
 
@@ -85,6 +86,8 @@ impl Held {
 
 pub struct AlertCache {
     alerts: ExpiringMap<Held>,
+    /// The generator URLs of the alerts held, each held once.
+    sources: Sources,
     capacity: u64,
     retention: Duration,
     on_expired: Box<dyn Fn(Fingerprint) + Send + Sync>,
@@ -131,6 +134,7 @@ impl AlertCache {
     ) -> Self {
         AlertCache {
             alerts: ExpiringMap::new(),
+            sources: Sources::default(),
             capacity,
             retention,
             on_expired: Box::new(on_expired),
@@ -179,6 +183,8 @@ impl AlertCache {
         };
         Ok(self.alerts.update(fp, |old| {
             let Some(old) = old else {
+                let mut alert = alert;
+                alert.generator_url = self.sources.intern(alert.generator_url);
                 let held = Held::stored(Arc::new(alert));
                 let out = (held.alert.clone(), Upsert::New);
                 return (put(held), out);
@@ -198,7 +204,7 @@ impl AlertCache {
             {
                 return (Write::Keep, (old.alert.clone(), Upsert::Extended));
             }
-            let merged = merge_into(&old.alert, alert);
+            let mut merged = merge_into(&old.alert, alert);
             // A later end not moved in place above (a later start, an end out of an
             // extension's reach) replaces the alert filed, so is written; where every
             // extension is written, it is not waited for unless near.
@@ -215,6 +221,11 @@ impl AlertCache {
             if kind == Upsert::Unchanged {
                 return (Write::Keep, (old.alert.clone(), kind));
             }
+            merged.generator_url = if merged.generator_url == old.alert.generator_url {
+                old.alert.generator_url.clone()
+            } else {
+                self.sources.intern(merged.generator_url)
+            };
             let held = Held {
                 stored_end: merged.end(),
                 alert: Arc::new(merged),
@@ -265,10 +276,12 @@ impl AlertCache {
         self.len() == 0
     }
 
-    /// Removes expired alerts now, telling the expiry hook of each (the app runs this every
-    /// few seconds; a full cache runs it before it refuses a new alert).
+    /// Removes expired alerts now, telling the expiry hook of each, and forgets the generator
+    /// URLs no alert holds (the app runs this every few seconds; a full cache runs it before it
+    /// refuses a new alert).
     pub fn run_housekeeping(&self) {
         self.alerts.sweep(|fp| (self.on_expired)(fp));
+        self.sources.forget_unused();
     }
 }
 
@@ -347,7 +360,7 @@ mod tests {
             starts_at: now,
             ends_at: now + ends_in,
             timeout: true,
-            generator_url: String::new(),
+            generator_url: Default::default(),
             updated_at: now,
             extension: Default::default(),
         }
@@ -544,6 +557,33 @@ mod tests {
         // Full again, with nothing expired: the next new alert is refused, B is kept.
         assert!(c.upsert(alert("D", time::Duration::minutes(5))).is_err());
         assert_eq!(c.snapshot().len(), 2);
+    }
+
+    #[test]
+    fn alerts_of_one_rule_share_one_generator_url_until_none_is_held() {
+        let c = AlertCache::new(10, Duration::from_millis(30));
+        let url: Arc<str> = Arc::from("http://prom/graph?g0.expr=up+%3D%3D+0&g0.tab=1");
+        let of = |name: &str, ends_in| Alert {
+            generator_url: Arc::from(&*url),
+            ..alert(name, ends_in)
+        };
+        let (a, _) = c.upsert(of("A", time::Duration::minutes(5))).unwrap();
+        let (b, _) = c.upsert(of("B", time::Duration::seconds(-1))).unwrap();
+        assert!(Arc::ptr_eq(&a.generator_url, &b.generator_url));
+        // A re-send that changes the alert keeps the copy held.
+        let mut annotated = of("A", time::Duration::minutes(5));
+        annotated.annotations = Labels::from_pairs([("summary", "worse")]);
+        let (a2, kind) = c.upsert(annotated).unwrap();
+        assert_eq!(kind, Upsert::Merged);
+        assert!(Arc::ptr_eq(&a2.generator_url, &b.generator_url));
+        // Once B has expired and A moved to another URL, the first URL is held by no alert.
+        let mut moved = of("A", time::Duration::minutes(5));
+        moved.generator_url = Arc::from("http://prom/graph?g0.expr=down");
+        c.upsert(moved).unwrap();
+        drop((a, b, a2));
+        std::thread::sleep(Duration::from_millis(60));
+        c.run_housekeeping();
+        assert_eq!(c.sources.len(), 1);
     }
 
     #[test]

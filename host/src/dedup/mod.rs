@@ -3,5 +3,6 @@
 
 pub mod cache;
 mod expiring;
+mod sources;
 
 pub use cache::{AlertCache, CacheFull};

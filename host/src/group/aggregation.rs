@@ -337,7 +337,7 @@ repeat_interval = "4h"
             starts_at: wall,
             ends_at: wall + ends,
             timeout: true,
-            generator_url: String::new(),
+            generator_url: Default::default(),
             updated_at: wall,
             extension: Default::default(),
         })
@@ -444,7 +444,7 @@ repeat_interval = "4h"
             starts_at: far,
             ends_at: far,
             timeout: false,
-            generator_url: String::new(),
+            generator_url: Default::default(),
             updated_at: w0,
             extension: Default::default(),
         });

@@ -176,7 +176,7 @@ repeat_interval = "4h"
             starts_at: wall - time::Duration::minutes(10),
             ends_at: wall + time::Duration::hours(1),
             timeout: true,
-            generator_url: String::new(),
+            generator_url: Default::default(),
             updated_at: wall,
             extension: Default::default(),
         })

@@ -130,6 +130,6 @@ mod tests {
         let a = out[0].as_ref().unwrap();
         assert!(!a.timeout);
         assert_eq!(a.annotations.get("summary"), Some("s"));
-        assert_eq!(a.generator_url, "http://prom/graph");
+        assert_eq!(&*a.generator_url, "http://prom/graph");
     }
 }

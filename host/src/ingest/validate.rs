@@ -95,7 +95,7 @@ pub fn finish(
         starts_at,
         ends_at,
         timeout,
-        generator_url: d.generator_url,
+        generator_url: d.generator_url.into(),
         updated_at: now,
         extension: Default::default(),
     })

@@ -150,7 +150,7 @@ mod tests {
             starts_at: now,
             ends_at: now + ends_in,
             timeout: false,
-            generator_url: String::new(),
+            generator_url: Default::default(),
             updated_at: now,
             extension: Default::default(),
         })

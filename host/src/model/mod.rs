@@ -336,7 +336,9 @@ pub struct Alert {
     pub ends_at: OffsetDateTime,
     /// `ends_at` was set by the resolve timeout rather than by the sender.
     pub timeout: bool,
-    pub generator_url: String,
+    /// The sender's link to the alert's source: Prometheus's is the rule's expression, so every
+    /// alert of a rule has the same one, held once by the cache (`dedup::sources`).
+    pub generator_url: Arc<str>,
     /// When the host last received this alert with a change other than a later end: an
     /// identical re-send, or one that only moves the end on in place, keeps the earlier time.
     pub updated_at: OffsetDateTime,
@@ -472,7 +474,7 @@ mod tests {
             starts_at: start,
             ends_at: end,
             timeout,
-            generator_url: String::new(),
+            generator_url: Default::default(),
             updated_at: upd,
             extension: Default::default(),
         }

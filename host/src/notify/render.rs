@@ -50,7 +50,7 @@ pub fn views(n: &Notification) -> Vec<AlertView<'_>> {
                     .annotations
                     .get("runbook_url")
                     .filter(|r| !r.is_empty()),
-                source: Some(alert.generator_url.as_str()).filter(|s| !s.is_empty()),
+                source: Some(&*alert.generator_url).filter(|s| !s.is_empty()),
             }
         })
         .collect()
@@ -217,7 +217,7 @@ pub(crate) mod tests {
                 starts_at: datetime!(2026-03-01 10:00 UTC),
                 ends_at: datetime!(2026-03-01 11:00 UTC),
                 timeout: false,
-                generator_url: generator_url.to_string(),
+                generator_url: generator_url.into(),
                 updated_at: datetime!(2026-03-01 10:00 UTC),
                 extension: Default::default(),
             }),

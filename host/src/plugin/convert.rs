@@ -79,7 +79,7 @@ pub fn group_to_wit(g: &GroupFlush) -> wit::Group {
                 starts_at: unix_ms(a.starts_at),
                 // A firing alert's end is only the host's timeout guess unless the sender set it.
                 ends_at: (!firing || !a.timeout).then(|| unix_ms(a.end())),
-                generator_url: a.generator_url.clone(),
+                generator_url: a.generator_url.to_string(),
             }
         })
         .collect();

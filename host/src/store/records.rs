@@ -29,7 +29,7 @@ impl From<&Alert> for StoredAlert {
             starts_at: a.starts_at,
             ends_at: a.end(),
             timeout: a.timeout,
-            generator_url: a.generator_url.clone(),
+            generator_url: a.generator_url.to_string(),
             updated_at: a.updated_at,
         }
     }
@@ -44,7 +44,7 @@ impl From<StoredAlert> for Alert {
             starts_at: s.starts_at,
             ends_at: s.ends_at,
             timeout: s.timeout,
-            generator_url: s.generator_url,
+            generator_url: s.generator_url.into(),
             updated_at: s.updated_at,
             extension: Default::default(),
         }
