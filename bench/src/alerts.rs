@@ -1,9 +1,10 @@
 //! Synthetic Prometheus alerts and pre-serialised API v2 request bodies.
 //!
 //! Label set `i` is a pure function of `i`, so every run (and both servers) see the same alerts:
-//! ten labels shaped like a real Prometheus alert, two annotations and a generator URL. Bodies are
-//! serialised before a run, so that generating load costs next to nothing; the re-sending loads
-//! keep them as templates whose `endsAt` is patched in place ([`crate::pool`]).
+//! ten labels shaped like a real Prometheus alert, two annotations and a generator URL (its
+//! rule's, as Prometheus sends it: one per alert name). Bodies are serialised before a run, so
+//! that generating load costs next to nothing; the re-sending loads keep them as templates whose
+//! `endsAt` is patched in place ([`crate::pool`]).
 
 use std::ops::Range;
 use std::time::{Duration, SystemTime};
@@ -30,8 +31,10 @@ fn alert(labels: Map<String, Value>, starts_at: &str, ends_at: Option<&str>) -> 
             "summary": format!("{name} on {instance}"),
             "runbook_url": format!("https://runbooks.example/{}", name.to_lowercase()),
         },
+        // Prometheus links to the rule's expression: the same URL for every alert of a rule.
         "generatorURL": format!(
-            "http://prometheus-0.monitoring:9090/graph?g0.expr=up%7Binstance%3D%22{instance}%22%7D&g0.tab=1"
+            "http://prometheus-0.monitoring:9090/graph?g0.expr=rule%3A{}%3Aratio5m+%3E+0.9&g0.tab=1",
+            name.to_lowercase()
         ),
         "startsAt": starts_at,
     });
