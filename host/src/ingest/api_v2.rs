@@ -8,7 +8,7 @@ use serde::Deserialize;
 use serde_json::value::RawValue;
 use time::OffsetDateTime;
 
-use super::validate::{finish, parse_time, AlertError, Draft};
+use super::validate::{finish, parse_time, AlertError, Draft, LastUrl};
 use crate::model::{Alert, Labels};
 
 #[derive(Deserialize)]
@@ -36,6 +36,7 @@ pub fn decode(
 ) -> Result<Vec<Result<Alert, AlertError>>, String> {
     let items: Vec<&RawValue> = serde_json::from_slice(body)
         .map_err(|e| format!("parsing alerts body failed: expected a JSON array of alerts: {e}"))?;
+    let mut urls = LastUrl::default();
     Ok(items
         .into_iter()
         .map(|raw| {
@@ -48,7 +49,7 @@ pub fn decode(
                 ends_at: parse_time("endsAt", p.ends_at.as_deref())?,
                 generator_url: p.generator_url.unwrap_or_default(),
             };
-            finish(draft, now, resolve_timeout)
+            finish(draft, now, resolve_timeout, &mut urls)
         })
         .collect())
 }

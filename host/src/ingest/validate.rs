@@ -1,5 +1,6 @@
 //! Alertmanager's validation of one alert, with its wording, and the defaults it fills in.
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use time::format_description::well_known::Rfc3339;
@@ -38,6 +39,29 @@ pub struct Draft {
     pub generator_url: String,
 }
 
+/// The generator URL of a request's last alert, checked. Prometheus sends a rule's alerts
+/// together and they share the rule's URL, so most alerts of a request repeat the one before
+/// and need neither the check nor a copy of their own.
+#[derive(Default)]
+pub struct LastUrl(Option<Arc<str>>);
+
+impl LastUrl {
+    /// `url` if it is a URI (or empty), as the shared copy when it repeats the last one.
+    fn check(&mut self, url: String) -> Result<Arc<str>, AlertError> {
+        if let Some(last) = self.0.as_ref().filter(|last| ***last == *url) {
+            return Ok(last.clone());
+        }
+        if !url.is_empty() && !uri::is_request_uri(&url) {
+            return Err(AlertError::Schema(format!(
+                "generatorURL in body must be of type uri: {url:?}"
+            )));
+        }
+        let url: Arc<str> = url.into();
+        self.0 = Some(url.clone());
+        Ok(url)
+    }
+}
+
 /// Parses an RFC 3339 time; Go's zero time counts as absent.
 pub fn parse_time(field: &str, text: Option<&str>) -> Result<Option<OffsetDateTime>, AlertError> {
     let Some(text) = text.filter(|t| !t.is_empty()) else {
@@ -50,21 +74,18 @@ pub fn parse_time(field: &str, text: Option<&str>) -> Result<Option<OffsetDateTi
 
 /// Checks the API's schema, fills in Alertmanager's defaults (start = now; end = now +
 /// `resolve_timeout`, marked as a timeout), drops labels with an empty value (Alertmanager's
-/// `removeEmptyLabels`, before the fingerprint), and applies its checks in its order.
+/// `removeEmptyLabels`, before the fingerprint), and applies its checks in its order. `urls`
+/// is the request's: one per request body.
 pub fn finish(
     d: Draft,
     now: OffsetDateTime,
     resolve_timeout: Duration,
+    urls: &mut LastUrl,
 ) -> Result<Alert, AlertError> {
     let labels = d
         .labels
         .ok_or_else(|| AlertError::Schema("labels in body is required".into()))?;
-    if !d.generator_url.is_empty() && !uri::is_request_uri(&d.generator_url) {
-        return Err(AlertError::Schema(format!(
-            "generatorURL in body must be of type uri: {:?}",
-            d.generator_url
-        )));
-    }
+    let generator_url = urls.check(d.generator_url)?;
     let labels = if labels.iter().any(|(_, v)| v.is_empty()) {
         Labels::from_pairs(labels.iter().filter(|(_, v)| !v.is_empty()))
     } else {
@@ -95,7 +116,7 @@ pub fn finish(
         starts_at,
         ends_at,
         timeout,
-        generator_url: d.generator_url.into(),
+        generator_url,
         updated_at: now,
         extension: Default::default(),
     })
@@ -120,20 +141,27 @@ mod tests {
         let now = OffsetDateTime::now_utc();
         let r = Duration::from_secs(300);
         assert_eq!(
-            finish(draft(&[]), now, r).unwrap_err(),
+            finish(draft(&[]), now, r, &mut LastUrl::default()).unwrap_err(),
             AlertError::Invalid("at least one label pair required".into())
         );
         assert_eq!(
-            finish(draft(&[("région", "x"), ("alertname", "Z")]), now, r)
-                .unwrap_err()
-                .to_string(),
+            finish(
+                draft(&[("région", "x"), ("alertname", "Z")]),
+                now,
+                r,
+                &mut LastUrl::default()
+            )
+            .unwrap_err()
+            .to_string(),
             "invalid label set: invalid name \"région\""
         );
         let mut d = draft(&[("a", "b")]);
         d.starts_at = Some(now);
         d.ends_at = Some(now - time::Duration::days(1));
         assert_eq!(
-            finish(d, now, r).unwrap_err().to_string(),
+            finish(d, now, r, &mut LastUrl::default())
+                .unwrap_err()
+                .to_string(),
             "start time must be before end time"
         );
     }
@@ -141,7 +169,13 @@ mod tests {
     #[test]
     fn defaults() {
         let now = OffsetDateTime::now_utc();
-        let a = finish(draft(&[("a", "b")]), now, Duration::from_secs(300)).unwrap();
+        let a = finish(
+            draft(&[("a", "b")]),
+            now,
+            Duration::from_secs(300),
+            &mut LastUrl::default(),
+        )
+        .unwrap();
         assert_eq!(a.starts_at, now);
         assert_eq!(a.ends_at, now + time::Duration::minutes(5));
         assert!(a.timeout);
@@ -153,5 +187,26 @@ mod tests {
             .unwrap_err()
             .to_string()
             .contains("invalid endsAt"));
+    }
+
+    #[test]
+    fn a_repeated_generator_url_is_checked_once_and_shared() {
+        let now = OffsetDateTime::now_utc();
+        let r = Duration::from_secs(300);
+        let mut urls = LastUrl::default();
+        let with = |url: &str| Draft {
+            generator_url: url.to_owned(),
+            ..draft(&[("a", "b")])
+        };
+        let first = finish(with("http://prom/graph?g0.expr=up"), now, r, &mut urls).unwrap();
+        let again = finish(with("http://prom/graph?g0.expr=up"), now, r, &mut urls).unwrap();
+        assert!(Arc::ptr_eq(&first.generator_url, &again.generator_url));
+        // An invalid URL is refused each time it comes, and is not remembered as checked.
+        for _ in 0..2 {
+            let e = finish(with("not a uri"), now, r, &mut urls).unwrap_err();
+            assert!(matches!(e, AlertError::Schema(_)), "{e:?}");
+        }
+        let later = finish(with("http://prom/graph?g0.expr=up"), now, r, &mut urls).unwrap();
+        assert!(Arc::ptr_eq(&first.generator_url, &later.generator_url));
     }
 }

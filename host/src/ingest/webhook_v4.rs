@@ -12,7 +12,7 @@ use serde::Deserialize;
 use serde_json::value::RawValue;
 use time::OffsetDateTime;
 
-use super::validate::{finish, parse_time, AlertError, Draft};
+use super::validate::{finish, parse_time, AlertError, Draft, LastUrl};
 use crate::model::{Alert, Labels};
 
 #[derive(Deserialize)]
@@ -51,6 +51,7 @@ pub fn decode(
             msg.version
         ));
     }
+    let mut urls = LastUrl::default();
     Ok(msg
         .alerts
         .into_iter()
@@ -75,7 +76,7 @@ pub fn decode(
                 ends_at,
                 generator_url: a.generator_url.unwrap_or_default(),
             };
-            finish(draft, now, resolve_timeout)
+            finish(draft, now, resolve_timeout, &mut urls)
         })
         .collect())
 }
