@@ -216,4 +216,29 @@ mod tests {
         m.for_each(|v| sum += u64::from(*v));
         assert_eq!((m.len(), sum), (1_000, 999 * 1_000 / 2));
     }
+
+    #[test]
+    fn concurrent_writers_count_each_key_once() {
+        let m = std::sync::Arc::new(ExpiringMap::new());
+        let writers: Vec<_> = (0..4u32)
+            .map(|w| {
+                let m = m.clone();
+                std::thread::spawn(move || {
+                    // Every writer writes the same 2,000 keys, each with its own value.
+                    for fp in 0..2_000u64 {
+                        put(&m, fp, w, Duration::from_secs(60));
+                    }
+                })
+            })
+            .collect();
+        for w in writers {
+            w.join().unwrap();
+        }
+        let mut seen = 0u64;
+        m.for_each(|v| {
+            assert!(*v < 4);
+            seen += 1;
+        });
+        assert_eq!((m.len(), seen), (2_000, 2_000));
+    }
 }
