@@ -12,7 +12,7 @@
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use time::OffsetDateTime;
 
@@ -91,9 +91,9 @@ pub struct AlertCache {
     capacity: u64,
     retention: Duration,
     on_expired: Box<dyn Fn(Fingerprint) + Send + Sync>,
-    /// When a full cache last swept out expired alerts, in milliseconds since `epoch`.
+    /// When a full cache last swept out expired alerts, on the map's clock
+    /// ([`ExpiringMap::now`]).
     swept_full: AtomicU64,
-    epoch: Instant,
     /// [`Upsert::Extended`] alerts are written too (not waited for): the store is shared with
     /// other replicas, which know of an alert's end only what is stored.
     write_extensions: bool,
@@ -139,7 +139,6 @@ impl AlertCache {
             retention,
             on_expired: Box::new(on_expired),
             swept_full: AtomicU64::new(0),
-            epoch: Instant::now(),
             write_extensions: false,
         }
     }
@@ -242,7 +241,7 @@ impl AlertCache {
             return false;
         }
         // Expired alerts still count until swept: sweep first, unless a sweep was just made.
-        let now = u64::try_from(self.epoch.elapsed().as_millis()).unwrap_or(u64::MAX);
+        let now = self.alerts.now();
         let last = self.swept_full.load(Ordering::Relaxed);
         let due = now.saturating_sub(last) >= FULL_SWEEP_INTERVAL.as_millis() as u64;
         if due

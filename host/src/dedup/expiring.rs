@@ -114,8 +114,8 @@ impl<V: Clone> ExpiringMap<V> {
         self.count.load(Ordering::Relaxed)
     }
 
-    /// Milliseconds since the epoch: what deadlines are measured in.
-    fn now(&self) -> u64 {
+    /// Milliseconds since the map's epoch: what deadlines are measured in.
+    pub fn now(&self) -> u64 {
         u64::try_from(self.epoch.elapsed().as_millis()).unwrap_or(u64::MAX)
     }
 
