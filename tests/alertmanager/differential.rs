@@ -378,9 +378,31 @@ async fn every_notification_is_alertmanagers() {
     let mut labels = crafted();
     labels.extend(generated(120));
     let firing = postable(&labels, &starts, &ends);
-    am.post_alerts(&firing).await;
-    let reply = campanile.post_alerts(&firing).await;
-    assert_eq!(reply.status, 200, "{}", reply.body);
+    // Alertmanager's inhibitor learns of alerts from a subscription of its own, after the
+    // store has taken them: a target posted in the same request as its source is sometimes
+    // flushed before the inhibitor has seen the source. campanile records every source as it
+    // takes it. So the sources go first, to both, and the rest once Alertmanager lists them;
+    // well inside `group_wait`, so both still send one first notification per group.
+    let (sources, rest): (Vec<Value>, Vec<Value>) = firing
+        .as_array()
+        .expect("postable is an array")
+        .iter()
+        .cloned()
+        .partition(|a| a["labels"]["severity"] == "critical");
+    for batch in [Value::Array(sources.clone()), Value::Array(rest)] {
+        am.post_alerts(&batch).await;
+        let reply = campanile.post_alerts(&batch).await;
+        assert_eq!(reply.status, 200, "{}", reply.body);
+        wait_until("Alertmanager to list the sources", PATIENCE, async || {
+            let listed = am.alerts().await.len();
+            if listed >= sources.len() {
+                Ok(())
+            } else {
+                Err(format!("{listed} of {} listed", sources.len()))
+            }
+        })
+        .await;
+    }
 
     settled(&sink, 20).await;
     assert_same(&sink, "firing");
