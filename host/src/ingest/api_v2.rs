@@ -20,36 +20,52 @@ struct PostableAlert<'a> {
     #[serde(default)]
     annotations: Labels,
     #[serde(borrow)]
-    starts_at: Option<Cow<'a, str>>,
+    starts_at: Option<Str<'a>>,
     #[serde(borrow)]
-    ends_at: Option<Cow<'a, str>>,
-    #[serde(rename = "generatorURL", default)]
-    generator_url: Option<String>,
+    ends_at: Option<Str<'a>>,
+    #[serde(rename = "generatorURL", default, borrow)]
+    generator_url: Option<Str<'a>>,
 }
+
+/// A string of the body, borrowed unless it holds escapes. (serde borrows a `Cow` field only
+/// when it is not inside an `Option`: this is how an optional one borrows.)
+#[derive(Deserialize)]
+#[serde(transparent)]
+struct Str<'a>(#[serde(borrow)] Cow<'a, str>);
 
 /// Decodes the body. A body that is not a JSON array is an error for the whole request; an
 /// element that does not decode is an error for that element alone.
+///
+/// Senders nearly always send well-formed elements, so the body is first read in one pass; only
+/// when that fails is it read again element by element (each kept as raw JSON, then decoded on
+/// its own), so that one malformed alert does not cost the others.
 pub fn decode(
     body: &[u8],
     now: OffsetDateTime,
     resolve_timeout: Duration,
 ) -> Result<Vec<Result<Alert, AlertError>>, String> {
+    let mut urls = LastUrl::default();
+    let mut accept = |p: PostableAlert<'_>| -> Result<Alert, AlertError> {
+        let draft = Draft {
+            labels: p.labels,
+            annotations: p.annotations,
+            starts_at: parse_time("startsAt", p.starts_at.as_ref().map(|t| &*t.0))?,
+            ends_at: parse_time("endsAt", p.ends_at.as_ref().map(|t| &*t.0))?,
+            generator_url: p.generator_url.map(|u| u.0).unwrap_or_default(),
+        };
+        finish(draft, now, resolve_timeout, &mut urls)
+    };
+    if let Ok(all) = serde_json::from_slice::<Vec<PostableAlert>>(body) {
+        return Ok(all.into_iter().map(&mut accept).collect());
+    }
     let items: Vec<&RawValue> = serde_json::from_slice(body)
         .map_err(|e| format!("parsing alerts body failed: expected a JSON array of alerts: {e}"))?;
-    let mut urls = LastUrl::default();
     Ok(items
         .into_iter()
         .map(|raw| {
             let p: PostableAlert = serde_json::from_str(raw.get())
                 .map_err(|e| AlertError::Malformed(format!("invalid alert: {e}")))?;
-            let draft = Draft {
-                labels: p.labels,
-                annotations: p.annotations,
-                starts_at: parse_time("startsAt", p.starts_at.as_deref())?,
-                ends_at: parse_time("endsAt", p.ends_at.as_deref())?,
-                generator_url: p.generator_url.unwrap_or_default(),
-            };
-            finish(draft, now, resolve_timeout, &mut urls)
+            accept(p)
         })
         .collect())
 }
@@ -115,6 +131,34 @@ mod tests {
             &AlertError::Schema(r#"generatorURL in body must be of type uri: "not a url""#.into())
         );
         assert!(out[3].is_ok());
+    }
+
+    #[test]
+    fn strings_without_escapes_are_borrowed_from_the_body() {
+        let body = r#"[{"startsAt":"2026-11-28T03:55:13Z","generatorURL":"http://prom/graph?g0.expr=up"},{"generatorURL":"http://prom/a\u0062"},{"generatorURL":null}]"#;
+        let all: Vec<PostableAlert> = serde_json::from_str(body).unwrap();
+        let url = |i: usize| all[i].generator_url.as_ref().map(|u| &u.0);
+        assert!(matches!(
+            url(0),
+            Some(Cow::Borrowed("http://prom/graph?g0.expr=up"))
+        ));
+        assert!(matches!(
+            all[0].starts_at.as_ref().map(|t| &t.0),
+            Some(Cow::Borrowed(_))
+        ));
+        assert!(matches!(url(1), Some(Cow::Owned(u)) if u == "http://prom/ab"));
+        assert!(url(2).is_none());
+    }
+
+    #[test]
+    fn one_malformed_alert_costs_only_itself() {
+        // The one-pass read fails on the second element; the others still land, in order.
+        let out = run(r#"[{"labels":{"alertname":"A"}},{"labels":{"alertname":"B"},"startsAt":7},{"labels":{"alertname":"C"}}]"#).unwrap();
+        let names: Vec<Option<&str>> = out
+            .iter()
+            .map(|a| a.as_ref().ok().and_then(|a| a.labels.get("alertname")))
+            .collect();
+        assert_eq!(names, [Some("A"), None, Some("C")]);
     }
 
     #[test]

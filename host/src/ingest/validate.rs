@@ -1,5 +1,6 @@
 //! Alertmanager's validation of one alert, with its wording, and the defaults it fills in.
 
+use std::borrow::Cow;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -29,14 +30,15 @@ pub enum AlertError {
     Invalid(String),
 }
 
-/// An alert as a sender wrote it, before defaults and checks.
-pub struct Draft {
+/// An alert as a sender wrote it, before defaults and checks; its generator URL borrowed from
+/// the request body where it needs no unescaping.
+pub struct Draft<'a> {
     /// `None` when the sender gave no `labels` (or `null`), which the API's schema requires.
     pub labels: Option<Labels>,
     pub annotations: Labels,
     pub starts_at: Option<OffsetDateTime>,
     pub ends_at: Option<OffsetDateTime>,
-    pub generator_url: String,
+    pub generator_url: Cow<'a, str>,
 }
 
 /// The generator URL of a request's last alert, checked. Prometheus sends a rule's alerts
@@ -47,11 +49,11 @@ pub struct LastUrl(Option<Arc<str>>);
 
 impl LastUrl {
     /// `url` if it is a URI (or empty), as the shared copy when it repeats the last one.
-    fn check(&mut self, url: String) -> Result<Arc<str>, AlertError> {
+    fn check(&mut self, url: &str) -> Result<Arc<str>, AlertError> {
         if let Some(last) = self.0.as_ref().filter(|last| ***last == *url) {
             return Ok(last.clone());
         }
-        if !url.is_empty() && !uri::is_request_uri(&url) {
+        if !url.is_empty() && !uri::is_request_uri(url) {
             return Err(AlertError::Schema(format!(
                 "generatorURL in body must be of type uri: {url:?}"
             )));
@@ -77,7 +79,7 @@ pub fn parse_time(field: &str, text: Option<&str>) -> Result<Option<OffsetDateTi
 /// `removeEmptyLabels`, before the fingerprint), and applies its checks in its order. `urls`
 /// is the request's: one per request body.
 pub fn finish(
-    d: Draft,
+    d: Draft<'_>,
     now: OffsetDateTime,
     resolve_timeout: Duration,
     urls: &mut LastUrl,
@@ -85,7 +87,7 @@ pub fn finish(
     let labels = d
         .labels
         .ok_or_else(|| AlertError::Schema("labels in body is required".into()))?;
-    let generator_url = urls.check(d.generator_url)?;
+    let generator_url = urls.check(&d.generator_url)?;
     let labels = if labels.iter().any(|(_, v)| v.is_empty()) {
         Labels::from_pairs(labels.iter().filter(|(_, v)| !v.is_empty()))
     } else {
@@ -126,13 +128,13 @@ pub fn finish(
 mod tests {
     use super::*;
 
-    fn draft(labels: &[(&str, &str)]) -> Draft {
+    fn draft(labels: &[(&str, &str)]) -> Draft<'static> {
         Draft {
             labels: Some(Labels::from_pairs(labels.iter().copied())),
             annotations: Labels::default(),
             starts_at: None,
             ends_at: None,
-            generator_url: String::new(),
+            generator_url: Cow::Borrowed(""),
         }
     }
 
@@ -195,7 +197,7 @@ mod tests {
         let r = Duration::from_secs(300);
         let mut urls = LastUrl::default();
         let with = |url: &str| Draft {
-            generator_url: url.to_owned(),
+            generator_url: Cow::Owned(url.to_owned()),
             ..draft(&[("a", "b")])
         };
         let first = finish(with("http://prom/graph?g0.expr=up"), now, r, &mut urls).unwrap();

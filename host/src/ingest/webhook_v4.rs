@@ -6,6 +6,7 @@
 //! and re-sends them at its repeat interval, so they get `webhook_resolve_timeout` as their
 //! end instead of the shorter API v2 resolve timeout.
 
+use std::borrow::Cow;
 use std::time::Duration;
 
 use serde::Deserialize;
@@ -74,7 +75,7 @@ pub fn decode(
                 annotations: a.annotations,
                 starts_at: parse_time("startsAt", a.starts_at.as_deref())?,
                 ends_at,
-                generator_url: a.generator_url.unwrap_or_default(),
+                generator_url: a.generator_url.map(Cow::Owned).unwrap_or_default(),
             };
             finish(draft, now, resolve_timeout, &mut urls)
         })
