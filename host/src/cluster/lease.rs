@@ -192,6 +192,18 @@ impl Leases {
             .map(|h| h.epoch)
     }
 
+    /// Whether the lease on `shard` at `epoch` is no longer believed in but not yet found lost:
+    /// a round is late, and the next one renews it or finds it gone.
+    pub fn unsettled(&self, shard: u32, epoch: i64) -> bool {
+        self.holds(shard).is_none()
+            && self
+                .held
+                .read()
+                .expect("leases lock")
+                .get(&shard)
+                .is_some_and(|h| h.epoch == epoch)
+    }
+
     /// The fence of this replica's lease on `shard` at `epoch`, which its flushes are written under.
     pub fn fence_at(&self, shard: u32, epoch: i64) -> Fence {
         Fence {

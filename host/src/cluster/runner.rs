@@ -36,6 +36,10 @@ impl Owner for Leases {
     fn takeover_within(&self) -> std::time::Duration {
         self.lease_ttl().saturating_mul(2)
     }
+
+    fn unsettled(&self, fence: &Fence) -> bool {
+        self.unsettled(fence.shard, fence.epoch)
+    }
 }
 
 /// How long after another replica's lease runs out the round that may take it comes: the

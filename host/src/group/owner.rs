@@ -20,7 +20,14 @@ pub trait Owner: Send + Sync {
     /// replica that does not hold a group forgets its resolved alerts after this and the
     /// group's interval (see [`super::AggrGroup::pass`]).
     fn takeover_within(&self) -> std::time::Duration;
+    /// Whether this replica's lease on `fence.shard` at `fence.epoch` is unsettled: no longer
+    /// believed in (a lease round is late), yet not found lost by any round either, so the next
+    /// round may renew it at the same epoch.
+    fn unsettled(&self, fence: &Fence) -> bool;
 }
+
+/// How often a delivery waiting on an unsettled lease looks again.
+const SETTLE_POLL: std::time::Duration = std::time::Duration::from_millis(50);
 
 /// The lease a flush was made under.
 #[derive(Clone)]
@@ -41,6 +48,25 @@ impl FlushLease {
             .fence(self.fence.shard)
             .is_some_and(|f| f.epoch == self.fence.epoch)
     }
+
+    /// Whether this replica holds the shard at the flush's epoch, once the lease rounds have
+    /// settled it. A lease whose round is late is neither held nor lost; the next round renews
+    /// it at the same epoch, and then no takeover reads the flush's outbox entry. So a delivery
+    /// that gave up on it then would be lost. This waits while the lease is unsettled, up to
+    /// [`Owner::takeover_within`]; past that, the shard is another replica's to deliver.
+    pub async fn settled(&self) -> bool {
+        let give_up =
+            crate::clock::deadline(tokio::time::Instant::now(), self.owner.takeover_within());
+        loop {
+            if self.holds() {
+                return true;
+            }
+            if !self.owner.unsettled(&self.fence) || tokio::time::Instant::now() >= give_up {
+                return false;
+            }
+            tokio::time::sleep(SETTLE_POLL).await;
+        }
+    }
 }
 
 impl fmt::Debug for FlushLease {
@@ -59,4 +85,81 @@ pub struct Takeover {
     pub shard: u32,
     pub epoch: i64,
     pub records: HashMap<String, NotifiedRecord>,
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Mutex;
+    use std::time::Duration;
+
+    use super::*;
+
+    /// One shard's lease as this replica sees it: believed in, unsettled, or lost.
+    #[derive(Clone, Copy, PartialEq)]
+    enum Seen {
+        Held,
+        Late,
+        Lost,
+    }
+
+    struct OneShard(Mutex<Seen>);
+
+    impl Owner for OneShard {
+        fn shard(&self, _: &str) -> u32 {
+            0
+        }
+        fn fence(&self, shard: u32) -> Option<Fence> {
+            (*self.0.lock().unwrap() == Seen::Held).then(|| fence(shard))
+        }
+        fn takeover_within(&self) -> Duration {
+            Duration::from_secs(4)
+        }
+        fn unsettled(&self, _: &Fence) -> bool {
+            *self.0.lock().unwrap() == Seen::Late
+        }
+    }
+
+    fn fence(shard: u32) -> Fence {
+        Fence {
+            replica: "a".into(),
+            shard,
+            epoch: 7,
+        }
+    }
+
+    /// The lease starts as `first`, and becomes `then` after a second.
+    async fn settles(first: Seen, then: Seen) -> bool {
+        let owner = Arc::new(OneShard(Mutex::new(first)));
+        let lease = FlushLease::new(fence(0), owner.clone());
+        let later = owner.clone();
+        tokio::spawn(async move {
+            tokio::time::sleep(Duration::from_secs(1)).await;
+            *later.0.lock().unwrap() = then;
+        });
+        lease.settled().await
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_late_round_that_renews_the_lease_keeps_the_delivery_here() {
+        assert!(settles(Seen::Late, Seen::Held).await);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_late_round_that_loses_the_lease_leaves_the_delivery_to_the_new_holder() {
+        assert!(!settles(Seen::Late, Seen::Lost).await);
+        assert!(
+            !settles(Seen::Lost, Seen::Held).await,
+            "lost is settled: no wait"
+        );
+        assert!(settles(Seen::Held, Seen::Lost).await);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_lease_that_stays_unsettled_is_given_up_after_the_takeover_time() {
+        let owner = Arc::new(OneShard(Mutex::new(Seen::Late)));
+        let lease = FlushLease::new(fence(0), owner);
+        let started = tokio::time::Instant::now();
+        assert!(!lease.settled().await);
+        assert!(started.elapsed() >= Duration::from_secs(4));
+    }
 }

@@ -109,10 +109,18 @@ pub async fn deliver(
             return false;
         }
         // In a cluster: once the group's shard has moved on, its outbox entry is the new
-        // holder's to deliver (see `group::FlushLease`).
-        if n.flush.lease.as_ref().is_some_and(|l| !l.holds()) {
-            tracing::info!(receiver = %n.receiver, group_key = %n.flush.key, "delivery left to the shard's new holder");
-            return false;
+        // holder's to deliver; while a late lease round leaves that open, wait for it (see
+        // `group::FlushLease::settled`).
+        if let Some(lease) = &n.flush.lease {
+            let held = tokio::select! {
+                biased;
+                _ = shutdown.cancelled() => return false,
+                held = lease.settled() => held,
+            };
+            if !held {
+                tracing::info!(receiver = %n.receiver, group_key = %n.flush.key, "delivery left to the shard's new holder");
+                return false;
+            }
         }
         let first = *first_attempt_at.get_or_insert_with(OffsetDateTime::now_utc);
         // `None`: a budget too large for the clock, never reached.
