@@ -37,8 +37,8 @@ impl Owner for Leases {
         self.lease_ttl().saturating_mul(2)
     }
 
-    fn unsettled(&self, fence: &Fence) -> bool {
-        self.unsettled(fence.shard, fence.epoch)
+    fn unsettled(&self, shard: u32, epoch: i64) -> bool {
+        Leases::unsettled(self, shard, epoch)
     }
 }
 

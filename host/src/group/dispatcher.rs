@@ -350,6 +350,14 @@ impl<G: Send + Sync + 'static> Dispatcher<G> {
             self.timers.pop_first();
             let lease = match self.lease(&key) {
                 Ok(lease) => lease,
+                Err(shard) if self.unsettled(shard) => {
+                    // This replica's lease, but its round is late: the next round renews it
+                    // (at the same epoch, so no takeover resumes the group) or finds it lost.
+                    // Looked at again shortly, rather than a group_interval later.
+                    self.timers
+                        .insert((clock::deadline(now, super::owner::SETTLE_POLL), key));
+                    continue;
+                }
                 Err(_) => {
                     // Another replica's to flush: kept (a takeover resumes it from its
                     // holder's record) without what its holder has told resolved.
@@ -400,6 +408,15 @@ impl<G: Send + Sync + 'static> Dispatcher<G> {
 }
 
 impl<G: Send + Sync + 'static> Dispatcher<G> {
+    /// Whether `shard` is this replica's, taken and resumed, but its lease unsettled (see
+    /// [`Owner::unsettled`]).
+    fn unsettled(&self, shard: u32) -> bool {
+        match (&self.owner, self.ready.get(&shard)) {
+            (Some(owner), Some(epoch)) => owner.unsettled(shard, *epoch),
+            _ => false,
+        }
+    }
+
     /// A group due while another replica holds its shard (see [`AggrGroup::pass`]); dropped
     /// from memory once it holds nothing.
     fn pass(&mut self, key: Arc<str>, now: Instant, wall: OffsetDateTime) {
@@ -440,5 +457,127 @@ async fn sleep_until(at: Option<Instant>) {
     match at {
         Some(at) => tokio::time::sleep_until(at).await,
         None => std::future::pending().await,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::path::Path;
+    use std::sync::Mutex;
+    use std::time::Duration;
+
+    use super::*;
+    use crate::config::{Config, StoreConfig};
+    use crate::model::{Alert, Fingerprint, Labels};
+    use crate::store::Fence;
+
+    /// Shard 0's lease as this replica sees it: `Some(true)` believed in, `Some(false)`
+    /// unsettled (its round is late), `None` lost.
+    struct OneShard(Mutex<Option<bool>>);
+
+    impl OneShard {
+        fn set(&self, seen: Option<bool>) {
+            *self.0.lock().unwrap() = seen;
+        }
+    }
+
+    impl Owner for OneShard {
+        fn shard(&self, _: &str) -> u32 {
+            0
+        }
+        fn fence(&self, shard: u32) -> Option<Fence> {
+            (*self.0.lock().unwrap() == Some(true)).then(|| Fence {
+                replica: "a".into(),
+                shard,
+                epoch: 7,
+            })
+        }
+        fn takeover_within(&self) -> Duration {
+            Duration::from_secs(4)
+        }
+        fn unsettled(&self, _: u32, epoch: i64) -> bool {
+            epoch == 7 && *self.0.lock().unwrap() == Some(false)
+        }
+    }
+
+    fn dispatcher(
+        owner: Arc<OneShard>,
+    ) -> (Dispatcher<()>, mpsc::UnboundedReceiver<Dispatched<()>>) {
+        let toml = "[[receivers]]\nname = \"a\"\ntype = \"log\"\n[route]\nreceiver = \"a\"\n\
+                    group_by = [\"alertname\"]\ngroup_wait = \"0s\"\ngroup_interval = \"5m\"\n";
+        let config = Config::parse(toml, "t", Path::new(".")).unwrap();
+        let store = Store::open(&StoreConfig::embedded(
+            "unused",
+            crate::config::Durability::Off,
+        ))
+        .unwrap()
+        .0;
+        let (tx, flushes) = mpsc::unbounded_channel();
+        let (_, takeovers) = mpsc::unbounded_channel();
+        let mut d = Dispatcher::new(
+            Arc::new(RouteTable::new(&config.route)),
+            tx,
+            Arc::new(Metrics::new()),
+            store,
+            HashMap::new(),
+        )
+        .with_owner(owner, takeovers);
+        d.take_over(Takeover {
+            shard: 0,
+            epoch: 7,
+            records: HashMap::new(),
+        });
+        (d, flushes)
+    }
+
+    fn firing(name: &str) -> SharedAlert {
+        let labels = Labels::from_pairs([("alertname", name)]);
+        let wall = OffsetDateTime::now_utc();
+        Arc::new(Alert {
+            fingerprint: Fingerprint::of(&labels),
+            labels,
+            annotations: Labels::default(),
+            starts_at: wall,
+            ends_at: wall + time::Duration::hours(1),
+            timeout: false,
+            generator_url: Default::default(),
+            updated_at: wall,
+            extension: Default::default(),
+        })
+    }
+
+    fn flushed(d: &mut Dispatcher<()>, rx: &mut mpsc::UnboundedReceiver<Dispatched<()>>) -> usize {
+        d.flush_due();
+        std::iter::from_fn(|| rx.try_recv().ok())
+            .filter(|m| matches!(m, Dispatched::Flush(_)))
+            .count()
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_group_due_while_its_lease_round_is_late_flushes_once_the_lease_is_renewed() {
+        let owner = Arc::new(OneShard(Mutex::new(Some(false))));
+        let (mut d, mut rx) = dispatcher(owner.clone());
+        d.insert(firing("Late"), Instant::now(), OffsetDateTime::now_utc());
+        assert_eq!(flushed(&mut d, &mut rx), 0, "not flushed while unsettled");
+        // Renewed at the same epoch: no takeover comes, and the group flushes on its own soon,
+        // not a group_interval (5m) later.
+        owner.set(Some(true));
+        tokio::time::advance(super::super::owner::SETTLE_POLL * 2).await;
+        assert_eq!(flushed(&mut d, &mut rx), 1);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_group_due_while_its_lease_is_lost_waits_for_its_holder() {
+        let owner = Arc::new(OneShard(Mutex::new(None)));
+        let (mut d, mut rx) = dispatcher(owner.clone());
+        d.insert(firing("Lost"), Instant::now(), OffsetDateTime::now_utc());
+        assert_eq!(flushed(&mut d, &mut rx), 0);
+        owner.set(Some(true));
+        tokio::time::advance(super::super::owner::SETTLE_POLL * 2).await;
+        assert_eq!(
+            flushed(&mut d, &mut rx),
+            0,
+            "passed: looked at again a group_interval later"
+        );
     }
 }

@@ -20,14 +20,14 @@ pub trait Owner: Send + Sync {
     /// replica that does not hold a group forgets its resolved alerts after this and the
     /// group's interval (see [`super::AggrGroup::pass`]).
     fn takeover_within(&self) -> std::time::Duration;
-    /// Whether this replica's lease on `fence.shard` at `fence.epoch` is unsettled: no longer
-    /// believed in (a lease round is late), yet not found lost by any round either, so the next
-    /// round may renew it at the same epoch.
-    fn unsettled(&self, fence: &Fence) -> bool;
+    /// Whether this replica's lease on `shard` at `epoch` is unsettled: no longer believed in
+    /// (a lease round is late), yet not found lost by any round either, so the next round may
+    /// renew it at the same epoch.
+    fn unsettled(&self, shard: u32, epoch: i64) -> bool;
 }
 
-/// How often a delivery waiting on an unsettled lease looks again.
-const SETTLE_POLL: std::time::Duration = std::time::Duration::from_millis(50);
+/// How often a delivery or a due group waiting on an unsettled lease looks again.
+pub const SETTLE_POLL: std::time::Duration = std::time::Duration::from_millis(50);
 
 /// The lease a flush was made under.
 #[derive(Clone)]
@@ -61,7 +61,9 @@ impl FlushLease {
             if self.holds() {
                 return true;
             }
-            if !self.owner.unsettled(&self.fence) || tokio::time::Instant::now() >= give_up {
+            if !self.owner.unsettled(self.fence.shard, self.fence.epoch)
+                || tokio::time::Instant::now() >= give_up
+            {
                 return false;
             }
             tokio::time::sleep(SETTLE_POLL).await;
@@ -114,7 +116,7 @@ mod tests {
         fn takeover_within(&self) -> Duration {
             Duration::from_secs(4)
         }
-        fn unsettled(&self, _: &Fence) -> bool {
+        fn unsettled(&self, _: u32, _: i64) -> bool {
             *self.0.lock().unwrap() == Seen::Late
         }
     }
