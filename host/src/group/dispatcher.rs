@@ -467,7 +467,7 @@ mod tests {
     use std::time::Duration;
 
     use super::*;
-    use crate::config::{Config, StoreConfig};
+    use crate::config::Config;
     use crate::model::{Alert, Fingerprint, Labels};
     use crate::store::Fence;
 
@@ -506,12 +506,7 @@ mod tests {
         let toml = "[[receivers]]\nname = \"a\"\ntype = \"log\"\n[route]\nreceiver = \"a\"\n\
                     group_by = [\"alertname\"]\ngroup_wait = \"0s\"\ngroup_interval = \"5m\"\n";
         let config = Config::parse(toml, "t", Path::new(".")).unwrap();
-        let store = Store::open(&StoreConfig::embedded(
-            "unused",
-            crate::config::Durability::Off,
-        ))
-        .unwrap()
-        .0;
+        let store = Store::scratch();
         let (tx, flushes) = mpsc::unbounded_channel();
         let (_, takeovers) = mpsc::unbounded_channel();
         let mut d = Dispatcher::new(

@@ -137,7 +137,7 @@ impl<G: Send + Sync + 'static> Dispatcher<G> {
 mod tests {
     use super::super::{Dispatched, FiringGroups, GroupFlush, Reason};
     use super::*;
-    use crate::config::{Config, StoreConfig};
+    use crate::config::Config;
     use crate::model::{Alert, Labels};
     use crate::store::Store;
     use crate::telemetry::Metrics;
@@ -190,12 +190,7 @@ repeat_interval = "4h"
     }
 
     fn fixture(routes: Arc<RouteTable>) -> Fixture {
-        let store = Store::open(&StoreConfig::embedded(
-            "unused",
-            crate::config::Durability::Off,
-        ))
-        .unwrap()
-        .0;
+        let store = Store::scratch();
         let (tx, flushes) = mpsc::unbounded_channel();
         Fixture {
             dispatcher: Dispatcher::new(

@@ -174,6 +174,14 @@ pub struct Store {
 }
 
 impl Store {
+    /// A store that writes nothing (durability `off`), for unit tests of the stages that
+    /// write to one.
+    #[cfg(test)]
+    pub fn scratch() -> Arc<Store> {
+        let config = StoreConfig::embedded("unused", Durability::Off);
+        Self::open(&config).expect("a store without a disk opens").0
+    }
+
     /// Opens the store and reads what it holds.
     pub fn open(config: &StoreConfig) -> Result<(Arc<Store>, Snapshot), StoreError> {
         Self::open_observed(config, Box::new(|_| {}))
