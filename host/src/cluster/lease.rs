@@ -62,6 +62,14 @@ pub struct Held {
     pub until: Instant,
 }
 
+impl Held {
+    /// Whether the lease may be flushed under at `now`: believed in, or the database
+    /// unreachable (`degraded`, see [`Leases::degraded`]).
+    fn believed(&self, now: Instant, degraded: bool) -> bool {
+        degraded || now < self.until
+    }
+}
+
 /// What one round did, for logs, metrics and tests.
 #[derive(Debug, Default, Clone, PartialEq, Eq)]
 pub struct Round {
@@ -188,20 +196,17 @@ impl Leases {
         let degraded = self.degraded();
         let held = self.held.read().expect("leases lock");
         held.get(&shard)
-            .filter(|h| degraded || Instant::now() < h.until)
+            .filter(|h| h.believed(Instant::now(), degraded))
             .map(|h| h.epoch)
     }
 
     /// Whether the lease on `shard` at `epoch` is no longer believed in but not yet found lost:
     /// a round is late, and the next one renews it or finds it gone.
     pub fn unsettled(&self, shard: u32, epoch: i64) -> bool {
-        self.holds(shard).is_none()
-            && self
-                .held
-                .read()
-                .expect("leases lock")
-                .get(&shard)
-                .is_some_and(|h| h.epoch == epoch)
+        let degraded = self.degraded();
+        let held = self.held.read().expect("leases lock");
+        held.get(&shard)
+            .is_some_and(|h| h.epoch == epoch && !h.believed(Instant::now(), degraded))
     }
 
     /// The fence of this replica's lease on `shard` at `epoch`, which its flushes are written under.
@@ -218,7 +223,7 @@ impl Leases {
         let (now, degraded) = (Instant::now(), self.degraded());
         let held = self.held.read().expect("leases lock");
         held.iter()
-            .filter(|(_, h)| degraded || now < h.until)
+            .filter(|(_, h)| h.believed(now, degraded))
             .map(|(s, h)| (*s, h.epoch))
             .collect()
     }

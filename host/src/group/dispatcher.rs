@@ -463,42 +463,11 @@ async fn sleep_until(at: Option<Instant>) {
 #[cfg(test)]
 mod tests {
     use std::path::Path;
-    use std::sync::Mutex;
-    use std::time::Duration;
 
+    use super::super::owner::one_shard::{OneShard, Seen};
     use super::*;
     use crate::config::Config;
     use crate::model::{Alert, Fingerprint, Labels};
-    use crate::store::Fence;
-
-    /// Shard 0's lease as this replica sees it: `Some(true)` believed in, `Some(false)`
-    /// unsettled (its round is late), `None` lost.
-    struct OneShard(Mutex<Option<bool>>);
-
-    impl OneShard {
-        fn set(&self, seen: Option<bool>) {
-            *self.0.lock().unwrap() = seen;
-        }
-    }
-
-    impl Owner for OneShard {
-        fn shard(&self, _: &str) -> u32 {
-            0
-        }
-        fn fence(&self, shard: u32) -> Option<Fence> {
-            (*self.0.lock().unwrap() == Some(true)).then(|| Fence {
-                replica: "a".into(),
-                shard,
-                epoch: 7,
-            })
-        }
-        fn takeover_within(&self) -> Duration {
-            Duration::from_secs(4)
-        }
-        fn unsettled(&self, _: u32, epoch: i64) -> bool {
-            epoch == 7 && *self.0.lock().unwrap() == Some(false)
-        }
-    }
 
     fn dispatcher(
         owner: Arc<OneShard>,
@@ -550,24 +519,24 @@ mod tests {
 
     #[tokio::test(start_paused = true)]
     async fn a_group_due_while_its_lease_round_is_late_flushes_once_the_lease_is_renewed() {
-        let owner = Arc::new(OneShard(Mutex::new(Some(false))));
+        let owner = Arc::new(OneShard::new(Seen::Late));
         let (mut d, mut rx) = dispatcher(owner.clone());
         d.insert(firing("Late"), Instant::now(), OffsetDateTime::now_utc());
         assert_eq!(flushed(&mut d, &mut rx), 0, "not flushed while unsettled");
         // Renewed at the same epoch: no takeover comes, and the group flushes on its own soon,
         // not a group_interval (5m) later.
-        owner.set(Some(true));
+        owner.set(Seen::Held);
         tokio::time::advance(super::super::owner::SETTLE_POLL * 2).await;
         assert_eq!(flushed(&mut d, &mut rx), 1);
     }
 
     #[tokio::test(start_paused = true)]
     async fn a_group_due_while_its_lease_is_lost_waits_for_its_holder() {
-        let owner = Arc::new(OneShard(Mutex::new(None)));
+        let owner = Arc::new(OneShard::new(Seen::Lost));
         let (mut d, mut rx) = dispatcher(owner.clone());
         d.insert(firing("Lost"), Instant::now(), OffsetDateTime::now_utc());
         assert_eq!(flushed(&mut d, &mut rx), 0);
-        owner.set(Some(true));
+        owner.set(Seen::Held);
         tokio::time::advance(super::super::owner::SETTLE_POLL * 2).await;
         assert_eq!(
             flushed(&mut d, &mut rx),

@@ -89,39 +89,42 @@ pub struct Takeover {
     pub records: HashMap<String, NotifiedRecord>,
 }
 
+/// One shard (0) whose lease a test moves between believed in, unsettled and lost.
 #[cfg(test)]
-mod tests {
+pub(super) mod one_shard {
     use std::sync::Mutex;
     use std::time::Duration;
 
-    use super::*;
+    use super::Owner;
+    use crate::store::Fence;
 
-    /// One shard's lease as this replica sees it: believed in, unsettled, or lost.
+    /// Shard 0's lease as this replica sees it.
     #[derive(Clone, Copy, PartialEq)]
-    enum Seen {
+    pub enum Seen {
         Held,
+        /// Its round is late: neither held nor lost.
         Late,
         Lost,
     }
 
-    struct OneShard(Mutex<Seen>);
+    /// The lease at epoch 7, takeovers within 4 s.
+    pub struct OneShard(Mutex<Seen>);
 
-    impl Owner for OneShard {
-        fn shard(&self, _: &str) -> u32 {
-            0
+    impl OneShard {
+        pub fn new(seen: Seen) -> Self {
+            OneShard(Mutex::new(seen))
         }
-        fn fence(&self, shard: u32) -> Option<Fence> {
-            (*self.0.lock().unwrap() == Seen::Held).then(|| fence(shard))
+
+        pub fn set(&self, seen: Seen) {
+            *self.0.lock().unwrap() = seen;
         }
-        fn takeover_within(&self) -> Duration {
-            Duration::from_secs(4)
-        }
-        fn unsettled(&self, _: u32, _: i64) -> bool {
-            *self.0.lock().unwrap() == Seen::Late
+
+        fn is(&self, seen: Seen) -> bool {
+            *self.0.lock().unwrap() == seen
         }
     }
 
-    fn fence(shard: u32) -> Fence {
+    pub fn fence(shard: u32) -> Fence {
         Fence {
             replica: "a".into(),
             shard,
@@ -129,14 +132,37 @@ mod tests {
         }
     }
 
+    impl Owner for OneShard {
+        fn shard(&self, _: &str) -> u32 {
+            0
+        }
+        fn fence(&self, shard: u32) -> Option<Fence> {
+            self.is(Seen::Held).then(|| fence(shard))
+        }
+        fn takeover_within(&self) -> Duration {
+            Duration::from_secs(4)
+        }
+        fn unsettled(&self, _: u32, epoch: i64) -> bool {
+            epoch == 7 && self.is(Seen::Late)
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use super::one_shard::{fence, OneShard, Seen};
+    use super::*;
+
     /// The lease starts as `first`, and becomes `then` after a second.
     async fn settles(first: Seen, then: Seen) -> bool {
-        let owner = Arc::new(OneShard(Mutex::new(first)));
+        let owner = Arc::new(OneShard::new(first));
         let lease = FlushLease::new(fence(0), owner.clone());
         let later = owner.clone();
         tokio::spawn(async move {
             tokio::time::sleep(Duration::from_secs(1)).await;
-            *later.0.lock().unwrap() = then;
+            later.set(then);
         });
         lease.settled().await
     }
@@ -158,7 +184,7 @@ mod tests {
 
     #[tokio::test(start_paused = true)]
     async fn a_lease_that_stays_unsettled_is_given_up_after_the_takeover_time() {
-        let owner = Arc::new(OneShard(Mutex::new(Seen::Late)));
+        let owner = Arc::new(OneShard::new(Seen::Late));
         let lease = FlushLease::new(fence(0), owner);
         let started = tokio::time::Instant::now();
         assert!(!lease.settled().await);
