@@ -389,20 +389,24 @@ async fn every_notification_is_alertmanagers() {
         .iter()
         .cloned()
         .partition(|a| a["labels"]["severity"] == "critical");
-    for batch in [Value::Array(sources.clone()), Value::Array(rest)] {
+    let post_both = async |batch: Vec<Value>| {
+        let batch = Value::Array(batch);
         am.post_alerts(&batch).await;
         let reply = campanile.post_alerts(&batch).await;
         assert_eq!(reply.status, 200, "{}", reply.body);
-        wait_until("Alertmanager to list the sources", PATIENCE, async || {
-            let listed = am.alerts().await.len();
-            if listed >= sources.len() {
-                Ok(())
-            } else {
-                Err(format!("{listed} of {} listed", sources.len()))
-            }
-        })
-        .await;
-    }
+    };
+    let count = sources.len();
+    post_both(sources).await;
+    wait_until("Alertmanager to list the sources", PATIENCE, async || {
+        let listed = am.alerts().await.len();
+        if listed >= count {
+            Ok(())
+        } else {
+            Err(format!("{listed} of {count} listed"))
+        }
+    })
+    .await;
+    post_both(rest).await;
 
     settled(&sink, 20).await;
     assert_same(&sink, "firing");
